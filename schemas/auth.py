@@ -1,0 +1,46 @@
+"""API keys and the principal a request acts as."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+from schemas.common import Name, OrgCode
+
+Role = Literal["admin", "organiser", "funder"]
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    key_id: UUID
+    role: Role
+    organisation_code: str | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    prefix: str
+    role: Role
+    organisation_code: str | None
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    role: Role
+    organisation_code: OrgCode | None = None
+    name: Name | None = None
+
+
+class CreatedApiKey(msgspec.Struct, frozen=True, kw_only=True):
+    """Returned once, at creation: the plaintext key is not stored and cannot be shown again."""
+
+    key: str
+    api_key: ApiKey

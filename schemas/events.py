@@ -1,0 +1,150 @@
+"""Domain events: a tagged union of payloads inside one envelope.
+
+A published tag never changes and new fields get defaults, so old rows in the outbox and the
+event log keep decoding (msgspec's schema-evolution rules).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+JsonValue = str | int | bool | list[str] | None
+
+
+class _Payload(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    pass
+
+
+class Change(msgspec.Struct, frozen=True, kw_only=True):
+    field: str
+    old: JsonValue
+    new: JsonValue
+
+
+class MeetingPublished(_Payload, frozen=True, tag="meeting.published"):
+    meeting_id: UUID
+    sequence: int
+    revision: int
+
+
+class MeetingUpdated(_Payload, frozen=True, tag="meeting.updated"):
+    meeting_id: UUID
+    changes: tuple[Change, ...]
+    sequence: int
+    revision: int
+    # True when time or place changed: calendars must receive an update.
+    reschedule: bool = False
+
+
+class MeetingCancelled(_Payload, frozen=True, tag="meeting.cancelled"):
+    meeting_id: UUID
+    sequence: int
+    revision: int
+    reason: str = ""
+
+
+class MeetingEnded(_Payload, frozen=True, tag="meeting.ended"):
+    meeting_id: UUID
+
+
+RegistrationStatus = Literal["confirmed", "waitlisted", "offered", "cancelled"]
+
+
+class RegistrationConfirmed(_Payload, frozen=True, tag="registration.confirmed"):
+    registration_id: UUID
+    meeting_id: UUID
+    participant_id: UUID
+
+
+class RegistrationWaitlisted(_Payload, frozen=True, tag="registration.waitlisted"):
+    registration_id: UUID
+    meeting_id: UUID
+    participant_id: UUID
+    position: int
+
+
+class RegistrationPromoted(_Payload, frozen=True, tag="registration.promoted"):
+    registration_id: UUID
+    meeting_id: UUID
+    participant_id: UUID
+    # "auto": confirmed at once; "offer": a seat is held until `offer_expires_at`.
+    mode: Literal["auto", "offer"] = "auto"
+    offer_expires_at: datetime | None = None
+
+
+class RegistrationCancelled(_Payload, frozen=True, tag="registration.cancelled"):
+    registration_id: UUID
+    meeting_id: UUID
+    participant_id: UUID
+    previous_status: str
+    reason: str = ""
+
+
+class InvitationRequested(_Payload, frozen=True, tag="invitation.requested"):
+    batch_id: UUID
+    meeting_id: UUID
+
+
+class AttendanceRecorded(_Payload, frozen=True, tag="attendance.recorded"):
+    meeting_id: UUID
+    participant_id: UUID
+    registration_id: UUID | None = None
+    attended: bool = True
+    walk_in: bool = False
+
+
+class EvaluationSubmitted(_Payload, frozen=True, tag="evaluation.submitted"):
+    meeting_id: UUID
+    participant_id: UUID
+
+
+EventPayload = (
+    MeetingPublished
+    | MeetingUpdated
+    | MeetingCancelled
+    | MeetingEnded
+    | RegistrationConfirmed
+    | RegistrationWaitlisted
+    | RegistrationPromoted
+    | RegistrationCancelled
+    | InvitationRequested
+    | AttendanceRecorded
+    | EvaluationSubmitted
+)
+
+EVENT_TYPES: tuple[str, ...] = tuple(
+    str(t.__struct_config__.tag)
+    for t in (
+        MeetingPublished,
+        MeetingUpdated,
+        MeetingCancelled,
+        MeetingEnded,
+        RegistrationConfirmed,
+        RegistrationWaitlisted,
+        RegistrationPromoted,
+        RegistrationCancelled,
+        InvitationRequested,
+        AttendanceRecorded,
+        EvaluationSubmitted,
+    )
+)
+
+
+def event_type(payload: EventPayload) -> str:
+    return str(payload.__struct_config__.tag)
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """The envelope every consumer sees: in the event log, on webhooks and in job arguments."""
+
+    id: UUID
+    seq: int
+    type: str
+    occurred_at: datetime
+    aggregate_id: UUID
+    version: int
+    payload: EventPayload

@@ -1,0 +1,128 @@
+"""Meeting bodies: what an organiser sends and what everybody reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from schemas.common import HttpUrl, LongText, OrgCode, ShortText, Slug, Title
+
+MeetingFormat = Literal[
+    "casuistiekbespreking",
+    "intervisie",
+    "teamcoaching",
+    "rollenspel",
+    "leren-op-locatie",
+    "werksessie",
+    "lezing",
+    "webinar",
+]
+StoredStatus = Literal["draft", "published", "cancelled"]
+MeetingStatus = Literal["draft", "published", "cancelled", "ended"]
+AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+Timezone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$")]
+Capacity = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+RegionCode = Annotated[str, msgspec.Meta(pattern=r"^(VR\d{2}|PV\d{2})$")]
+CodeList = Annotated[list[OrgCode], msgspec.Meta(max_length=400)]
+SlugList = Annotated[list[Slug], msgspec.Meta(max_length=20)]
+
+
+class Venue(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: ShortText
+    address: ShortText = ""
+    city: ShortText = ""
+
+
+class Audience(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Who a meeting is for; an empty audience means everybody."""
+
+    groups: SlugList = msgspec.field(default_factory=list)
+    organisations: CodeList = msgspec.field(default_factory=list)
+    regions: Annotated[list[RegionCode], msgspec.Meta(max_length=40)] = msgspec.field(default_factory=list)
+
+
+class MeetingIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    title: Title
+    description: LongText = ""
+    themes: SlugList = msgspec.field(default_factory=list)
+    format: MeetingFormat
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    timezone: Timezone = "Europe/Amsterdam"
+    venue: Venue | None = None
+    online_url: HttpUrl | None = None
+    capacity: Capacity
+    registration_opens_at: AwareDatetime | None = None
+    registration_closes_at: AwareDatetime | None = None
+    audience: Audience = msgspec.field(default_factory=Audience)
+    organiser_codes: CodeList = msgspec.field(default_factory=list)
+    funder_codes: CodeList = msgspec.field(default_factory=list)
+    series_id: UUID | None = None
+
+
+class MeetingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Only the fields present change; `null` clears an optional field."""
+
+    title: Title | UnsetType = UNSET
+    description: LongText | UnsetType = UNSET
+    themes: SlugList | UnsetType = UNSET
+    format: MeetingFormat | UnsetType = UNSET
+    starts_at: AwareDatetime | UnsetType = UNSET
+    ends_at: AwareDatetime | UnsetType = UNSET
+    timezone: Timezone | UnsetType = UNSET
+    venue: Venue | UnsetType | None = UNSET
+    online_url: HttpUrl | UnsetType | None = UNSET
+    capacity: Capacity | UnsetType = UNSET
+    registration_opens_at: AwareDatetime | UnsetType | None = UNSET
+    registration_closes_at: AwareDatetime | UnsetType | None = UNSET
+    audience: Audience | UnsetType = UNSET
+    organiser_codes: CodeList | UnsetType = UNSET
+    funder_codes: CodeList | UnsetType = UNSET
+    series_id: UUID | UnsetType | None = UNSET
+
+
+class Meeting(msgspec.Struct, kw_only=True):
+    id: UUID
+    title: str
+    description: str
+    themes: list[str]
+    format: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    venue: Venue | None
+    online_url: str | None
+    capacity: int
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+    audience: Audience
+    organiser_codes: list[str]
+    funder_codes: list[str]
+    series_id: UUID | None
+    status: MeetingStatus
+    sequence: int
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    cancelled_at: datetime | None
+
+
+class CancelIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    reason: LongText = ""
+
+
+class SeriesIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    title: Title
+    organiser_code: OrgCode | None = None
+
+
+class Series(msgspec.Struct, kw_only=True):
+    id: UUID
+    title: str
+    organiser_code: str
+    created_at: datetime

@@ -1,0 +1,71 @@
+"""create_app(settings) -> Litestar: wiring only; every rule lives in a feature package."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from redis.asyncio import Redis
+
+from services.catalog.controllers import CatalogController
+from services.db import create_pool, provide_transaction
+from services.errors import EXCEPTION_HANDLERS
+from services.health import HealthController
+from services.meetings.controllers import MeetingController, SeriesController
+from services.organisations.controllers import OrganisationController
+from services.settings import Settings
+
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings) -> Litestar:
+    if not settings.database_url or not settings.redis_url:
+        raise RuntimeError("create_app needs database_url and redis_url; `leerkring run` fills them in when unset")
+    database_url, redis_url = settings.database_url, settings.redis_url
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        app.state.settings = settings
+        app.state.pool = await create_pool(database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        app.state.redis = Redis.from_url(redis_url)
+        try:
+            yield
+        finally:
+            await app.state.redis.aclose()
+            await app.state.pool.close()
+
+    @get("/", include_in_schema=False)
+    async def index(state: State) -> dict[str, str]:
+        return {"naam": "Leerkring", "documentatie": "/schema", "api": "/api/v1"}
+
+    return Litestar(
+        route_handlers=[
+            index,
+            HealthController,
+            OrganisationController,
+            CatalogController,
+            MeetingController,
+            SeriesController,
+        ],
+        dependencies={"conn": Provide(provide_transaction)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Leerkring API",
+            version=VERSION,
+            description="Collegiale leerbijeenkomsten: bijeenkomsten, inschrijvingen, uitnodigingen en agenda's.",
+            components=Components(
+                security_schemes={
+                    "apiKey": SecurityScheme(type="http", scheme="bearer", description="lkr_… API-sleutel")
+                }
+            ),
+            security=[{"apiKey": []}],
+        ),
+        debug=False,
+    )

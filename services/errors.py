@@ -1,0 +1,214 @@
+"""Domain errors and their one mapping to RFC 9457 problem details (application/problem+json)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://leerkring.nl/problemen/"
+
+
+class FieldError(msgspec.Struct, frozen=True, kw_only=True):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] = msgspec.field(default_factory=list)
+
+
+class DomainError(Exception):
+    """A rule was broken. Subclasses fix the HTTP status; the message is Dutch, for people."""
+
+    status = 400
+    slug = "ongeldig-verzoek"
+    title = "Ongeldig verzoek"
+
+    def __init__(self, detail: str, *, field: str | None = None, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors or [])
+        if field is not None:
+            self.errors.insert(0, FieldError(field=field, message=detail))
+
+
+class InvalidInput(DomainError):
+    status = 422
+    slug = "ongeldige-invoer"
+    title = "Ongeldige invoer"
+
+
+class NotAuthenticated(DomainError):
+    status = 401
+    slug = "niet-aangemeld"
+    title = "Niet aangemeld"
+
+
+class Forbidden(DomainError):
+    status = 403
+    slug = "geen-toegang"
+    title = "Geen toegang"
+
+
+class NotFound(DomainError):
+    status = 404
+    slug = "niet-gevonden"
+    title = "Niet gevonden"
+
+
+class Conflict(DomainError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response[bytes]:
+    return Response(
+        content=msgspec.json.encode(problem),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+_MSGSPEC_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"Object missing required field `(?P<f>[^`]+)`"), "Dit veld is verplicht"),
+    (re.compile(r"Object contains unknown field `(?P<f>[^`]+)`"), "Onbekend veld"),
+    (re.compile(r"Expected `str` of length <= (?P<n>\d+)"), "Mag hoogstens {n} tekens lang zijn"),
+    (re.compile(r"Expected `str` of length >= (?P<n>\d+)"), "Moet minstens {n} tekens lang zijn"),
+    (re.compile(r"Expected `int` >= (?P<n>-?\d+)"), "Moet minstens {n} zijn"),
+    (re.compile(r"Expected `int` <= (?P<n>-?\d+)"), "Mag hoogstens {n} zijn"),
+    (re.compile(r"Expected `array` of length <= (?P<n>\d+)"), "Hoogstens {n} waarden toegestaan"),
+    (re.compile(r"Expected `str` matching regex"), "Heeft niet de juiste vorm"),
+    (re.compile(r"Invalid enum value `?(?P<v>[^`]*)`?"), "Onbekende waarde '{v}'"),
+    (
+        re.compile(r"Invalid RFC3339 encoded datetime"),
+        "Geen geldige datum en tijd (RFC 3339, bijvoorbeeld 2027-03-01T09:30:00+01:00)",
+    ),
+    (re.compile(r"Invalid UUID"), "Geen geldig UUID"),
+    (
+        re.compile(r"Expected `datetime` with a timezone component"),
+        "Tijd zonder tijdzone; geef een offset, bijvoorbeeld +01:00",
+    ),
+    (re.compile(r"Expected `(?P<want>\w+)`, got `(?P<got>\w+)`"), "Verwacht {want}, ontvangen {got}"),
+    (re.compile(r"JSON is malformed"), "De JSON is niet geldig"),
+    (re.compile(r"Input data was truncated"), "De JSON is onvolledig"),
+]
+
+
+def translate_msgspec(message: str) -> FieldError:
+    """Turn a msgspec validation message (`... - at `$.field``) into a Dutch FieldError naming the field."""
+    text, _, where = message.partition(" - at `")
+    field = where.rstrip("`").removeprefix("$").removeprefix(".") if where else ""
+    for pattern, dutch in _MSGSPEC_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            if "f" in match.groupdict():
+                field = f"{field}.{match['f']}" if field else match["f"]
+            return FieldError(field=field or "body", message=dutch.format(**match.groupdict()))
+    return FieldError(field=field or "body", message=text)
+
+
+def _validation_errors(extra: Any) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for item in extra if isinstance(extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", ""))
+        key = str(item.get("key") or "")
+        # Litestar strips msgspec's "- at `$.x`" and reports the path as `key`; the body itself is "data".
+        if key and key != "data" and " - at `" not in message:
+            message = f"{message} - at `$.{key}`"
+        errors.append(translate_msgspec(message))
+    return errors
+
+
+def _on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
+    return problem_response(
+        Problem(
+            type=PROBLEM_BASE + exc.slug,
+            title=exc.title,
+            status=exc.status,
+            detail=exc.detail,
+            instance=request.url.path,
+            errors=exc.errors,
+        )
+    )
+
+
+_HTTP_TITLES = {
+    400: "Ongeldig verzoek",
+    401: "Niet aangemeld",
+    403: "Geen toegang",
+    404: "Niet gevonden",
+    405: "Methode niet toegestaan",
+    413: "Verzoek te groot",
+    415: "Inhoudstype niet ondersteund",
+    429: "Te veel verzoeken",
+}
+
+
+def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    status = exc.status_code
+    errors: list[FieldError] = []
+    detail = exc.detail
+    if isinstance(exc, ValidationException):
+        errors = _validation_errors(exc.extra)
+        if errors:
+            # Well-formed but invalid values are 422; only unreadable bodies stay 400.
+            status = 422
+            first = errors[0]
+            detail = f"{first.field}: {first.message}"
+    elif status == 400 and any(w in detail for w in ("JSON", "truncated", "malformed", "decode")):
+        # msgspec could not read the body at all: name the body, not a field.
+        errors = [translate_msgspec(detail.partition(" - at `")[0])]
+        detail = f"De inhoud van het verzoek is geen geldige JSON: {errors[0].message}"
+    elif status == 404:
+        detail = "Deze pagina of dit object bestaat niet"
+    elif status == 413:
+        detail = "Het verzoek is groter dan toegestaan"
+    headers = dict(exc.headers or {})
+    return problem_response(
+        Problem(
+            type=PROBLEM_BASE + ("ongeldige-invoer" if errors else f"http-{status}"),
+            title="Ongeldige invoer" if errors else _HTTP_TITLES.get(status, "Fout"),
+            status=status,
+            detail=detail,
+            instance=request.url.path,
+            errors=errors,
+        ),
+        headers=headers or None,
+    )
+
+
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        Problem(
+            title="Interne fout",
+            status=500,
+            detail="Er ging iets mis aan onze kant. Probeer het later opnieuw.",
+            instance=request.url.path,
+        )
+    )
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    DomainError: _on_domain_error,
+    HTTPException: _on_http_exception,
+    Exception: _on_unexpected,
+}

@@ -1,0 +1,38 @@
+"""Liveness and readiness for load balancers and Kubernetes probes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from litestar import Controller, Response, get
+from litestar.datastructures import State
+
+from services.db import Pool
+
+
+class HealthController(Controller):
+    include_in_schema = False
+
+    @get("/healthz")
+    async def healthz(self) -> dict[str, str]:
+        """The process answers; says nothing about its dependencies."""
+        return {"status": "ok"}
+
+    @get("/readyz")
+    async def readyz(self, state: State) -> Response[dict[str, str]]:
+        """Ready only when PostgreSQL and Redis both answer within a second."""
+        pool: Pool = state.pool
+        checks: dict[str, str] = {}
+
+        async def database() -> None:
+            async with pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+
+        for name, probe in (("database", database), ("redis", state.redis.ping)):
+            try:
+                await asyncio.wait_for(probe(), timeout=1.0)
+                checks[name] = "ok"
+            except Exception as exc:  # any failure means "not ready"; the reason goes to the caller
+                checks[name] = f"fout: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return Response({"status": "ok" if ready else "niet gereed", **checks}, status_code=200 if ready else 503)

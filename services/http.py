@@ -1,0 +1,17 @@
+"""Parameter types shared by controllers, declared the explicit way Litestar 3 requires."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, TypeAlias
+
+from litestar.params import QueryParameter
+
+LimitParam: TypeAlias = Annotated[int, QueryParameter(ge=1, le=200, description="Hoeveel items per pagina")]
+CursorParam: TypeAlias = Annotated[
+    str | None, QueryParameter(max_length=500, description="`next_cursor` van de vorige pagina")
+]
+CodeParam: TypeAlias = Annotated[str | None, QueryParameter(max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
+SlugParam: TypeAlias = Annotated[str | None, QueryParameter(max_length=60, pattern=r"^[a-z0-9-]+$")]
+TextParam: TypeAlias = Annotated[str | None, QueryParameter(max_length=100)]
+TimeParam: TypeAlias = Annotated[datetime | None, QueryParameter(description="RFC 3339 met offset")]

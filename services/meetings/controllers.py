@@ -1,0 +1,144 @@
+"""HTTP: /api/v1/meetings and /api/v1/series."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from schemas.common import Page
+from schemas.meetings import CancelIn, Meeting, MeetingIn, MeetingPatch, MeetingStatus, Series, SeriesIn
+from services.auth.guards import (
+    CurrentPrincipal,
+    OptionalPrincipal,
+    provide_optional_principal,
+    provide_principal,
+    require_organisation,
+    require_role,
+)
+from services.db import Conn, required
+from services.errors import InvalidInput
+from services.http import CodeParam, CursorParam, LimitParam, SlugParam, TimeParam
+from services.meetings import service
+from services.pagination import decode_cursor, encode_cursor
+
+
+class MeetingController(Controller):
+    path = "/api/v1/meetings"
+    tags = ("bijeenkomsten",)
+
+    @post("/", dependencies={"principal": provide_principal})
+    async def create_meeting(self, conn: Conn, principal: CurrentPrincipal, data: JSONBody[MeetingIn]) -> Meeting:
+        """Create a meeting as a draft (organiser, admin)."""
+        return await service.create(conn, principal, data)
+
+    @get("/", dependencies={"principal": provide_optional_principal})
+    async def list_meetings(
+        self,
+        conn: Conn,
+        principal: OptionalPrincipal,
+        theme: SlugParam = None,
+        from_: Annotated[datetime | None, QueryParameter(name="from", description="RFC 3339 met offset")] = None,
+        to: TimeParam = None,
+        status: FromQuery[MeetingStatus | None] = None,
+        organisation: CodeParam = None,
+        funder: CodeParam = None,
+        audience_group: SlugParam = None,
+        audience_organisation: CodeParam = None,
+        series_id: FromQuery[UUID | None] = None,
+        cursor: CursorParam = None,
+        limit: LimitParam = 50,
+    ) -> Page[Meeting]:
+        """List meetings in start order. Anonymous callers see published ones; drafts only their organisers."""
+        for name, value in (("from", from_), ("to", to)):
+            if value is not None and value.tzinfo is None:
+                raise InvalidInput("Geef een tijd met offset, bijvoorbeeld 2027-01-01T00:00:00+01:00", field=name)
+        after = decode_cursor(cursor, 2)
+        try:
+            if after:
+                datetime.fromisoformat(after[0]), UUID(after[1])
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                "Ongeldige cursor; gebruik de next_cursor van de vorige pagina", field="cursor"
+            ) from None
+        items = await service.list_visible(
+            conn,
+            principal,
+            cursor=after,
+            limit=limit + 1,
+            theme=theme,
+            from_=from_,
+            to=to,
+            status=status,
+            organisation=organisation.upper() if organisation else None,
+            funder=funder.upper() if funder else None,
+            audience_group=audience_group,
+            audience_organisation=audience_organisation.upper() if audience_organisation else None,
+            series_id=series_id,
+        )
+        more = len(items) > limit
+        items = items[:limit]
+        last = items[-1] if items else None
+        return Page(
+            items=items, next_cursor=encode_cursor(last.starts_at.isoformat(), str(last.id)) if more and last else None
+        )
+
+    @get("/{meeting_id:uuid}", dependencies={"principal": provide_optional_principal})
+    async def get_meeting(self, conn: Conn, principal: OptionalPrincipal, meeting_id: FromPath[UUID]) -> Meeting:
+        return await service.get(conn, principal, meeting_id)
+
+    @patch("/{meeting_id:uuid}", dependencies={"principal": provide_principal})
+    async def update_meeting(
+        self, conn: Conn, principal: CurrentPrincipal, meeting_id: FromPath[UUID], data: JSONBody[MeetingPatch]
+    ) -> Meeting:
+        """Change fields; a change of time or place raises `sequence` so calendars update."""
+        return await service.update(conn, principal, meeting_id, data)
+
+    @post("/{meeting_id:uuid}/publish", dependencies={"principal": provide_principal}, status_code=200)
+    async def publish_meeting(self, conn: Conn, principal: CurrentPrincipal, meeting_id: FromPath[UUID]) -> Meeting:
+        return await service.publish(conn, principal, meeting_id)
+
+    @post("/{meeting_id:uuid}/cancel", dependencies={"principal": provide_principal}, status_code=200)
+    async def cancel_meeting(
+        self,
+        conn: Conn,
+        principal: CurrentPrincipal,
+        meeting_id: FromPath[UUID],
+        data: JSONBody[CancelIn | None] = None,
+    ) -> Meeting:
+        return await service.cancel(conn, principal, meeting_id, data.reason if data else "")
+
+
+class SeriesController(Controller):
+    path = "/api/v1/series"
+    tags = ("bijeenkomsten",)
+
+    @post("/", dependencies={"principal": provide_principal})
+    async def create_series(self, conn: Conn, principal: CurrentPrincipal, data: JSONBody[SeriesIn]) -> Series:
+        """Start a series of meetings for an organising body (organiser, admin)."""
+        require_role(principal, "admin", "organiser")
+        code = data.organiser_code or principal.organisation_code
+        if code is None:
+            raise InvalidInput("Geef de organiserende organisatie op", field="organiser_code")
+        require_organisation(principal, [code], "deze reeks")
+        if not await conn.fetchval(
+            "SELECT 1 FROM organisations WHERE code = $1 AND kind IN ('organiser','funder')", code
+        ):
+            raise InvalidInput(f"Onbekende organiserende organisatie {code}", field="organiser_code")
+        row = await conn.fetchrow(
+            """
+            INSERT INTO series (title, organiser_code) VALUES ($1, $2)
+            RETURNING id, title, organiser_code, created_at
+            """,
+            data.title.strip(),
+            code,
+        )
+        return Series(**dict(required(row)))
+
+    @get("/")
+    async def list_series(self, conn: Conn) -> list[Series]:
+        rows = await conn.fetch("SELECT id, title, organiser_code, created_at FROM series ORDER BY created_at, id")
+        return [Series(**dict(r)) for r in rows]

@@ -1,0 +1,65 @@
+"""HTTP: /api/v1/organisations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from litestar import Controller, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
+
+from schemas.common import Page
+from schemas.organisations import ImportResult, Organisation, OrganisationIn
+from services.auth.guards import CurrentPrincipal, provide_principal, require_role
+from services.db import Conn
+from services.http import CursorParam, LimitParam
+from services.organisations import queries as q
+from services.organisations import service
+from services.pagination import decode_cursor, encode_cursor
+
+
+class OrganisationController(Controller):
+    path = "/api/v1/organisations"
+    tags = ("organisaties",)
+
+    @get("/")
+    async def list_organisations(
+        self,
+        conn: Conn,
+        kind: FromQuery[Literal["municipality", "region", "organiser", "funder"] | None] = None,
+        q_: Annotated[str | None, QueryParameter(name="q", max_length=100)] = None,
+        cursor: CursorParam = None,
+        limit: LimitParam = 50,
+    ) -> Page[Organisation]:
+        """List organisations, ordered by name; filter on kind or a piece of the name/code."""
+        after = decode_cursor(cursor, 2)
+        items = await q.list_organisations(
+            conn, kind=kind, query=q_, after=(after[0], after[1]) if after else None, limit=limit + 1
+        )
+        more = len(items) > limit
+        items = items[:limit]
+        return Page(items=items, next_cursor=encode_cursor(items[-1].name, items[-1].code) if more else None)
+
+    @get("/{code:str}")
+    async def get_organisation(self, conn: Conn, code: FromPath[str]) -> Organisation:
+        return await service.get(conn, code)
+
+    @post("/", dependencies={"principal": provide_principal})
+    async def create_organisation(
+        self, conn: Conn, principal: CurrentPrincipal, data: JSONBody[OrganisationIn]
+    ) -> Organisation:
+        """Create a regional collaboration, organising or funding body (admin)."""
+        require_role(principal, "admin")
+        return await service.create(conn, data)
+
+    @post("/import", dependencies={"principal": provide_principal}, status_code=200)
+    async def import_csv(
+        self,
+        conn: Conn,
+        principal: CurrentPrincipal,
+        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> ImportResult:
+        """Bulk import from CSV (code,name,kind[,province_code,safety_region_code]); all rows or none (admin)."""
+        require_role(principal, "admin")
+        return await service.import_csv(conn, await data.read())

@@ -1,0 +1,59 @@
+"""Configuration, read once from the environment (and an optional `.env`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+ENV_PREFIX = "LEERKRING_"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the processes need to know; unset service URLs mean "use the embedded default"."""
+
+    database_url: str | None = None
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    # Signs participant links and tokens; `leerkring run` makes one under var/ when none is configured.
+    secret_key: str = ""
+    mail_from: str = "Leerkring <noreply@leerkring.local>"
+    var_dir: Path = Path("var")
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    max_body_bytes: int = 1_048_576
+    environment: str = "development"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def load_settings(environ: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+    """Build Settings from LEERKRING_* variables; the process environment wins over `.env`."""
+    source = _read_dotenv(dotenv) if dotenv is not None else {}
+    source.update(os.environ if environ is None else environ)
+    fields = {f.name for f in msgspec.structs.fields(Settings)}
+    raw: dict[str, object] = {}
+    for key, value in source.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name in fields and value != "":
+            raw[name] = value
+    return msgspec.convert(raw, Settings, strict=False)

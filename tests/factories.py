@@ -1,0 +1,25 @@
+"""Request bodies for tests: valid by default, override what a test is about."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+
+def meeting_body(**overrides: Any) -> dict[str, Any]:
+    start = (datetime.now(UTC) + timedelta(days=30)).replace(hour=8, minute=0, second=0, microsecond=0)
+    body: dict[str, Any] = {
+        "title": "Casuïstiek in het sociaal domein",
+        "description": "We bespreken casussen uit de praktijk.",
+        "themes": ["de-bedoeling"],
+        "format": "casuistiekbespreking",
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=3)).isoformat(),
+        "timezone": "Europe/Amsterdam",
+        "venue": {"name": "Stadhuis", "address": "Spui 70", "city": "Den Haag"},
+        "capacity": 30,
+        "audience": {"groups": ["wmo-consulent"], "organisations": [], "regions": []},
+        "funder_codes": ["AOF"],
+    }
+    body.update(overrides)
+    return body

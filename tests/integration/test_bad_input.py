@@ -1,0 +1,113 @@
+"""Every invalid request gets problem+json naming the field; never a 500, never a partial write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from services.db import Connection
+from tests.factories import meeting_body
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+
+
+def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == status
+    assert problem["title"]
+    if field is not None:
+        assert field in [e["field"] for e in problem.get("errors", [])], problem
+    return problem  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"ends_at": "2020-01-01T10:00:00+01:00", "starts_at": "2020-01-01T11:00:00+01:00"}, "ends_at"),
+        ({"timezone": "Europe/Atlantis"}, "timezone"),
+        ({"capacity": 0}, "capacity"),
+        ({"capacity": "veel"}, "capacity"),
+        ({"title": "x" * 201}, "title"),
+        ({"title": "Overleg\r\nATTENDEE:mailto:evil@example.org"}, "title"),
+        ({"title": "   "}, "title"),
+        ({"online_url": "javascript:alert(1)"}, "online_url"),
+        ({"online_url": "ftp://example.org/x"}, "online_url"),
+        ({"surprise": True}, "surprise"),
+        ({"format": "dansles"}, "format"),
+        ({"starts_at": "2031-01-01T10:00:00"}, "starts_at"),
+        ({"themes": ["bestaat-niet"]}, "themes"),
+        ({"funder_codes": ["VNG"]}, "funder_codes"),
+        ({"audience": {"regions": ["VR99"]}}, "audience_regions"),
+        ({"venue": {"name": "Zaal", "kleur": "rood"}}, "venue.kleur"),
+    ],
+)
+async def test_meeting_field_errors(
+    client: Client, vng: dict[str, str], conn: Connection, overrides: dict[str, Any], field: str
+):
+    body = meeting_body(**overrides)
+    response = await client.post("/api/v1/meetings", json=body, headers=vng)
+    problem = assert_problem(response, 422, field)
+    assert problem["detail"]
+    assert await conn.fetchval("SELECT count(*) FROM meetings") == 0
+
+
+async def test_field_messages_are_dutch(client: Client, vng: dict[str, str]):
+    response = await client.post("/api/v1/meetings", json=meeting_body(capacity=0), headers=vng)
+    assert response.json()["errors"] == [{"field": "capacity", "message": "Moet minstens 1 zijn"}]
+    missing = meeting_body()
+    del missing["title"]
+    response = await client.post("/api/v1/meetings", json=missing, headers=vng)
+    assert response.json()["errors"] == [{"field": "title", "message": "Dit veld is verplicht"}]
+
+
+async def test_malformed_json(client: Client, vng: dict[str, str]):
+    response = await client.post(
+        "/api/v1/meetings", content=b'{"title": "half', headers={**vng, "content-type": "application/json"}
+    )
+    assert_problem(response, 400, "body")
+
+
+async def test_body_over_the_limit(client: Client, vng: dict[str, str]):
+    response = await client.post("/api/v1/meetings", json=meeting_body(description="x" * 70_000), headers=vng)
+    assert_problem(response, 413)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer nonsense", "Basic dXNlcjpwYXNz", "Bearer lkr_000000000000_secret"],
+)
+async def test_missing_or_bad_key(client: Client, authorization: str | None):
+    headers = {"Authorization": authorization} if authorization else {}
+    response = await client.post("/api/v1/meetings", json=meeting_body(), headers=headers)
+    assert_problem(response, 401)
+
+
+async def test_revoked_key_is_refused(client: Client, conn: Connection):
+    from services.auth.keys import create_key, revoke_key
+
+    key, stored = await create_key(conn, role="organiser", organisation_code="VNG")
+    headers = {"Authorization": f"Bearer {key}"}
+    assert (await client.post("/api/v1/meetings", json=meeting_body(), headers=headers)).status_code == 201
+    await revoke_key(conn, stored.prefix)
+    assert_problem(await client.post("/api/v1/meetings", json=meeting_body(), headers=headers), 401)
+    # a key with the right prefix but a wrong secret is refused the same way
+    forged = key[:-4] + "AAAA"
+    assert_problem(await client.get("/api/v1/meetings", headers={"Authorization": f"Bearer {forged}"}), 401)
+
+
+async def test_unknown_meeting_and_route(client: Client, vng: dict[str, str]):
+    assert_problem(await client.get("/api/v1/meetings/00000000-0000-0000-0000-000000000000"), 404)
+    assert_problem(await client.get("/api/v1/meetings/not-a-uuid"), 404)
+    assert_problem(await client.get("/api/v1/nothing-here"), 404)
+    assert_problem(await client.delete("/api/v1/meetings", headers=vng), 405)
+
+
+async def test_bad_query_parameters(client: Client):
+    assert_problem(await client.get("/api/v1/meetings", params={"limit": 1000}), 422, "limit")
+    assert_problem(await client.get("/api/v1/meetings", params={"cursor": "!!!"}), 422, "cursor")
+    assert_problem(await client.get("/api/v1/meetings", params={"status": "gezellig"}), 422, "status")
+    assert_problem(await client.get("/api/v1/meetings", params={"from": "2027-01-01T00:00:00"}), 422, "from")
