@@ -1,0 +1,72 @@
+"""Health, readiness, OpenAPI, migrations and API keys."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from services.auth.keys import authenticate, create_key, list_keys, revoke_key
+from services.db import Connection, connect
+from services.errors import InvalidInput, NotAuthenticated
+from services.migrate import MigrationError, available_migrations, migrate
+from tests.conftest import with_database
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+
+
+async def test_health_and_readiness(client: Client):
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+async def test_openapi_lists_the_meetings_api(client: Client):
+    spec = (await client.get("/schema/openapi.json")).json()
+    assert "/api/v1/meetings" in spec["paths"]
+    assert "/api/v1/meetings/{meeting_id}/publish" in spec["paths"]
+    assert (await client.get("/schema")).status_code == 200
+
+
+async def test_migrations_from_empty(pg_admin_dsn: str):
+    name = "lk_empty_migration_test"
+    admin = await asyncpg.connect(pg_admin_dsn)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        conn = await connect(with_database(pg_admin_dsn, name))
+        try:
+            applied = await migrate(conn)
+            assert applied == [m.version for m in available_migrations()]
+            assert await migrate(conn) == [], "a second run applies nothing"
+            await conn.execute("UPDATE schema_migrations SET checksum = 'edited' WHERE version = $1", applied[0])
+            with pytest.raises(MigrationError, match="changed after it was applied"):
+                await migrate(conn)
+        finally:
+            await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_api_key_life_cycle(conn: Connection):
+    key, stored = await create_key(conn, role="funder", organisation_code="BZK", name="rapportage")
+    assert key.startswith(f"lkr_{stored.prefix}_")
+    raw = await conn.fetchval("SELECT secret_hash FROM api_keys WHERE id = $1", stored.id)
+    assert key.encode() not in raw, "only a hash is stored"
+    principal = await authenticate(conn, f"Bearer {key}")
+    assert (principal.role, principal.organisation_code) == ("funder", "BZK")
+    assert [k.prefix for k in await list_keys(conn)] == [stored.prefix]
+    await revoke_key(conn, stored.prefix)
+    with pytest.raises(NotAuthenticated):
+        await authenticate(conn, f"Bearer {key}")
+
+
+@pytest.mark.parametrize(
+    ("role", "organisation"),
+    [("admin", "VNG"), ("organiser", None), ("funder", "VNG"), ("organiser", "GM0518"), ("organiser", "NOPE")],
+)
+async def test_api_key_must_fit_its_organisation(conn: Connection, role: str, organisation: str | None):
+    with pytest.raises(InvalidInput):
+        await create_key(conn, role=role, organisation_code=organisation)  # type: ignore[arg-type]
