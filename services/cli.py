@@ -58,6 +58,8 @@ def _running_services(settings: Settings) -> dict[str, str]:
 @contextmanager
 def embedded_services(settings: Settings, *, with_mail: bool = False) -> Iterator[Settings]:
     """Fill in every unset service URL: from a running `leerkring run`, else by starting the embedded server."""
+    if settings.is_production and not (settings.database_url and settings.redis_url):
+        raise SystemExit("In productie zijn LEERKRING_DATABASE_URL en LEERKRING_REDIS_URL verplicht")
     running = _running_services(settings)
     changes: dict[str, object] = {"secret_key": _secret_key(settings)}
     with ExitStack() as stack:
@@ -255,9 +257,8 @@ def cmd_api_key(settings: Settings, args: argparse.Namespace) -> int:
                     ),
                     ready,
                 )
-                _say(
-                    f"Sleutel {stored.prefix} ({stored.role}{', ' + stored.organisation_code if stored.organisation_code else ''})"
-                )
+                owner = f", {stored.organisation_code}" if stored.organisation_code else ""
+                _say(f"Sleutel {stored.prefix} ({stored.role}{owner})")
                 _say("Bewaar hem nu; hij wordt niet opnieuw getoond:\n")
                 _say(key)
             elif args.action == "list":
