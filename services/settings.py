@@ -56,4 +56,10 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path | None = P
         name = key[len(ENV_PREFIX) :].lower()
         if name in fields and value != "":
             raw[name] = value
-    return msgspec.convert(raw, Settings, strict=False)
+    return msgspec.convert(raw, Settings, strict=False, dec_hook=_decode)
+
+
+def _decode(kind: type, value: object) -> object:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(kind)
