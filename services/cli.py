@@ -274,6 +274,37 @@ def cmd_api_key(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dead_letters(settings: Settings, args: argparse.Namespace) -> int:
+    """List work that kept failing, or run one item again (a worker picks it up within seconds)."""
+    from services.deadletters import service
+    from services.errors import DomainError
+
+    with embedded_services(settings) as ready:
+        try:
+            if args.action == "list":
+                letters = _run(
+                    lambda conn: service.list_dead_letters(conn, status=args.status, limit=args.limit), ready
+                )
+                if not letters:
+                    _say("Geen dead letters")
+                for d in letters:
+                    state = f"afgehandeld {d.resolved_at:%Y-%m-%d %H:%M}" if d.resolved_at else "open"
+                    error = d.error.splitlines()[0] if d.error else ""
+                    _say(f"{d.id:>6}  {d.failed_at:%Y-%m-%d %H:%M}  {d.job:<28} {state:<27} {d.attempts}x  {error}")
+            else:
+
+                async def retry(conn: Connection) -> None:
+                    async with conn.transaction():
+                        await service.retry(conn, args.id)
+
+                _run(retry, ready)
+                _say(f"Dead letter {args.id} wordt opnieuw uitgevoerd")
+        except DomainError as exc:
+            _say(f"Fout: {exc.detail}")
+            return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leerkring", description="Leerkring: collegiale leerbijeenkomsten")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -304,6 +335,14 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = key_sub.add_parser("revoke")
     revoke.add_argument("prefix")
     key.set_defaults(handler=cmd_api_key)
+    dead = sub.add_parser("dead-letters", help="mislukt werk bekijken en opnieuw starten")
+    dead_sub = dead.add_subparsers(dest="action", required=True)
+    dead_list = dead_sub.add_parser("list")
+    dead_list.add_argument("--status", choices=["open", "resolved", "all"], default="open")
+    dead_list.add_argument("--limit", type=int, default=50)
+    dead_retry = dead_sub.add_parser("retry")
+    dead_retry.add_argument("id", type=int)
+    dead.set_defaults(handler=cmd_dead_letters)
     return parser
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
@@ -22,6 +23,7 @@ from schemas.auth import Role
 from services.app import create_app
 from services.auth.keys import create_key
 from services.db import Connection, connect
+from services.mailsink import MailSink
 from services.migrate import migrate
 from services.organisations.importer import import_reference_data
 from services.settings import Settings
@@ -137,6 +139,35 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
         db_pool_max=5,
         max_body_bytes=65_536,
     )
+
+
+@pytest.fixture(scope="session")
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis server for this test process alone, for tests that run workers: arq job ids derive from outbox
+    ids (every test database counts from 1), and a FLUSHALL there must not reach other test sessions."""
+    from services.embedded import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path_factory.mktemp("private-redis"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def worker_settings(settings: Settings, private_redis: str) -> Settings:
+    """`settings` on the private Redis, flushed before the test."""
+    client = Redis.from_url(private_redis)
+    await client.flushall()
+    await client.aclose()
+    return msgspec.structs.replace(settings, redis_url=private_redis)
+
+
+@pytest.fixture
+def mail_sink(tmp_path: Path) -> Iterator[MailSink]:
+    """An in-process SMTP server that keeps every message (`.messages`, `wait_for(count, timeout)`)."""
+    with MailSink(tmp_path / "sink") as sink:
+        yield sink
 
 
 @pytest.fixture

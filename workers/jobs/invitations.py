@@ -1,0 +1,243 @@
+"""Invitation mail jobs: batches (invitations, updates, cancellations), confirmations, registration cancellations.
+
+    invitation.requested            -> invitation_fanout: resolve the batch and send it (invitation_batches.py)
+    meeting.updated (reschedule)    -> invitation_schedule_update: (re)time ONE pending update mail per meeting
+       ... UPDATE_TASK comes due    -> create_update_batch: an 'update' batch + invitation.requested
+    meeting.cancelled               -> invitation_meeting_cancelled: stop queued invitations, a 'cancellation' batch
+    registration.confirmed/promoted -> invitation_confirmation: the calendar REQUEST as confirmation
+    registration.cancelled          -> invitation_registration_cancelled: CANCEL, when their calendar holds it
+    participant.erased              -> invitation_forget_participant: their queued mail stops, their address goes
+
+Debounce: every reschedule moves the pending task to now + DEBOUNCE (but never past the first edit + MAX_DELAY),
+so five edits in three minutes make one update, sent with the SEQUENCE current when it goes out.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from schemas.events import (
+    InvitationRequested,
+    MeetingCancelled,
+    MeetingUpdated,
+    ParticipantErased,
+    RegistrationCancelled,
+    RegistrationConfirmed,
+    RegistrationPromoted,
+)
+from services import scheduling
+from services.db import Connection
+from services.invitations import sending
+from services.invitations.changes import Placement, baseline_from, merge_baseline, previous, summarise
+from services.invitations.compose import Links, Recipient, compose
+from services.invitations.meeting import load
+from services.invitations.messages import Kind, pick_locale
+from services.outbox import emit
+from workers.context import Ctx, load_event, pool_of, settings_of
+from workers.deliveries import send_once
+from workers.jobs.invitation_batches import build_mail, process_batch, signed_links
+from workers.registry import job
+
+log = logging.getLogger(__name__)
+
+UPDATE_TASK = "invitations.update_mail"
+DEBOUNCE = timedelta(minutes=3)
+MAX_DELAY = timedelta(minutes=15)
+
+_NEW_BATCH = """
+INSERT INTO invitation_batches (meeting_id, kind, sequence, changes, reason, resolve_phase)
+VALUES ($1, $2, $3, $4::jsonb, $5, 'participants')
+ON CONFLICT (meeting_id, kind, sequence) WHERE kind <> 'invitation' DO NOTHING
+RETURNING id
+"""
+
+
+@job(timeout=3600.0)
+async def invitation_fanout(ctx: dict[str, Any], outbox_id: int) -> None:
+    """Resolve and send one batch. Long-running by design; it resumes where it stopped when run again."""
+    event = await load_event(ctx, outbox_id)
+    if isinstance(event.payload, InvitationRequested):
+        await process_batch(ctx, event.payload.batch_id)
+
+
+async def new_batch(
+    conn: Connection,
+    meeting_id: UUID,
+    kind: str,
+    sequence: int,
+    *,
+    changes: dict[str, Any] | None = None,
+    reason: str = "",
+) -> UUID | None:
+    """An update or cancellation batch for this meeting version, with its event; None when it exists already."""
+    batch_id = await conn.fetchval(_NEW_BATCH, meeting_id, kind, sequence, changes, reason)
+    if batch_id is not None:
+        await emit(conn, meeting_id, InvitationRequested(batch_id=batch_id, meeting_id=meeting_id))
+    return batch_id  # type: ignore[no-any-return]
+
+
+@job()
+async def invitation_schedule_update(ctx: dict[str, Any], outbox_id: int) -> None:
+    event = await load_event(ctx, outbox_id)
+    payload = event.payload
+    if not isinstance(payload, MeetingUpdated) or not payload.reschedule:
+        return
+    baseline = baseline_from(payload.changes, payload.sequence)
+    if baseline:
+        async with pool_of(ctx).acquire() as conn, conn.transaction():
+            await schedule_update(conn, payload.meeting_id, baseline, payload.sequence)
+
+
+async def schedule_update(
+    conn: Connection, meeting_id: UUID, baseline: dict[str, Any], sequence: int, *, now: datetime | None = None
+) -> None:
+    """Fold this reschedule into the meeting's pending update mail, or start one; moves its due time."""
+    # One writer per meeting at a time, so two edits handled at once cannot both start a window.
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"invitation-update:{meeting_id}")
+    status = await conn.fetchval("SELECT status FROM meetings WHERE id = $1", meeting_id)
+    if status != "published":
+        return
+    now = now or datetime.now(UTC)
+    row = await conn.fetchrow(
+        "SELECT dedupe_key, payload FROM scheduled_tasks WHERE kind = $1 AND aggregate_id = $2 AND status = 'pending' "
+        "ORDER BY id LIMIT 1 FOR UPDATE",
+        UPDATE_TASK,
+        meeting_id,
+    )
+    if row is None:
+        key, first_at, merged = f"seq:{sequence}", now, baseline
+    else:
+        key = row["dedupe_key"]
+        first_at = datetime.fromisoformat(row["payload"]["first_at"])
+        merged = merge_baseline(row["payload"]["baseline"], baseline)
+    due = min(now + DEBOUNCE, first_at + MAX_DELAY)
+    payload = {"baseline": merged, "first_at": first_at.isoformat()}
+    await scheduling.schedule(conn, UPDATE_TASK, meeting_id, due, payload=payload, dedupe_key=key)
+
+
+@scheduling.handler(UPDATE_TASK)
+async def create_update_batch(conn: Connection, task: scheduling.ScheduledTask) -> datetime | None:
+    """Due: one 'update' batch for the meeting's current version, unless the edits cancelled each other out."""
+    meeting = await conn.fetchrow(
+        "SELECT status, sequence, starts_at, ends_at, timezone, venue_name, venue_address, venue_city, online_url "
+        "FROM meetings WHERE id = $1 FOR SHARE",
+        task.aggregate_id,
+    )
+    if meeting is None or meeting["status"] != "published" or meeting["starts_at"] <= datetime.now(UTC):
+        return None
+    now = Placement(**{k: meeting[k] for k in Placement.__struct_fields__})
+    baseline: dict[str, Any] = task.payload.get("baseline", {})
+    if not summarise(previous(now, baseline), now, "nl"):
+        log.info("meeting %s: edits undid each other, no update mail", task.aggregate_id)
+        return None
+    await new_batch(conn, task.aggregate_id, "update", meeting["sequence"], changes=baseline)
+    return None
+
+
+@job()
+async def invitation_meeting_cancelled(ctx: dict[str, Any], outbox_id: int) -> None:
+    event = await load_event(ctx, outbox_id)
+    payload = event.payload
+    if not isinstance(payload, MeetingCancelled):
+        return
+    async with pool_of(ctx).acquire() as conn, conn.transaction():
+        await sending.abandon_requests(conn, payload.meeting_id)
+        await scheduling.cancel(conn, UPDATE_TASK, payload.meeting_id)
+        await new_batch(conn, payload.meeting_id, "cancellation", payload.sequence, reason=payload.reason)
+
+
+async def _registration(conn: Connection, registration_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """
+        SELECT r.status, r.meeting_id, p.id AS participant_id, p.email, p.name, p.locale
+        FROM registrations r JOIN participants p ON p.id = r.participant_id
+        WHERE r.id = $1 AND p.erased_at IS NULL
+        """,
+        registration_id,
+    )
+
+
+async def _send_single(ctx: Ctx, kind: Kind, registration_id: UUID, key: str) -> bool:
+    """Confirmation or registration-cancelled mail for one registration; True when this call sent it."""
+    settings = settings_of(ctx)
+    async with pool_of(ctx).acquire() as conn:
+        reg = await _registration(conn, registration_id)
+        meeting = await load(conn, reg["meeting_id"], settings) if reg is not None else None
+        if reg is None or meeting is None:
+            return False
+        if kind == "confirmation":
+            wanted = reg["status"] == "confirmed" and meeting.status == "published"
+        else:
+            # Only a calendar that holds the meeting needs a CANCEL; a cancelled meeting has its own batch.
+            wanted = meeting.status == "published" and await sending.holds_meeting(conn, meeting.id, reg["email"])
+    if not wanted or meeting.starts_at <= datetime.now(UTC):
+        return False
+    locale = pick_locale(reg["locale"])
+    recipient = Recipient(email=reg["email"], name=reg["name"], locale=locale)
+    mail_links = signed_links(settings, meeting, reg["email"], locale) if kind == "confirmation" else Links()
+
+    def build(message_id: str) -> Any:
+        composed = compose(kind, meeting.calendar, recipient, links=mail_links, now=datetime.now(UTC))
+        return build_mail(settings, composed, recipient, message_id)
+
+    return await send_once(
+        ctx,
+        key=key,
+        kind=kind,
+        recipient=reg["email"],
+        build=build,
+        meeting_id=meeting.id,
+        participant_id=reg["participant_id"],
+        sequence=meeting.sequence,
+    )
+
+
+@job()
+async def invitation_confirmation(ctx: dict[str, Any], outbox_id: int) -> None:
+    event = await load_event(ctx, outbox_id)
+    payload = event.payload
+    if isinstance(payload, RegistrationPromoted) and payload.mode != "auto":
+        return  # a held seat is not a confirmation yet; accepting it emits registration.confirmed
+    if isinstance(payload, RegistrationConfirmed | RegistrationPromoted):
+        rid = payload.registration_id
+        await _send_single(ctx, "confirmation", rid, f"confirmation:{rid}")
+
+
+@job()
+async def invitation_registration_cancelled(ctx: dict[str, Any], outbox_id: int) -> None:
+    event = await load_event(ctx, outbox_id)
+    payload = event.payload
+    if not isinstance(payload, RegistrationCancelled) or payload.reason == "meeting_cancelled":
+        return
+    rid = payload.registration_id
+    await _send_single(ctx, "registration_cancelled", rid, f"registration_cancelled:{rid}")
+
+
+_FORGET = """
+WITH mine AS (
+    SELECT id, meeting_id, email FROM invitations WHERE participant_id = $1 FOR UPDATE
+), answers AS (
+    DELETE FROM invitation_responses r USING mine WHERE r.meeting_id = mine.meeting_id AND r.email = mine.email
+)
+UPDATE invitations i
+SET email = 'verwijderd-' || i.id || '@invalid', name = '', participant_id = NULL,
+    status = CASE WHEN i.status = 'queued' THEN 'failed' ELSE i.status END,
+    last_error = CASE WHEN i.status = 'queued' THEN 'Niet verstuurd: de deelnemer is verwijderd' ELSE i.last_error END,
+    claimed_at = NULL, claimed_by = NULL
+FROM mine WHERE i.id = mine.id
+"""
+
+
+@job()
+async def invitation_forget_participant(ctx: dict[str, Any], outbox_id: int) -> None:
+    """An erased participant: no more mail to them, and their address and answers leave the invitation tables.
+    The rows themselves stay (anonymous), so the organiser's counts do not change after the fact."""
+    event = await load_event(ctx, outbox_id)
+    if isinstance(event.payload, ParticipantErased):
+        async with pool_of(ctx).acquire() as conn, conn.transaction():
+            await conn.execute(_FORGET, event.payload.participant_id)

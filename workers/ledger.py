@@ -1,0 +1,146 @@
+"""Every event job runs through `execute`: the ledger row in `event_jobs` decides what happens.
+
+1. Ordered jobs first wait until earlier events of the same aggregate are through this job.
+2. START: a conditional UPDATE on the job's ledger row (pending only) counts the attempt and says
+   which worker runs it. No row: the job is done, dead or purged; a duplicate run stops here.
+3. The job function runs. It must be idempotent (it may run again after a crash); side effects
+   go through workers/deliveries.py.
+4. Success marks the row done. Failure retries with exponential backoff (arq `Retry`) until
+   max_attempts, then the row becomes `dead` and a dead letter is written. Nothing is dropped.
+
+arq's own try limit is set out of reach: it would fail a job silently, outside the ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from typing import Any
+
+from arq.worker import Function, Retry, func
+
+from services.deadletters.service import record as record_dead_letter
+from services.outbox import event_from_row
+from workers.context import EVENT_COLUMNS_O, Ctx, EventGone, ledger_pool_of, pool_of, tuning_of, worker_id_of
+from workers.registry import JobSpec, PermanentJobError
+from workers.settings import WorkerTuning, retry_delay
+
+log = logging.getLogger(__name__)
+
+ARQ_MAX_TRIES = 100_000
+
+# Starting also reads the event, so the job's load_event() costs no extra round trip.
+_START = f"""
+WITH started AS (
+    UPDATE event_jobs SET attempts = attempts + 1, started_at = now(), started_by = $3
+    WHERE outbox_id = $1 AND job = $2 AND status = 'pending'
+    RETURNING outbox_id, attempts
+)
+SELECT s.attempts, {EVENT_COLUMNS_O} FROM started s JOIN outbox o ON o.id = s.outbox_id
+"""
+_DONE = """
+UPDATE event_jobs SET status = 'done', finished_at = now(), last_error = NULL
+WHERE outbox_id = $1 AND job = $2 AND status = 'pending'
+"""
+_ATTEMPT_FAILED = "UPDATE event_jobs SET last_error = $3 WHERE outbox_id = $1 AND job = $2"
+_DEAD = """
+UPDATE event_jobs SET status = 'dead', finished_at = now(), last_error = $3
+WHERE outbox_id = $1 AND job = $2 AND status = 'pending'
+"""
+# Earlier events of this aggregate that this job has not finished (or that the relay has not even
+# published yet, so their ledger rows may still be missing).
+_PREDECESSORS = """
+SELECT EXISTS (
+    SELECT 1 FROM outbox me
+    JOIN outbox o ON o.aggregate_id = me.aggregate_id AND o.id < me.id
+    LEFT JOIN event_jobs j ON j.outbox_id = o.id AND j.job = $2
+    WHERE me.id = $1 AND (o.published_at IS NULL OR j.status = 'pending')
+)
+"""
+
+
+def arq_function(spec: JobSpec, tuning: WorkerTuning) -> Function:
+    """The arq function for one registered job, wrapped by the ledger."""
+
+    async def run(ctx: dict[str, Any], outbox_id: int) -> None:
+        await execute(spec, ctx, outbox_id)
+
+    run.__qualname__ = run.__name__ = spec.name
+    return func(
+        run,
+        name=spec.name,
+        max_tries=ARQ_MAX_TRIES,
+        timeout=spec.timeout or tuning.job_timeout,
+        keep_result=tuning.keep_result,
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    lines = traceback.format_exception(exc)
+    return f"{type(exc).__name__}: {exc}\n" + "".join(lines[-6:])
+
+
+async def execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
+    pool, tuning = ledger_pool_of(ctx), tuning_of(ctx)
+    arq_try = int(ctx.get("job_try") or 1)
+    try:
+        if spec.ordered and await pool.fetchval(_PREDECESSORS, outbox_id, spec.name):
+            # Not an attempt: nothing ran. Poll quickly at first, then back off.
+            raise Retry(defer=min(0.02 * 2 ** min(arq_try, 8), 2.0))
+        started = await pool.fetchrow(_START, outbox_id, spec.name, worker_id_of(ctx))
+    except Retry:
+        raise
+    except Exception as exc:  # PostgreSQL unreachable or restarting: nothing was recorded, back off and try again
+        log.warning("job %s(%s) could not start: %r", spec.name, outbox_id, exc)
+        raise Retry(defer=retry_delay(arq_try, tuning.retry_base, tuning.retry_cap)) from exc
+    if started is None:
+        return  # done, dead, or purged: a duplicate run ends here
+    attempts = int(started["attempts"])
+    ctx["attempt"] = attempts
+    ctx["event"] = event_from_row(started)
+    max_attempts = spec.max_attempts or tuning.max_attempts
+    try:
+        await spec.fn(ctx, outbox_id)
+    except asyncio.CancelledError:
+        raise  # shutdown or timeout: arq puts the job back, the next run is the next attempt
+    except EventGone:
+        log.info("job %s(%s): event purged, nothing to do", spec.name, outbox_id)
+        return
+    except Exception as exc:
+        permanent = isinstance(exc, PermanentJobError)
+        if permanent or attempts >= max_attempts:
+            log.error("job %s(%s) failed after %d attempt(s), dead letter: %r", spec.name, outbox_id, attempts, exc)
+            await _bury(ctx, spec, outbox_id, attempts, exc)
+            return
+        delay = retry_delay(attempts, tuning.retry_base, tuning.retry_cap)
+        log.warning("job %s(%s) attempt %d failed, retry in %.1fs: %r", spec.name, outbox_id, attempts, delay, exc)
+        try:
+            await pool.execute(_ATTEMPT_FAILED, outbox_id, spec.name, _describe(exc)[:4000])
+        except Exception:  # the error note is a courtesy; the retry matters more
+            log.debug("could not record the failed attempt", exc_info=True)
+        raise Retry(defer=delay) from exc
+    try:
+        await pool.execute(_DONE, outbox_id, spec.name)
+    except Exception as exc:  # the work is done; running it again is harmless, losing it is not
+        raise Retry(defer=retry_delay(arq_try, tuning.retry_base, tuning.retry_cap)) from exc
+
+
+async def _bury(ctx: Ctx, spec: JobSpec, outbox_id: int, attempts: int, exc: BaseException) -> None:
+    """Mark the ledger row dead and write the dead letter, in one transaction."""
+    description = _describe(exc)
+    try:
+        async with pool_of(ctx).acquire() as conn, conn.transaction():
+            if await conn.execute(_DEAD, outbox_id, spec.name, description[:4000]) != "UPDATE 0":
+                await record_dead_letter(
+                    conn,
+                    job=spec.name,
+                    args={"outbox_id": outbox_id},
+                    error=description,
+                    attempts=attempts,
+                    outbox_id=outbox_id,
+                )
+    except Exception as db_exc:
+        # Cannot even record the failure: keep the job alive in Redis rather than lose it.
+        tuning = tuning_of(ctx)
+        raise Retry(defer=retry_delay(attempts, tuning.retry_base, tuning.retry_cap)) from db_exc

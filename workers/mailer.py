@@ -1,0 +1,342 @@
+"""The one module that speaks SMTP: building safe MIME messages and sending them over pooled connections.
+
+URLs: `smtp://[user:pass@]host[:port]` (STARTTLS when the server offers it; `?starttls=require` insists,
+`?starttls=off` never), `smtps://…` (TLS from the first byte, port 465). Further query options:
+`timeout=` seconds, `verify=0` to accept a self-signed certificate (never in production).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.policy
+import hashlib
+import os
+import re
+import ssl
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Literal, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+
+CalendarMethod = Literal["REQUEST", "CANCEL", "PUBLISH"]
+Recipient = str | tuple[str, str]
+
+# Control characters (and Unicode line separators) must never reach a header: a CR/LF from user data
+# would let it add headers or a body of its own.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+_ADDR = re.compile(r"^[^\s@<>()\[\],;:\\\"\x00-\x1f\x7f]{1,64}@[^\s@<>()\[\],;:\\\"\x00-\x1f\x7f]{1,253}$")
+_NAME_ADDR = re.compile(r"^(?P<name>[^<>\x00-\x1f\x7f]*)<(?P<addr>[^<>]+)>[ \t]*$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,60}$")
+_URL_IN_ANGLE = re.compile(r"^(https://|mailto:)[^\s<>\x00-\x1f\x7f]+$")
+# A pooled connection idle for longer than this is probed (NOOP) before use; servers drop idle clients.
+_PROBE_AFTER = 5.0
+_MAX_IDLE = 50.0
+
+
+class MailError(Exception):
+    """Sending failed."""
+
+
+class TransientMailError(MailError):
+    """Try again later: the server was unreachable, dropped the connection, timed out or answered 4xx."""
+
+
+class PermanentMailError(MailError):
+    """Retrying will not help: the server refused the message or recipient with a 5xx answer."""
+
+
+class MailTransport(Protocol):
+    async def send(self, message: EmailMessage) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------- building
+
+
+def header_text(value: str) -> str:
+    """A single-line header value: control characters (CR, LF, ...) become one space."""
+    return " ".join(_CONTROL.sub(" ", value).split())
+
+
+def make_address(value: Recipient) -> Address:
+    """`"a@b.nl"`, `"Naam <a@b.nl>"` or `("Naam", "a@b.nl")` as an Address; raises ValueError for anything
+    that is not exactly one address."""
+    if isinstance(value, str):
+        match = _NAME_ADDR.match(value)
+        name, addr = (match["name"].strip().strip('"'), match["addr"]) if match else ("", value)
+    else:
+        name, addr = value
+    addr = addr.strip()
+    if not _ADDR.match(addr):
+        raise ValueError(f"not a single e-mail address: {addr!r}")
+    username, _, domain = addr.rpartition("@")
+    return Address(display_name=header_text(name), username=username, domain=domain)
+
+
+def message_id_for(key: str, domain: str) -> str:
+    """The Message-ID of one delivery: derived from its unique key, so a retry sends the same id and
+    receivers that de-duplicate on Message-ID show a rare double delivery once."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    clean = re.sub(r"[^A-Za-z0-9.-]", "", domain) or "leerkring.local"
+    return f"<{digest}@{clean}>"
+
+
+def domain_of(sender: Recipient) -> str:
+    return make_address(sender).domain
+
+
+def build_message(
+    *,
+    sender: Recipient,
+    to: Recipient | Sequence[Recipient],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    calendar: str | None = None,
+    calendar_method: CalendarMethod = "REQUEST",
+    attach_ics: bool = False,
+    ics_filename: str = "uitnodiging.ics",
+    message_id: str | None = None,
+    list_unsubscribe: str | None = None,
+    list_unsubscribe_mailto: str | None = None,
+    reply_to: Recipient | None = None,
+    headers: Mapping[str, str] | None = None,
+    date: datetime | None = None,
+) -> EmailMessage:
+    """A multipart/alternative message (text, HTML, iMIP calendar part), optionally with the .ics attached.
+
+    Raises ValueError for a malformed address, header name or unsubscribe URL.
+    """
+    recipients = [to] if isinstance(to, str | tuple) else list(to)
+    addresses = [make_address(r) for r in recipients]
+    from_address = make_address(sender)
+    # Non-ASCII mailbox names need SMTPUTF8; everything else stays 7-bit safe with RFC 2047 headers.
+    ascii_only = all(a.addr_spec.isascii() for a in [*addresses, from_address])
+    msg = EmailMessage(policy=email.policy.SMTP if ascii_only else email.policy.SMTPUTF8)
+    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    if html is not None:
+        msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    if calendar is not None:
+        # Bytes + base64 keep the CRLF line ends RFC 5545 requires; a text part would be re-wrapped to LF.
+        data = calendar.encode()
+        params = {"method": calendar_method, "charset": "utf-8"}
+        msg.add_alternative(data, maintype="text", subtype="calendar", cte="base64", params=params)
+        if attach_ics:
+            name = header_text(ics_filename) or "uitnodiging.ics"
+            msg.add_attachment(data, maintype="application", subtype="ics", filename=name)
+    msg["From"] = from_address
+    msg["To"] = addresses
+    msg["Subject"] = header_text(subject)
+    msg["Date"] = format_datetime(date or datetime.now(UTC))
+    msg["Message-ID"] = message_id or f"<{uuid.uuid4().hex}@{from_address.domain}>"
+    msg["Auto-Submitted"] = "auto-generated"
+    if reply_to is not None:
+        msg["Reply-To"] = make_address(reply_to)
+    unsubscribe = [u for u in (list_unsubscribe, list_unsubscribe_mailto) if u]
+    for url in unsubscribe:
+        if not _URL_IN_ANGLE.match(url):
+            raise ValueError(f"unsubscribe link must be https:// or mailto: without spaces: {url!r}")
+    if unsubscribe:
+        msg["List-Unsubscribe"] = ", ".join(f"<{u}>" for u in unsubscribe)
+        if list_unsubscribe:
+            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058 one-click
+    for name, value in (headers or {}).items():
+        if not _HEADER_NAME.match(name):
+            raise ValueError(f"invalid header name {name!r}")
+        msg[name] = header_text(value)
+    return msg
+
+
+# ---------------------------------------------------------------------------------------------- sending
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    use_tls: bool = False
+    start_tls: bool | None = None  # None: upgrade when the server offers STARTTLS
+    validate_certs: bool = True
+    timeout: float = 30.0
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpConfig:
+        """Parse smtp:// or smtps://; raises ValueError for another scheme or a missing host."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("SMTP URL must look like smtp://host:port or smtps://user:pass@host")
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        use_tls = parts.scheme == "smtps"
+        start_tls = {"require": True, "off": False}.get(query.get("starttls", ""))
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (465 if use_tls else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            use_tls=use_tls,
+            start_tls=False if use_tls else start_tls,
+            validate_certs=query.get("verify", "1") not in ("0", "false", "no"),
+            timeout=float(query.get("timeout", "30")),
+        )
+
+
+def _classify(exc: BaseException) -> MailError:
+    """Permanent only when this message or recipient is refused for good (5xx to RCPT or DATA). Anything else —
+    refused login or sender, 4xx, network — is our configuration or a passing problem: retry, and once fixed
+    the message still goes out."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        if codes and all(500 <= c < 600 for c in codes):
+            return PermanentMailError(f"ontvanger geweigerd: {exc.recipients[0].message} ({codes[0]})")
+        return TransientMailError(f"ontvanger tijdelijk geweigerd: {codes}")
+    if isinstance(exc, aiosmtplib.SMTPDataError) and 500 <= exc.code < 600:
+        return PermanentMailError(f"bericht geweigerd: SMTP {exc.code} {exc.message}")
+    return TransientMailError(f"{type(exc).__name__}: {exc}")
+
+
+class _Pooled:
+    __slots__ = ("client", "last_used")
+
+    def __init__(self, client: aiosmtplib.SMTP) -> None:
+        self.client = client
+        self.last_used = time.monotonic()
+
+
+class Mailer:
+    """SMTP over a small pool of reused connections: one TCP/TLS/AUTH setup serves many messages.
+
+    `send` raises TransientMailError (retry later) or PermanentMailError (give up on this message).
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 8, local_hostname: str | None = None) -> None:
+        self.config = SmtpConfig.from_url(url)
+        self._local_hostname = local_hostname
+        self._slots = asyncio.Semaphore(pool_size)
+        self._idle: list[_Pooled] = []
+        self._closed = False
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        if self.config.validate_certs:
+            return None
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+
+    async def _connect(self) -> _Pooled:
+        cfg = self.config
+        client = aiosmtplib.SMTP(
+            hostname=cfg.host,
+            port=cfg.port,
+            username=cfg.username,
+            password=cfg.password,
+            use_tls=cfg.use_tls,
+            start_tls=cfg.start_tls,
+            validate_certs=cfg.validate_certs,
+            tls_context=self._tls_context(),
+            timeout=cfg.timeout,
+            local_hostname=self._local_hostname,
+        )
+        await client.connect()
+        return _Pooled(client)
+
+    async def _checkout(self) -> _Pooled:
+        while self._idle:
+            pooled = self._idle.pop()
+            idle = time.monotonic() - pooled.last_used
+            if idle > _MAX_IDLE or not pooled.client.is_connected:
+                await self._discard(pooled)
+                continue
+            if idle > _PROBE_AFTER:
+                try:
+                    await pooled.client.noop()
+                except aiosmtplib.SMTPException:
+                    await self._discard(pooled)
+                    continue
+            return pooled
+        return await self._connect()
+
+    async def _discard(self, pooled: _Pooled) -> None:
+        with contextlib.suppress(Exception):
+            pooled.client.close()
+
+    async def send(self, message: EmailMessage) -> None:
+        """Send one message to the addresses in its To/Cc headers."""
+        if self._closed:
+            raise TransientMailError("mailer is closed")
+        async with self._slots:
+            try:
+                pooled = await self._checkout()
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                raise _classify(exc) from exc
+            keep = False
+            try:
+                await pooled.client.send_message(message)
+                keep = True
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                keep = True  # the conversation itself is fine; aiosmtplib sent RSET
+                raise _classify(exc) from exc
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                raise _classify(exc) from exc
+            finally:
+                if keep and not self._closed:
+                    pooled.last_used = time.monotonic()
+                    self._idle.append(pooled)
+                else:
+                    await self._discard(pooled)
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for pooled in idle:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(pooled.client.quit(), 2)
+            await self._discard(pooled)
+
+
+class FileMailer:
+    """No SMTP configured: each message becomes an .eml file (the dev page at /dev/mail lists them)."""
+
+    def __init__(self, maildir: Path) -> None:
+        self.maildir = maildir
+
+    async def send(self, message: EmailMessage) -> None:
+        await asyncio.to_thread(self._write, message.as_bytes())
+
+    def _write(self, raw: bytes) -> None:
+        self.maildir.mkdir(parents=True, exist_ok=True)
+        name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex}.eml"
+        # Write then rename, as the SMTP sink does: a reader never sees half a message.
+        fd, tmp = tempfile.mkstemp(dir=self.maildir, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(raw)
+            os.replace(tmp, self.maildir / name)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    async def close(self) -> None:
+        return None
+
+
+def mailer_for(smtp_url: str | None, maildir: Path, *, pool_size: int = 8) -> MailTransport:
+    """SMTP when a URL is configured, else .eml files in `maildir`."""
+    if smtp_url:
+        return Mailer(smtp_url, pool_size=pool_size)
+    return FileMailer(maildir)

@@ -1,0 +1,53 @@
+"""The job registry: `@job` marks a coroutine as an event job the worker runs.
+
+An event job has the signature `async def name(ctx: dict[str, Any], outbox_id: int) -> None` and
+is routed to event types in workers/routes.py. The worker wraps every registered job with the
+ledger (workers/ledger.py): skip when already done, retry with backoff, dead-letter at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+EventJob = Callable[[dict[str, Any], int], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    name: str
+    fn: EventJob
+    # Run this job for one aggregate one event at a time, in outbox order (see workers/ledger.py).
+    ordered: bool = False
+    # None: WorkerTuning.max_attempts.
+    max_attempts: int | None = None
+    # None: WorkerTuning.job_timeout.
+    timeout: float | None = None
+
+
+JOBS: dict[str, JobSpec] = {}
+
+
+def job(
+    name: str | None = None,
+    *,
+    ordered: bool = False,
+    max_attempts: int | None = None,
+    timeout: float | None = None,
+) -> Callable[[EventJob], EventJob]:
+    """Register an event job under `name` (default: the function's name). Raises on a duplicate name."""
+
+    def register(fn: EventJob) -> EventJob:
+        key = name or fn.__name__
+        existing = JOBS.get(key)
+        if existing is not None and existing.fn is not fn:
+            raise RuntimeError(f"job {key!r} is registered twice")
+        JOBS[key] = JobSpec(name=key, fn=fn, ordered=ordered, max_attempts=max_attempts, timeout=timeout)
+        return fn
+
+    return register
+
+
+class PermanentJobError(Exception):
+    """Raise from a job when retrying cannot help: the job goes to the dead letters at once."""

@@ -1,0 +1,109 @@
+"""The outbox relay: committed events become arq jobs.
+
+It wakes on `NOTIFY outbox` (sent by services.outbox.emit, delivered by PostgreSQL only on commit)
+and sweeps every `relay_sweep_interval` seconds anyway, in case a notification was missed (e.g.
+while the connection was being re-established). One batch is one transaction:
+
+    claim   up to `relay_batch` unpublished rows, oldest first, FOR UPDATE SKIP LOCKED
+    ledger  one `event_jobs` row per routed job, and the rows marked published
+    commit
+    enqueue the jobs in one Redis round trip (workers/enqueue.py), job id `{name}:{outbox_id}`
+
+Enqueueing after the commit means a crash in between leaves ledger rows whose jobs never reached
+Redis; the maintenance loop finds and enqueues them (workers/recovery.py), as it does after a
+FLUSHALL. Enqueueing before the commit could instead run a job whose ledger row does not exist yet.
+
+Several relays may run side by side (one per worker process): SKIP LOCKED hands each a disjoint
+batch. Guarantees: every committed event is enqueued, at least once, for every job routed to it; a
+rolled-back event never is. Within one batch jobs are enqueued in outbox order, but batches of two
+relays interleave and jobs run concurrently, so execution order is not guaranteed. A job that needs
+per-aggregate order declares `@job(ordered=True)` (workers/ledger.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from arq.connections import ArqRedis
+
+from services.db import Pool
+from workers.enqueue import QueuedJob, enqueue_many
+from workers.routes import jobs_for
+from workers.settings import WorkerTuning
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "outbox"
+
+_CLAIM = """
+WITH batch AS (
+    SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+)
+UPDATE outbox o SET published_at = now() FROM batch WHERE o.id = batch.id
+RETURNING o.id, o.type
+"""
+_LEDGER = """
+INSERT INTO event_jobs (outbox_id, job)
+SELECT * FROM unnest($1::bigint[], $2::text[])
+ON CONFLICT DO NOTHING
+"""
+_ENQUEUE_FAILED = """
+UPDATE event_jobs SET checked_at = '-infinity'
+WHERE (outbox_id, job) IN (SELECT * FROM unnest($1::bigint[], $2::text[])) AND status = 'pending'
+"""
+
+
+class Relay:
+    def __init__(self, pool: Pool, redis: ArqRedis, tuning: WorkerTuning) -> None:
+        self._pool = pool
+        self._redis = redis
+        self._tuning = tuning
+        self._wake = asyncio.Event()
+        self.published = 0
+        # True while idle on LISTEN (observable for tests and health checks).
+        self.waiting = False
+
+    def notify(self, *_: Any) -> None:
+        """asyncpg listener callback (connection, pid, channel, payload)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Relay until cancelled; errors are logged and retried, never fatal."""
+        while True:
+            self._wake.clear()
+            try:
+                while await self.publish_batch() >= self._tuning.relay_batch:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("relay: batch failed; retrying")
+                await asyncio.sleep(min(1.0, self._tuning.relay_sweep_interval))
+            self.waiting = True
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._tuning.relay_sweep_interval)
+            finally:
+                self.waiting = False
+
+    async def publish_batch(self) -> int:
+        """Publish one batch; returns how many events it took."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(_CLAIM, self._tuning.relay_batch)
+            ordered = sorted(rows, key=lambda r: int(r["id"]))
+            jobs = [QueuedJob(name, int(r["id"])) for r in ordered for name in jobs_for(r["type"])]
+            if jobs:
+                await conn.execute(_LEDGER, [j.outbox_id for j in jobs], [j.name for j in jobs])
+        if jobs:
+            try:
+                await enqueue_many(self._redis, jobs)
+            except Exception:
+                # Ask the maintenance loop to enqueue them on its next tick instead of after lost_check_after.
+                log.exception("relay: enqueue failed for %d job(s); recovery will retry", len(jobs))
+                with contextlib.suppress(Exception):
+                    await self._pool.execute(_ENQUEUE_FAILED, [j.outbox_id for j in jobs], [j.name for j in jobs])
+        self.published += len(rows)
+        return len(rows)
