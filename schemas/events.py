@@ -51,13 +51,15 @@ class MeetingEnded(_Payload, frozen=True, tag="meeting.ended"):
     meeting_id: UUID
 
 
-RegistrationStatus = Literal["confirmed", "waitlisted", "offered", "cancelled"]
+RegistrationStatus = Literal["confirmed", "waitlisted", "offered", "cancelled", "declined"]
 
 
 class RegistrationConfirmed(_Payload, frozen=True, tag="registration.confirmed"):
     registration_id: UUID
     meeting_id: UUID
     participant_id: UUID
+    # "offered" when a held seat was accepted; empty for a seat taken on registering.
+    previous_status: str = ""
 
 
 class RegistrationWaitlisted(_Payload, frozen=True, tag="registration.waitlisted"):
@@ -82,6 +84,26 @@ class RegistrationCancelled(_Payload, frozen=True, tag="registration.cancelled")
     participant_id: UUID
     previous_status: str
     reason: str = ""
+
+
+class RegistrationRsvpChanged(_Payload, frozen=True, tag="registration.rsvp_changed"):
+    registration_id: UUID
+    meeting_id: UUID
+    participant_id: UUID
+    rsvp: Literal["accepted", "tentative", "declined"]
+
+
+class ParticipantLinkRequested(_Payload, frozen=True, tag="participant.link_requested"):
+    """Mail the person a manage link; the mailer issues the token (services.participants.tokens.issue)."""
+
+    participant_id: UUID
+    created: bool = False
+
+
+class ParticipantErased(_Payload, frozen=True, tag="participant.erased"):
+    """Drop anything derived from this person (feed snapshots, queued mail); the row itself is anonymised."""
+
+    participant_id: UUID
 
 
 class InvitationRequested(_Payload, frozen=True, tag="invitation.requested"):
@@ -111,6 +133,9 @@ EventPayload = (
     | RegistrationWaitlisted
     | RegistrationPromoted
     | RegistrationCancelled
+    | RegistrationRsvpChanged
+    | ParticipantLinkRequested
+    | ParticipantErased
     | InvitationRequested
     | AttendanceRecorded
     | EvaluationSubmitted
@@ -127,6 +152,9 @@ EVENT_TYPES: tuple[str, ...] = tuple(
         RegistrationWaitlisted,
         RegistrationPromoted,
         RegistrationCancelled,
+        RegistrationRsvpChanged,
+        ParticipantLinkRequested,
+        ParticipantErased,
         InvitationRequested,
         AttendanceRecorded,
         EvaluationSubmitted,

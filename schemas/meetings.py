@@ -26,6 +26,9 @@ MeetingStatus = Literal["draft", "published", "cancelled", "ended"]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 Timezone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$")]
 Capacity = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+# What a freed seat does: "auto" confirms the first on the waiting list at once, "offer" holds it for them.
+WaitlistMode = Literal["auto", "offer"]
+OfferHours = Annotated[int, msgspec.Meta(ge=1, le=720)]
 RegionCode = Annotated[str, msgspec.Meta(pattern=r"^(VR\d{2}|PV\d{2})$")]
 CodeList = Annotated[list[OrgCode], msgspec.Meta(max_length=400)]
 SlugList = Annotated[list[Slug], msgspec.Meta(max_length=20)]
@@ -62,6 +65,9 @@ class MeetingIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     organiser_codes: CodeList = msgspec.field(default_factory=list)
     funder_codes: CodeList = msgspec.field(default_factory=list)
     series_id: UUID | None = None
+    waitlist_enabled: bool = True
+    waitlist_mode: WaitlistMode = "auto"
+    offer_hours: OfferHours = 48
 
 
 class MeetingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -83,6 +89,9 @@ class MeetingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     organiser_codes: CodeList | UnsetType = UNSET
     funder_codes: CodeList | UnsetType = UNSET
     series_id: UUID | UnsetType | None = UNSET
+    waitlist_enabled: bool | UnsetType = UNSET
+    waitlist_mode: WaitlistMode | UnsetType = UNSET
+    offer_hours: OfferHours | UnsetType = UNSET
 
 
 class Meeting(msgspec.Struct, kw_only=True):
@@ -110,6 +119,11 @@ class Meeting(msgspec.Struct, kw_only=True):
     updated_at: datetime
     published_at: datetime | None
     cancelled_at: datetime | None
+    waitlist_enabled: bool = True
+    waitlist_mode: WaitlistMode = "auto"
+    offer_hours: int = 48
+    seats_available: int = 0
+    waitlist_length: int = 0
 
 
 class CancelIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

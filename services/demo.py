@@ -11,6 +11,7 @@ from schemas.meetings import Audience, MeetingIn, Venue
 from services.auth.keys import authenticate, create_key
 from services.db import Connection
 from services.meetings import service as meetings
+from services.registrations.demo import load_demo_registrations
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -67,4 +68,5 @@ async def load_demo(conn: Connection, *, force: bool = False) -> DemoResult:
             )
             meeting = await meetings.create(conn, principal, data)
             await meetings.publish(conn, principal, meeting.id)
+        await load_demo_registrations(conn, principal)
     return DemoResult(meetings=len(DEMO_MEETINGS), admin_key=admin_key, organiser_key=organiser_key)

@@ -23,3 +23,15 @@ def meeting_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def participant_body(n: int = 0, **overrides: Any) -> dict[str, Any]:
+    """A participant's details; `n` makes the e-mail address unique."""
+    body: dict[str, Any] = {
+        "email": f"deelnemer{n}@gemeente.example.nl",
+        "name": f"Deelnemer {n}",
+        "organisation_code": "GM0518",
+        "professional_group": "wmo-consulent",
+    }
+    body.update(overrides)
+    return body

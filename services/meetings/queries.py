@@ -17,7 +17,8 @@ COLUMNS = (
     "id, title, description, themes, format, starts_at, ends_at, timezone, venue_name, venue_address, venue_city, "
     "online_url, capacity, registration_opens_at, registration_closes_at, audience_groups, audience_organisations, "
     "audience_regions, organiser_codes, funder_codes, series_id, status, sequence, revision, created_at, updated_at, "
-    "published_at, cancelled_at"
+    "published_at, cancelled_at, waitlist_enabled, waitlist_mode, offer_hours, confirmed_count, offered_count, "
+    "waitlisted_count"
 )
 
 # Columns an update may set; everything else is managed by the service.
@@ -43,6 +44,9 @@ EDITABLE = frozenset(
         "organiser_codes",
         "funder_codes",
         "series_id",
+        "waitlist_enabled",
+        "waitlist_mode",
+        "offer_hours",
     }
 )
 
@@ -94,6 +98,11 @@ def to_meeting(row: asyncpg.Record) -> Meeting:
         updated_at=row["updated_at"],
         published_at=row["published_at"],
         cancelled_at=row["cancelled_at"],
+        waitlist_enabled=row["waitlist_enabled"],
+        waitlist_mode=row["waitlist_mode"],
+        offer_hours=row["offer_hours"],
+        seats_available=max(0, row["capacity"] - row["confirmed_count"] - row["offered_count"]),
+        waitlist_length=row["waitlisted_count"],
     )
 
 

@@ -21,6 +21,7 @@ from services.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFo
 from services.meetings import queries as q
 from services.organisations.queries import existing_codes
 from services.outbox import emit
+from services.registrations import seats
 
 # A change to any of these moves the meeting in people's calendars: SEQUENCE must rise (RFC 5546 §2.1.4).
 CALENDAR_FIELDS = frozenset(
@@ -181,6 +182,8 @@ async def update(conn: Connection, principal: Principal, meeting_id: UUID, patch
     if "organiser_codes" in changed:
         require_organisation(principal, merged["organiser_codes"], "de nieuwe organiserende organisaties")
     _raise_if(_check_times(merged) + await _check_references(conn, changed))
+    if "capacity" in changed:
+        await seats.check_capacity(conn, row, changed["capacity"])
     reschedule = bool(CALENDAR_FIELDS & changed.keys())
     updated = await q.update_meeting(conn, meeting_id, changed, bump_sequence=reschedule)
     if row["status"] == "published":
@@ -196,6 +199,10 @@ async def update(conn: Connection, principal: Principal, meeting_id: UUID, patch
                 reschedule=reschedule,
             ),
         )
+    if changed.keys() & seats.SEAT_FIELDS:
+        # More seats, another waitlist mode or a new start: the waiting list may move up now.
+        await seats.after_meeting_change(conn, meeting_id, changed)
+        updated = await q.get_meeting(conn, meeting_id) or updated
     return q.to_meeting(updated)
 
 
@@ -236,6 +243,8 @@ async def cancel(conn: Connection, principal: Principal, meeting_id: UUID, reaso
                 meeting_id=meeting_id, sequence=updated["sequence"], revision=updated["revision"], reason=reason
             ),
         )
+    if await seats.cancel_all(conn, meeting_id):
+        updated = await q.get_meeting(conn, meeting_id) or updated
     return q.to_meeting(updated)
 
 

@@ -1,0 +1,142 @@
+"""Seat offers: an offered seat is held, declined or left to expire, and passes down the waiting list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from litestar.testing import AsyncTestClient
+
+from services.db import Connection, connect
+from services.participants import tokens
+from services.registrations.idempotency import purge_idempotency_keys
+from services.registrations.offers import offer_token
+from services.registrations.seats import expire_due_offers
+from tests.factories import meeting_body, participant_body
+from workers.sweeps import SWEEPS
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+
+
+async def published(client: Client, headers: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    response = await client.post("/api/v1/meetings", json=meeting_body(**overrides), headers=headers)
+    assert response.status_code == 201, response.text
+    meeting = response.json()
+    response = await client.post(f"/api/v1/meetings/{meeting['id']}/publish", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def register(client: Client, meeting_id: str, n: int, **headers: str) -> Any:
+    return await client.post(
+        f"/api/v1/meetings/{meeting_id}/registrations", json={"participant": participant_body(n)}, headers=headers
+    )
+
+
+async def token_for(conn: Connection, participant_id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await tokens.issue(conn, UUID(participant_id), 'manage')}"}
+
+
+async def events(conn: Connection, *types: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch("SELECT type, payload FROM outbox WHERE type = ANY($1) ORDER BY id", list(types))
+    return [{"type": r["type"], **r["payload"]} for r in rows]
+
+
+async def statuses(conn: Connection, meeting_id: str) -> list[tuple[str, str, int | None]]:
+    rows = await conn.fetch(
+        "SELECT p.email, r.status, r.position FROM registrations r JOIN participants p ON p.id = r.participant_id "
+        "WHERE r.meeting_id = $1 ORDER BY r.n",
+        UUID(meeting_id),
+    )
+    return [(r["email"].split("@")[0], r["status"], r["position"]) for r in rows]
+
+
+async def test_offers_pass_down_the_list_when_declined_or_expired(
+    client: Client, vng: dict[str, str], conn: Connection
+):
+    meeting = await published(client, vng, capacity=1, waitlist_mode="offer", offer_hours=24)
+    regs = [(await register(client, meeting["id"], n)).json() for n in range(4)]
+    await client.post(f"/api/v1/registrations/{regs[0]['id']}/cancel", headers=vng)
+    offered = (await client.get(f"/api/v1/registrations/{regs[1]['id']}", headers=vng)).json()
+    assert offered["status"] == "offered"
+    deadline = datetime.fromisoformat(offered["offer_expires_at"])
+    assert timedelta(hours=23) < deadline - datetime.now(UTC) <= timedelta(hours=24)
+    promoted = await events(conn, "registration.promoted")
+    assert promoted[-1]["mode"] == "offer"
+    # A new registration does not take the held seat.
+    assert (await register(client, meeting["id"], 9)).json()["status"] == "waitlisted"
+
+    # The decline link declines, and cannot be used to accept.
+    url = f"/api/v1/registrations/{regs[1]['id']}"
+    decline = offer_token("test-secret", UUID(regs[1]["id"]), "decline")
+    forged = await client.post(f"{url}/accept", params={"offer_token": decline})
+    assert (forged.status_code, forged.json()["errors"][0]["field"]) == (403, "offer_token")
+    declined = await client.post(f"{url}/decline", params={"offer_token": decline})
+    assert declined.status_code == 200, declined.text
+    assert (declined.json()["status"], declined.json()["end_reason"]) == ("declined", "offer_declined")
+    assert (await conn.fetchval("SELECT status FROM registrations WHERE id = $1", UUID(regs[2]["id"]))) == "offered"
+
+    # The next offer runs out; the sweep passes the seat on.
+    await conn.execute(
+        "UPDATE registrations SET offer_expires_at = now() - interval '1 minute' WHERE id = $1", UUID(regs[2]["id"])
+    )
+    assert await expire_due_offers(conn) == 1
+    assert await expire_due_offers(conn) == 0
+    late = await client.post(
+        f"/api/v1/registrations/{regs[2]['id']}/accept", headers=await token_for(conn, regs[2]["participant_id"])
+    )
+    assert late.status_code == 409
+    accept = await client.post(
+        f"/api/v1/registrations/{regs[3]['id']}/accept", headers=await token_for(conn, regs[3]["participant_id"])
+    )
+    assert accept.status_code == 200, accept.text
+    assert accept.json()["status"] == "confirmed"
+    assert [s for _, s, _ in await statuses(conn, meeting["id"])] == [
+        "cancelled",
+        "declined",
+        "cancelled",
+        "confirmed",
+        "waitlisted",
+    ]
+    reasons = [e["reason"] for e in await events(conn, "registration.cancelled")]
+    assert reasons == ["organiser", "offer_declined", "offer_expired"]
+    confirmed = await events(conn, "registration.confirmed")
+    assert confirmed[-1]["previous_status"] == "offered"
+
+
+async def test_an_offer_never_outlasts_the_start(client: Client, vng: dict[str, str], conn: Connection):
+    start = datetime.now(UTC) + timedelta(hours=5)
+    meeting = await published(
+        client,
+        vng,
+        capacity=1,
+        waitlist_mode="offer",
+        starts_at=start.isoformat(),
+        ends_at=(start + timedelta(hours=2)).isoformat(),
+    )
+    regs = [(await register(client, meeting["id"], n)).json() for n in range(2)]
+    await client.post(f"/api/v1/registrations/{regs[0]['id']}/cancel", headers=vng)
+    offered = (await client.get(f"/api/v1/registrations/{regs[1]['id']}", headers=vng)).json()
+    assert datetime.fromisoformat(offered["offer_expires_at"]) == datetime.fromisoformat(meeting["starts_at"])
+
+
+async def test_the_offer_sweep_skips_a_busy_meeting_and_runs_in_the_worker(
+    client: Client, vng: dict[str, str], conn: Connection, database_url: str
+):
+    meeting = await published(client, vng, capacity=1, waitlist_mode="offer")
+    regs = [(await register(client, meeting["id"], n)).json() for n in range(3)]
+    await client.post(f"/api/v1/registrations/{regs[0]['id']}/cancel", headers=vng)
+    await conn.execute("UPDATE registrations SET offer_expires_at = now() - interval '1 s' WHERE status = 'offered'")
+    other = await connect(database_url)
+    try:
+        async with other.transaction():
+            await other.execute("SELECT 1 FROM meetings WHERE id = $1 FOR UPDATE", UUID(meeting["id"]))
+            assert await expire_due_offers(conn) == 0, "a meeting someone is working on is left for the next run"
+    finally:
+        await other.close()
+    async with conn.transaction():  # as the worker runs it: inside its own sweep transaction
+        assert await expire_due_offers(conn) == 1
+    assert [s for _, s, _ in await statuses(conn, meeting["id"])] == ["cancelled", "cancelled", "offered"]
+    assert expire_due_offers in SWEEPS
+    assert purge_idempotency_keys in SWEEPS
