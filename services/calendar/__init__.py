@@ -17,6 +17,7 @@ from services.calendar.render import (
 )
 from services.calendar.text import check_value, content_line, escape_text, fold, quote_param
 from services.calendar.timezones import vtimezone
+from services.calendar.uid import meeting_uid
 
 __all__ = [
     "CANCELLED_PREFIX",
@@ -30,6 +31,7 @@ __all__ = [
     "escape_text",
     "feed_header",
     "fold",
+    "meeting_uid",
     "quote_param",
     "render_feed",
     "render_imip",

@@ -1,0 +1,23 @@
+"""Calendar feed bodies: the ways to subscribe to one feed."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class FeedLinks(msgspec.Struct, kw_only=True):
+    """One feed, and a link per calendar app to subscribe to it (subscribing once keeps it up to date)."""
+
+    name: str
+    https: str  # the feed itself; also what to paste into "subscribe from URL" anywhere
+    webcal: str  # opens the default calendar app (Apple Calendar, Outlook desktop, Thunderbird)
+    google: str  # Google Calendar "add by URL"
+    outlook: str  # Outlook.com (personal Microsoft accounts)
+    office365: str  # Outlook on the web for work and school accounts (Microsoft 365)
+
+
+class PersonalFeedLinks(msgspec.Struct, kw_only=True):
+    """A participant's personal feed; the token in these links is shown once and replaces every earlier one."""
+
+    links: FeedLinks
+    includes_professional_group: bool

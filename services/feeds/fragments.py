@@ -1,0 +1,203 @@
+"""Per-meeting VEVENT fragments: rendered once per meeting revision by a worker, joined verbatim by feeds.
+
+A feed request never renders (services/calendar costs far more than a join); it reads the bytes stored here.
+Every fragment write also marks the feeds the meeting leaves and enters (feed_changes), which bumps the generation
+that API processes poll to drop stale cached bodies.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
+from uuid import UUID
+
+import msgspec
+
+from services.calendar import CalendarMeeting, meeting_uid, render_vevent
+from services.db import Connection
+from services.feeds import queries as q
+from services.feeds.queries import MeetingSource, NewFragment, StoredFragment
+from services.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+# Raise when the rendering of fragments changes: the sweep then re-renders every fragment still in a feed.
+RENDER_VERSION = 1
+# Feeds hold meetings that ended up to this long ago; cancelled ones stay visibly cancelled just as long.
+WINDOW = timedelta(weeks=4)
+ORGANIZER_FALLBACK = "Leerkring"
+# The stale-fragment sweep is a safety net behind the jobs, so it need not scan every second.
+SWEEP_INTERVAL = 30.0
+_last_sweep = -SWEEP_INTERVAL
+# Personal feeds show a place on the waiting list, or a seat held for someone, as a tentative appointment.
+WAITLISTED_PREFIX = "Wachtlijst: "
+OFFERED_PREFIX = "Plek aangeboden: "
+_CONFIRMED_LINE = "\r\nSTATUS:CONFIRMED\r\n"
+_OPAQUE_LINE = "\r\nTRANSP:OPAQUE\r\n"
+
+
+def cutoff(now: datetime | None = None) -> datetime:
+    """Feeds hold meetings ending after this instant: midnight UTC, WINDOW ago, so a feed shifts once a day."""
+    today = (now or datetime.now(UTC)).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - WINDOW
+
+
+def left_window_at(ends_at: datetime) -> datetime:
+    """The midnight at which a meeting ending at `ends_at` dropped out of every feed (see cutoff)."""
+    moment = ends_at.astimezone(UTC) + WINDOW
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight if midnight == moment else midnight + timedelta(days=1)
+
+
+def meeting_url(base_url: str, meeting_id: UUID) -> str:
+    return f"{base_url.rstrip('/')}/bijeenkomsten/{meeting_id}"
+
+
+def organizer_email(settings: Settings) -> str:
+    return parseaddr(settings.mail_from)[1] or "noreply@leerkring.local"
+
+
+def _location(src: MeetingSource) -> str | None:
+    parts = [p.strip() for p in (src.venue_name, src.venue_address, src.venue_city) if p and p.strip()]
+    if parts:
+        return ", ".join(parts)
+    return "Online" if src.online_url else None
+
+
+def to_calendar_meeting(src: MeetingSource, *, base_url: str, organizer: str) -> CalendarMeeting:
+    """The meeting as calendars see it, the same in feeds and invitations. Raises ValueError for unusable data."""
+    return CalendarMeeting(
+        uid=meeting_uid(src.id),
+        sequence=src.sequence,
+        dtstamp=src.updated_at,
+        starts_at=src.starts_at,
+        ends_at=src.ends_at,
+        timezone=src.timezone,
+        title=src.title,
+        description=src.description,
+        location=_location(src),
+        url=meeting_url(base_url, src.id),
+        online_url=src.online_url,
+        status="cancelled" if src.status == "cancelled" else "confirmed",
+        organizer_name=src.organiser_name or ORGANIZER_FALLBACK,
+        organizer_email=organizer,
+        categories=tuple(src.theme_names),
+    )
+
+
+def _tentative(m: CalendarMeeting, prefix: str) -> bytes:
+    text = render_vevent(msgspec.structs.replace(m, title=prefix + m.title), for_feed=True)
+    # The renderer writes these two property lines verbatim and unfolded; user text can never contain a bare CRLF
+    # followed by them (TEXT is escaped, folded lines continue with a space), so this swap is exact.
+    if text.count(_CONFIRMED_LINE) != 1 or text.count(_OPAQUE_LINE) != 1:
+        raise ValueError("unexpected VEVENT layout; cannot derive the tentative variant")
+    text = text.replace(_CONFIRMED_LINE, "\r\nSTATUS:TENTATIVE\r\n").replace(_OPAQUE_LINE, "\r\nTRANSP:TRANSPARENT\r\n")
+    return text.encode()
+
+
+def content_hash(*parts: bytes | None) -> int:
+    """A signed 64-bit digest of the texts, as PostgreSQL's bigint (and bit_xor) wants it."""
+    h = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        h.update(b"\x00" if part is None else len(part).to_bytes(4, "big") + part)
+    return int.from_bytes(h.digest(), "big", signed=True)
+
+
+def render_fragment(src: MeetingSource, *, base_url: str, organizer: str) -> NewFragment:
+    """Render the feed text and the personal-feed variants of one meeting. Raises ValueError for unusable data."""
+    m = to_calendar_meeting(src, base_url=base_url, organizer=organizer)
+    vevent = render_vevent(m, for_feed=True).encode()
+    cancelled = m.status == "cancelled"
+    waitlisted = None if cancelled else _tentative(m, WAITLISTED_PREFIX)
+    offered = None if cancelled else _tentative(m, OFFERED_PREFIX)
+    return NewFragment(
+        meeting_id=src.id,
+        revision=src.revision,
+        sequence=src.sequence,
+        render_version=RENDER_VERSION,
+        cancelled=cancelled,
+        starts_at=src.starts_at,
+        ends_at=src.ends_at,
+        tzid=src.timezone,
+        themes=sorted(set(src.themes)),
+        audience_groups=sorted(set(src.audience_groups)),
+        audience_codes=sorted(set(src.audience_organisations) | set(src.audience_regions)),
+        vevent=vevent,
+        vevent_waitlisted=waitlisted,
+        vevent_offered=offered,
+        content_hash=content_hash(vevent, waitlisted, offered),
+        dtstamp=src.updated_at,
+    )
+
+
+def feed_keys(themes: list[str], groups: list[str], codes: list[str]) -> set[str]:
+    """The feed_changes keys of every shared feed a fragment with this membership appears in."""
+    keys = {"public", *(f"theme:{t}" for t in themes)}
+    keys |= {f"group:{g}" for g in groups} if groups else {"group:*"}
+    keys |= {f"aud:{c}" for c in codes} if codes else {"aud:*"}
+    return keys
+
+
+def _keys_of(f: StoredFragment | NewFragment) -> set[str]:
+    return feed_keys(f.themes, f.audience_groups, f.audience_codes)
+
+
+async def refresh_fragment(conn: Connection, meeting_id: UUID, *, base_url: str, organizer: str) -> bool:
+    """Bring one meeting's fragment up to date with the meeting; True when a feed changed.
+
+    Idempotent and safe to run concurrently (writers for one meeting are serialised, and an older revision never
+    replaces a newer one). Runs in its own transaction (a savepoint inside the caller's). Raises ValueError when
+    the meeting cannot be rendered.
+    """
+    async with conn.transaction():
+        old = await q.lock_fragment(conn, meeting_id)
+        src = await q.meeting_source(conn, meeting_id)
+        if src is None or not src.public:
+            if old is None:
+                return False
+            await q.delete_fragment(conn, meeting_id)
+            await q.mark_changed(conn, _keys_of(old))
+            return True
+        if old is not None and (old.revision, old.render_version) >= (src.revision, RENDER_VERSION):
+            return False
+        new = render_fragment(src, base_url=base_url, organizer=organizer)
+        await q.upsert_fragment(conn, new)
+        if old is not None and old.content_hash == new.content_hash and _keys_of(old) == _keys_of(new):
+            return False  # same text, same feeds: nothing for clients to fetch again
+        await q.mark_changed(conn, _keys_of(new) | (_keys_of(old) if old is not None else set()))
+        return True
+
+
+async def refresh_stale_fragments(
+    conn: Connection, settings: Settings | None = None, *, limit: int = 200, min_interval: float = SWEEP_INTERVAL
+) -> int:
+    """Render fragments that are missing or behind their meeting (lost jobs, backfill, a new RENDER_VERSION).
+
+    A worker sweep (workers/sweeps.py): runs at most every `min_interval` seconds per process, since jobs do the
+    real work and this is the safety net. Returns how many meetings it rendered. Each meeting gets its own
+    savepoint, so one that cannot be rendered is logged and skipped (and tried again next time).
+    """
+    global _last_sweep
+    now = time.monotonic()
+    if now - _last_sweep < min_interval:
+        return 0
+    _last_sweep = now
+    settings = settings or _default_settings()
+    organizer = organizer_email(settings)
+    done = 0
+    for meeting_id in await q.stale_meetings(conn, cutoff(), RENDER_VERSION, limit):
+        try:
+            await refresh_fragment(conn, meeting_id, base_url=settings.base_url, organizer=organizer)
+            done += 1
+        except ValueError:
+            log.exception("cannot render the calendar fragment of meeting %s", meeting_id)
+    return done
+
+
+@functools.cache
+def _default_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,41 @@
+"""Subscription links for a feed: webcal for desktop and phone apps, Google Calendar, Outlook.com, Microsoft 365."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from schemas.feeds import FeedLinks
+
+GOOGLE = "https://calendar.google.com/calendar/r"
+OUTLOOK = "https://outlook.live.com/calendar/0/addfromweb"
+OFFICE365 = "https://outlook.office.com/calendar/0/addfromweb"
+PERSONAL_GROUP_QUERY = "beroepsgroep"
+
+
+def feed_url(base_url: str, path: str, query: dict[str, str] | None = None) -> str:
+    """https://…/feeds/{path}.ics for a path such as 'public', 'themes/de-bedoeling' or 'p/<token>'."""
+    url = f"{base_url.rstrip('/')}/feeds/{path}.ics"
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def subscription_links(url: str, name: str) -> FeedLinks:
+    """Every way to subscribe to the feed at `url` (its https address), named `name` where the app takes a name."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("http", "https"):
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    webcal = f"webcal://{rest}"
+    microsoft = urlencode({"url": url, "name": name}, quote_via=quote)
+    return FeedLinks(
+        name=name,
+        https=url,
+        webcal=webcal,
+        # Google takes the feed as `cid`; encoded, so a query string in the feed URL stays part of it.
+        google=f"{GOOGLE}?cid={quote(webcal, safe='')}",
+        outlook=f"{OUTLOOK}?{microsoft}",
+        office365=f"{OFFICE365}?{microsoft}",
+    )
+
+
+def personal_links(base_url: str, token: str, name: str, *, with_group: bool) -> FeedLinks:
+    query = {PERSONAL_GROUP_QUERY: "true"} if with_group else None
+    return subscription_links(feed_url(base_url, f"p/{token}", query), name)

@@ -1,0 +1,132 @@
+"""A participant's personal feed: one indexed query (registrations by participant, fragments by primary key) and a
+join of the stored texts. Not cached: each feed has one subscriber, and the query is about as cheap as a cache
+check would be.
+
+Which text: a confirmed seat gets the meeting's feed text; a place on the waiting list or an offered seat the
+tentative variant; a registration ended by the meeting's cancellation keeps the meeting visible as cancelled.
+Optionally (`?beroepsgroep=true`) meetings aimed at the person's professional group and organisation are added.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from services.calendar import assemble, feed_header
+from services.db import Connection
+from services.feeds.fragments import cutoff, left_window_at
+from services.feeds.respond import PRIVATE_CACHE_CONTROL, PRIVATE_HEADERS, Representation, http_seconds, make_etag
+from services.feeds.service import APP, DASH, FORMAT, FORMAT_SINCE
+
+PERSONAL_NAME = f"{APP}{DASH}mijn bijeenkomsten"
+PERSONAL_DESCRIPTION = (
+    "Uw inschrijvingen bij Leerkring (wachtlijst en aangeboden plekken als onder voorbehoud). "
+    "Deze link is persoonlijk: deel hem niet."
+)
+
+# Every registration of the person, so that Last-Modified also moves when one ends (its row's updated_at) or
+# its meeting drops out of the window; only those shown carry their text.
+_SHOWN = """(r.status IN ('confirmed', 'waitlisted', 'offered')
+              OR (r.status = 'cancelled' AND r.end_reason = 'meeting_cancelled'))"""
+_REGISTRATIONS = f"""
+SELECT f.meeting_id, f.starts_at, r.status, f.tzid, f.content_hash,
+       CASE WHEN f.ends_at > $2 AND {_SHOWN}
+            THEN CASE r.status WHEN 'waitlisted' THEN coalesce(f.vevent_waitlisted, f.vevent)
+                               WHEN 'offered' THEN coalesce(f.vevent_offered, f.vevent)
+                               ELSE f.vevent END
+       END,
+       extract(epoch FROM greatest(r.updated_at, CASE WHEN {_SHOWN} THEN f.updated_at END))::float8,
+       CASE WHEN f.ends_at <= $2 AND {_SHOWN} THEN f.ends_at END
+FROM registrations r LEFT JOIN meeting_fragments f ON f.meeting_id = r.meeting_id
+WHERE r.participant_id = $1
+ORDER BY f.starts_at, f.meeting_id, r.n DESC
+"""
+
+# Meetings aimed explicitly at the person's professional group, and at their organisation (the same reach as
+# services.meetings.queries.audience_codes_for) or at every organisation. The first row carries the change marks.
+_GROUP = """
+WITH p AS (
+    SELECT professional_group, organisation_code, updated_at FROM participants WHERE id = $1
+), codes AS (
+    SELECT array_remove(ARRAY[o.code, o.province_code, o.safety_region_code], NULL)
+           || coalesce((SELECT array_agg(r.code) FROM organisations r
+                        WHERE r.kind = 'region' AND o.code = ANY(r.member_codes)), '{}') AS codes
+    FROM p JOIN organisations o ON o.code = p.organisation_code
+), meta AS (
+    SELECT greatest((SELECT updated_at FROM p),
+                    (SELECT max(c.changed_at) FROM feed_changes c
+                     WHERE c.key IN ('org:*', 'group:' || (SELECT professional_group FROM p)))) AS changed_at,
+           (SELECT max(f.ends_at) FROM p, meeting_fragments f
+            WHERE f.ends_at <= $2 AND p.professional_group = ANY(f.audience_groups)) AS last_gone
+)
+SELECT meta.changed_at, meta.last_gone, f.meeting_id, f.starts_at, f.updated_at, f.tzid, f.content_hash, f.vevent
+FROM meta LEFT JOIN (
+    p JOIN meeting_fragments f ON f.ends_at > $2 AND p.professional_group = ANY(f.audience_groups)
+      AND (cardinality(f.audience_codes) = 0 OR f.audience_codes && (SELECT codes FROM codes))
+) ON true
+ORDER BY f.starts_at, f.meeting_id
+"""
+
+
+class PersonalRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    kind: str  # confirmed | waitlisted | offered | cancelled (the meeting was) | group
+    vevent: bytes
+    tzid: str
+    content_hash: int
+
+
+class PersonalFeed(msgspec.Struct, frozen=True, kw_only=True):
+    etag: str
+    last_modified: int
+    tzids: frozenset[str]
+    fragments: Sequence[bytes]  # in start order
+
+    def body(self) -> bytes:
+        header = feed_header(PERSONAL_NAME, self.tzids, description=PERSONAL_DESCRIPTION)
+        return assemble(header, self.fragments)
+
+    def representation(self, *, with_body: bool) -> Representation:
+        """The response for it; without the body (for a 304) the join is skipped, and so is its Content-Length."""
+        body = self.body() if with_body else b""
+        return Representation(body, self.etag, self.last_modified, PRIVATE_CACHE_CONTROL, PRIVATE_HEADERS)
+
+
+async def personal_feed(conn: Connection, participant_id: UUID, *, with_group: bool) -> PersonalFeed:
+    """A participant's feed (see the module docstring). Reads only."""
+    limit = cutoff()
+    moments: list[datetime | None] = [FORMAT_SINCE]
+    newest = 0.0  # POSIX seconds: registration changes and the texts shown
+    picked: dict[UUID, tuple[datetime, PersonalRow]] = {}
+    for meeting_id, starts_at, status, tzid, content_hash, vevent, changed, gone in await conn.fetch(
+        _REGISTRATIONS, participant_id, limit
+    ):
+        newest = max(newest, changed)
+        if gone is not None:
+            moments.append(left_window_at(gone))
+        if vevent is not None and meeting_id not in picked:
+            row = PersonalRow(kind=status, vevent=vevent, tzid=tzid, content_hash=content_hash)
+            picked[meeting_id] = (starts_at, row)
+    rows = [row for _, row in picked.values()]
+    if with_group:
+        added = False
+        for changed_at, gone, meeting_id, starts_at, frag_updated, tzid, content_hash, vevent in await conn.fetch(
+            _GROUP, participant_id, limit
+        ):
+            moments += [changed_at, left_window_at(gone) if gone is not None else None, frag_updated]
+            if vevent is not None and meeting_id not in picked:
+                row = PersonalRow(kind="group", vevent=vevent, tzid=tzid, content_hash=content_hash)
+                picked[meeting_id] = (starts_at, row)
+                added = True
+        if added:
+            rows = [row for _, (_, row) in sorted(picked.items(), key=lambda item: (item[1][0], item[0]))]
+    etag = make_etag(FORMAT, PERSONAL_NAME, *(f"{r.kind}:{r.content_hash}" for r in rows))
+    return PersonalFeed(
+        etag=etag,
+        last_modified=max(http_seconds(moments), math.ceil(newest)),
+        tzids=frozenset(r.tzid for r in rows),
+        fragments=[r.vevent for r in rows],
+    )

@@ -1,0 +1,212 @@
+"""SQL for feeds and fragments; rows become Structs here so no asyncpg Record leaks out.
+
+Feed reads are plain statements outside any explicit transaction: they take no lock and write nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from services.db import Connection, required
+
+
+class MeetingSource(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything a meeting's calendar text is made of, read in one statement."""
+
+    id: UUID
+    title: str
+    description: str
+    themes: list[str]
+    theme_names: list[str]
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    venue_name: str | None
+    venue_address: str | None
+    venue_city: str | None
+    online_url: str | None
+    audience_groups: list[str]
+    audience_organisations: list[str]
+    audience_regions: list[str]
+    organiser_name: str
+    status: str
+    sequence: int
+    revision: int
+    updated_at: datetime
+    published_at: datetime | None
+
+    @property
+    def public(self) -> bool:
+        """Published, or cancelled after it was published; a draft (even a cancelled one) never reaches a feed."""
+        return self.published_at is not None and self.status in ("published", "cancelled")
+
+
+_SOURCE = """
+SELECT m.id, m.title, m.description, m.themes, m.starts_at, m.ends_at, m.timezone, m.venue_name, m.venue_address,
+       m.venue_city, m.online_url, m.audience_groups, m.audience_organisations, m.audience_regions, m.status,
+       m.sequence, m.revision, m.updated_at, m.published_at,
+       coalesce((SELECT string_agg(o.name, ', ' ORDER BY array_position(m.organiser_codes, o.code))
+                 FROM organisations o WHERE o.code = ANY(m.organiser_codes)), '') AS organiser_name,
+       ARRAY(SELECT t.name FROM unnest(m.themes) WITH ORDINALITY AS u(slug, i) JOIN themes t ON t.slug = u.slug
+             ORDER BY u.i) AS theme_names
+FROM meetings m WHERE m.id = $1
+"""
+_SOURCE_FIELDS = MeetingSource.__struct_fields__
+
+
+async def meeting_source(conn: Connection, meeting_id: UUID) -> MeetingSource | None:
+    row = await conn.fetchrow(_SOURCE, meeting_id)
+    return None if row is None else MeetingSource(**{k: row[k] for k in _SOURCE_FIELDS})
+
+
+class StoredFragment(msgspec.Struct, frozen=True, kw_only=True):
+    """What the fragment job needs to know about the text it is about to replace."""
+
+    revision: int
+    render_version: int
+    content_hash: int
+    themes: list[str]
+    audience_groups: list[str]
+    audience_codes: list[str]
+
+
+async def lock_fragment(conn: Connection, meeting_id: UUID) -> StoredFragment | None:
+    """Serialise fragment writers for one meeting (a transaction-scoped advisory lock) and read the current row."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 5545))", meeting_id)
+    row = await conn.fetchrow(
+        "SELECT revision, render_version, content_hash, themes, audience_groups, audience_codes "
+        "FROM meeting_fragments WHERE meeting_id = $1",
+        meeting_id,
+    )
+    return None if row is None else StoredFragment(**dict(row))
+
+
+class NewFragment(msgspec.Struct, frozen=True, kw_only=True):
+    meeting_id: UUID
+    revision: int
+    sequence: int
+    render_version: int
+    cancelled: bool
+    starts_at: datetime
+    ends_at: datetime
+    tzid: str
+    themes: list[str]
+    audience_groups: list[str]
+    audience_codes: list[str]
+    vevent: bytes
+    vevent_waitlisted: bytes | None
+    vevent_offered: bytes | None
+    content_hash: int
+    dtstamp: datetime
+
+
+_FRAGMENT_FIELDS = NewFragment.__struct_fields__
+_UPSERT = f"""
+INSERT INTO meeting_fragments ({", ".join(_FRAGMENT_FIELDS)}, updated_at)
+VALUES ({", ".join(f"${i}" for i in range(1, len(_FRAGMENT_FIELDS) + 1))}, clock_timestamp())
+ON CONFLICT (meeting_id) DO UPDATE SET
+{", ".join(f"{name} = excluded.{name}" for name in _FRAGMENT_FIELDS[1:])}, updated_at = excluded.updated_at
+"""
+
+
+async def upsert_fragment(conn: Connection, fragment: NewFragment) -> None:
+    await conn.execute(_UPSERT, *(getattr(fragment, name) for name in _FRAGMENT_FIELDS))
+
+
+async def delete_fragment(conn: Connection, meeting_id: UUID) -> None:
+    await conn.execute("DELETE FROM meeting_fragments WHERE meeting_id = $1", meeting_id)
+
+
+async def mark_changed(conn: Connection, keys: Iterable[str]) -> None:
+    """Record that these feeds changed now (their Last-Modified); the trigger bumps feed_state.generation."""
+    await conn.execute(
+        "INSERT INTO feed_changes (key, changed_at) SELECT k, clock_timestamp() FROM unnest($1::text[]) AS k "
+        "ON CONFLICT (key) DO UPDATE SET changed_at = excluded.changed_at",
+        sorted(set(keys)),
+    )
+
+
+async def stale_meetings(conn: Connection, cutoff: datetime, render_version: int, limit: int) -> list[UUID]:
+    """Public meetings still inside the feed window whose fragment is missing or older than the meeting."""
+    rows = await conn.fetch(
+        """
+        SELECT m.id FROM meetings m LEFT JOIN meeting_fragments f ON f.meeting_id = m.id
+        WHERE m.published_at IS NOT NULL AND m.status IN ('published', 'cancelled') AND m.ends_at > $1
+          AND (f.meeting_id IS NULL OR f.revision < m.revision OR f.render_version < $2)
+        ORDER BY m.updated_at, m.id
+        LIMIT $3
+        """,
+        cutoff,
+        render_version,
+        limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def generation(conn: Connection) -> int:
+    value = await conn.fetchval("SELECT generation FROM feed_state")
+    return int(value or 0)
+
+
+# --- reading feeds -------------------------------------------------------------------------------------------------
+
+
+class FeedFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which fragments a shared feed holds; None means "no condition". Empty audiences mean everybody."""
+
+    theme: str | None = None
+    group: str | None = None
+    codes: tuple[str, ...] | None = None  # an organisation's own code, province, safety region and regions
+
+
+def _where(a: str) -> str:
+    # $1 cutoff, $2 theme, $3 group, $4 audience codes.
+    return (
+        f"($2::text IS NULL OR $2 = ANY({a}.themes))"
+        f" AND ($3::text IS NULL OR cardinality({a}.audience_groups) = 0 OR $3 = ANY({a}.audience_groups))"
+        f" AND ($4::text[] IS NULL OR cardinality({a}.audience_codes) = 0 OR {a}.audience_codes && $4)"
+    )
+
+
+_VERSION = f"""
+SELECT count(*) AS n, coalesce(bit_xor(f.content_hash), 0) AS x,
+       (SELECT max(c.changed_at) FROM feed_changes c WHERE c.key = ANY($5::text[])) AS changed_at,
+       (SELECT max(g.ends_at) FROM meeting_fragments g WHERE g.ends_at <= $1 AND {_where("g")}) AS last_gone
+FROM meeting_fragments f WHERE f.ends_at > $1 AND {_where("f")}
+"""
+_ROWS = f"""
+SELECT f.vevent, f.tzid, f.content_hash FROM meeting_fragments f
+WHERE f.ends_at > $1 AND {_where("f")}
+ORDER BY f.starts_at, f.meeting_id
+"""
+
+
+class FeedVersion(msgspec.Struct, frozen=True, kw_only=True):
+    count: int
+    xor: int  # of the fragments' content hashes: any change to the set or to one text changes it
+    changed_at: datetime | None  # the latest feed_changes mark among the feed's keys
+    last_gone: datetime | None  # end of the latest meeting that has dropped out of the window
+
+
+class FragmentRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    vevent: bytes
+    tzid: str
+    content_hash: int
+
+
+def _args(f: FeedFilter, cutoff: datetime) -> tuple[object, ...]:
+    return (cutoff, f.theme, f.group, list(f.codes) if f.codes is not None else None)
+
+
+async def feed_version(conn: Connection, f: FeedFilter, cutoff: datetime, keys: Iterable[str]) -> FeedVersion:
+    row = required(await conn.fetchrow(_VERSION, *_args(f, cutoff), list(keys)))  # an aggregate: always one row
+    return FeedVersion(count=row["n"], xor=row["x"], changed_at=row["changed_at"], last_gone=row["last_gone"])
+
+
+async def feed_rows(conn: Connection, f: FeedFilter, cutoff: datetime) -> list[FragmentRow]:
+    rows = await conn.fetch(_ROWS, *_args(f, cutoff))
+    return [FragmentRow(vevent=r[0], tzid=r[1], content_hash=r[2]) for r in rows]

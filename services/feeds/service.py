@@ -1,0 +1,169 @@
+"""Feeds: which meetings a feed holds, its name, and assembling it from stored fragments (never rendering).
+
+Shared feeds (public, theme, organisation, professional group) are cached per process (services/feeds/cache.py);
+a personal feed is one indexed query plus a join on every request.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from functools import reduce
+from operator import xor
+from typing import Literal
+
+from services.calendar import assemble, feed_header
+from services.db import Connection, Pool
+from services.feeds import queries as q
+from services.feeds.cache import FeedCache, FeedSpec, SharedFeed, Token
+from services.feeds.fragments import left_window_at
+from services.feeds.queries import FeedFilter, FeedVersion
+from services.feeds.respond import (
+    SHARED_CACHE_CONTROL,
+    Representation,
+    http_seconds,
+    make_etag,
+)
+from services.meetings.queries import audience_codes_for
+
+FeedKind = Literal["public", "themes", "groups", "organisations"]
+
+# Raise FORMAT with any change to how feeds are put together outside the fragments (header, order); FORMAT_SINCE
+# is when that happened, so Last-Modified never predates the bytes a client gets.
+FORMAT = 1
+FORMAT_SINCE = datetime(2026, 11, 27, tzinfo=UTC)
+APP = "Leerkring"
+DASH = " – "
+SHARED_DESCRIPTION = (
+    "Collegiale leerbijeenkomsten in het sociaal domein. Agenda-apps halen wijzigingen zelf op, "
+    "meestal binnen enkele uren; Google Agenda soms pas na een dag."
+)
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,39}")
+
+PUBLIC = FeedSpec(
+    path="public",
+    name=f"{APP}{DASH}alle bijeenkomsten",
+    filter=FeedFilter(),
+    change_keys=("public",),
+)
+
+
+def valid_ident(kind: FeedKind, ident: str) -> bool:
+    if kind == "public":
+        return ident == ""
+    pattern = _CODE if kind == "organisations" else _SLUG
+    return len(ident) <= 60 and pattern.fullmatch(ident) is not None
+
+
+def parse_feed_ref(ref: str) -> tuple[FeedKind | None, str]:
+    """'public', 'themes/{slug}', 'groups/{slug}' or 'organisations/{code}' as (kind, ident); kind None if neither."""
+    kind, _, ident = ref.partition("/")
+    if kind == "public" and not ident:
+        return "public", ""
+    if kind in ("themes", "groups"):
+        return kind, ident  # type: ignore[return-value]
+    if kind == "organisations":
+        return "organisations", ident.upper()
+    return None, ident
+
+
+async def resolve_spec(conn: Connection, kind: FeedKind, ident: str) -> FeedSpec | None:
+    """The feed for a kind and slug/code, or None when it does not exist."""
+    if kind == "public":
+        return PUBLIC
+    if not valid_ident(kind, ident):
+        return None
+    if kind == "themes":
+        name = await conn.fetchval("SELECT name FROM themes WHERE slug = $1", ident)
+        if name is None:
+            return None
+        return FeedSpec(
+            path=f"themes/{ident}",
+            name=f"{APP}{DASH}thema {name}",
+            filter=FeedFilter(theme=ident),
+            change_keys=(f"theme:{ident}",),
+        )
+    if kind == "groups":
+        name = await conn.fetchval("SELECT name FROM professional_groups WHERE slug = $1", ident)
+        if name is None:
+            return None
+        return FeedSpec(
+            path=f"groups/{ident}",
+            name=f"{APP}{DASH}beroepsgroep {name}",
+            filter=FeedFilter(group=ident),
+            change_keys=(f"group:{ident}", "group:*"),
+        )
+    row = await conn.fetchrow(
+        "SELECT name, kind FROM organisations WHERE code = $1 AND kind IN ('municipality', 'region')", ident
+    )
+    if row is None:
+        return None
+    codes = tuple(sorted(set(await audience_codes_for(conn, ident))))
+    label = f"gemeente {row['name']}" if row["kind"] == "municipality" else row["name"]
+    return FeedSpec(
+        path=f"organisations/{ident}",
+        name=f"{APP}{DASH}{label}",
+        filter=FeedFilter(codes=codes),
+        change_keys=(*(f"aud:{c}" for c in codes), "aud:*", "org:*"),
+    )
+
+
+def last_modified(changed_at: datetime | None, last_gone: datetime | None) -> int:
+    """When the feed last changed: its latest change mark, or the midnight its latest meeting dropped out."""
+    return http_seconds((FORMAT_SINCE, changed_at, left_window_at(last_gone) if last_gone is not None else None))
+
+
+async def _rebuild(conn: Connection, cache: FeedCache, kind: FeedKind, ident: str, token: Token) -> SharedFeed | None:
+    key = f"{kind}:{ident}"
+    spec = await resolve_spec(conn, kind, ident)
+    if spec is None:
+        cache.mark_missing(key, token)
+        return None
+    version: FeedVersion = await q.feed_version(conn, spec.filter, token.cutoff, spec.change_keys)
+    modified = last_modified(version.changed_at, version.last_gone)
+    entry = cache.get(key)
+    if entry is not None and entry.spec == spec and (entry.count, entry.xor) == (version.count, version.xor):
+        if entry.rep.last_modified != modified:
+            entry.rep = Representation(entry.rep.body, entry.rep.etag, modified, SHARED_CACHE_CONTROL)
+        entry.token = token
+        return entry
+    # Last-Modified comes from before the rows: at worst it is older than the body, which costs a client one
+    # extra download, never a missed change.
+    rows = await q.feed_rows(conn, spec.filter, token.cutoff)
+    header = feed_header(spec.name, {r.tzid for r in rows}, description=SHARED_DESCRIPTION)
+    body = assemble(header, [r.vevent for r in rows])
+    entry = SharedFeed(
+        spec=spec,
+        token=token,
+        count=len(rows),
+        xor=reduce(xor, (r.content_hash for r in rows), 0),
+        rep=Representation(body, make_etag(FORMAT, body), modified, SHARED_CACHE_CONTROL),
+    )
+    cache.put(key, entry)
+    return entry
+
+
+async def shared_feed(cache: FeedCache, pool: Pool, kind: FeedKind, ident: str = "") -> SharedFeed | None:
+    """The current body of a shared feed, or None when there is no such feed. Reads only; no locks in PostgreSQL."""
+    key = f"{kind}:{ident}"
+    token = cache.fresh_token()
+    if token is not None:
+        entry = cache.get(key)
+        if entry is not None and entry.token == token:
+            return entry
+        if cache.is_missing(key, token):
+            return None
+    if not valid_ident(kind, ident):
+        return None
+    await cache.token(pool)
+    async with cache.lock(key):
+        # Whoever held the lock may have rebuilt this feed meanwhile, against the newest token there is.
+        token = cache.latest_token or await cache.token(pool)
+        entry = cache.get(key)
+        if entry is not None and entry.token == token:
+            return entry
+        if cache.is_missing(key, token):
+            return None
+        async with pool.acquire() as conn:
+            return await _rebuild(conn, cache, kind, ident, token)
