@@ -12,13 +12,27 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from redis.asyncio import Redis
 
+from services.attendance.controllers import AttendanceController
 from services.catalog.controllers import CatalogController
 from services.db import create_pool, provide_transaction
+from services.deadletters.controllers import DeadLetterController
+from services.devmail.controllers import DevMailController
 from services.errors import EXCEPTION_HANDLERS
+from services.events.controllers import EventController
+from services.feeds.controllers import FeedController, FeedLinksController, MyFeedController
 from services.health import HealthController
+from services.invitations.controllers import (
+    AudienceListController,
+    InvitationController,
+    InvitationReplyController,
+)
+from services.invitations.pages import InvitationLinkController
 from services.meetings.controllers import MeetingController, SeriesController
 from services.organisations.controllers import OrganisationController
+from services.participants.controllers import MeController, ParticipantController
+from services.registrations.controllers import MeetingRegistrationController, RegistrationController
 from services.settings import Settings
+from services.webhooks.controllers import WebhookController
 
 VERSION = "0.1.0"
 
@@ -51,6 +65,23 @@ def create_app(settings: Settings) -> Litestar:
             CatalogController,
             MeetingController,
             SeriesController,
+            FeedController,
+            FeedLinksController,
+            MyFeedController,
+            ParticipantController,
+            MeController,
+            MeetingRegistrationController,
+            RegistrationController,
+            InvitationController,
+            AudienceListController,
+            InvitationReplyController,
+            InvitationLinkController,
+            AttendanceController,
+            EventController,
+            WebhookController,
+            DeadLetterController,
+            # What would have been mailed, as a page; never in production.
+            *([] if settings.is_production else [DevMailController]),
         ],
         dependencies={"conn": Provide(provide_transaction)},
         exception_handlers=EXCEPTION_HANDLERS,

@@ -1,11 +1,11 @@
 """Running one invitation batch: resolve its audience and send one mail per invitee, once.
 
 `process_batch` runs a resolver and LANES senders side by side: the resolver inserts invitees a chunk per short
-transaction (services/invitations/fanout.py), and each sender claims small blocks of queued rows with SKIP LOCKED
-and sends each row through `deliveries.send_once`, which is what makes every mail go out exactly once even when
-several jobs work on the same batch or a job is re-run after a crash. Sending starts with the first chunk, so a
-50,000-invitee batch never waits for its whole audience, never holds a transaction longer than one chunk, and
-yields to the event loop on every database and SMTP round trip.
+transaction (services/invitations/fanout.py), and each sender claims a block of queued rows with SKIP LOCKED and
+sends it through the deliveries ledger (invitation_delivery.py): one claimed `deliveries` row per mail is what
+makes every mail go out exactly once, also when several jobs work on the same batch or a job runs again after a
+crash. Sending starts with the first chunk, so a 50,000-invitee batch never waits for its whole audience, never
+holds a transaction longer than one chunk, and yields to the event loop on every database and SMTP round trip.
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ from workers.mailer import build_message
 
 log = logging.getLogger(__name__)
 
-# Senders per batch job. Each waits on one SMTP and one PostgreSQL round trip per mail, so it takes a dozen or
-# so to keep a server busy; the mailer's pool (16 connections at the default tuning) caps them anyway.
+# Senders per batch job. Each waits on four SMTP and one PostgreSQL round trip per mail, so it takes a dozen or so
+# to keep a server busy; the mailer's pool (16 connections at the default tuning) caps them anyway.
 LANES = 16
 BLOCK = 50  # rows a sender claims at a time: a block costs a few statements, a mail one; lanes stay balanced
-IDLE = 0.1  # seconds a sender waits for the resolver (or another worker's claims) before looking again
+IDLE = 0.05  # seconds a sender waits for the resolver (or another worker's claims) before looking again
+MAX_IDLE = 1.0
 MAX_TRANSIENT = 3  # consecutive SMTP failures before the job gives up this attempt (the ledger retries it)
 KINDS: dict[str, Kind] = {"invitation": "invitation", "update": "update", "cancellation": "cancellation"}
 
@@ -194,11 +195,11 @@ async def _send_block(ctx: Ctx, block: _Block, rows: list[sending.Claimed], fail
 
 
 async def _lane(ctx: Ctx, batch_id: UUID, resolved: asyncio.Event) -> None:
-    failures = 0
+    failures, idle = 0, IDLE
     while True:
         rows, block = await _claim(ctx, batch_id)
         if rows and block is not None:
-            failures = await _send_block(ctx, block, rows, failures)
+            failures, idle = await _send_block(ctx, block, rows, failures), IDLE
             continue
         if resolved.is_set():
             async with pool_of(ctx).acquire() as conn:
@@ -209,8 +210,10 @@ async def _lane(ctx: Ctx, batch_id: UUID, resolved: asyncio.Event) -> None:
                     return
                 if await sending.finish_if_done(conn, batch_id):
                     return
-        # Waiting for the resolver's next chunk, or for rows another sender holds to be finished.
-        await asyncio.sleep(IDLE)
+        # Waiting for the resolver's next chunk, or for rows another sender holds to be finished; an idle lane
+        # backs off so that sixteen of them do not poll PostgreSQL a hundred times a second.
+        await asyncio.sleep(idle)
+        idle = min(idle * 2, MAX_IDLE)
 
 
 async def _resolve(ctx: Ctx, batch_id: UUID, resolved: asyncio.Event) -> None:

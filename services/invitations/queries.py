@@ -1,0 +1,170 @@
+"""SQL the API runs for invitations: batches, their progress, invitees and saved audience lists."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from schemas.invitations import AudienceList, InvitationBatch, InvitationCounts, Invitee
+from services.db import Connection, required
+
+BATCH_COLUMNS = (
+    "b.id, b.meeting_id, b.kind, b.state, b.resend, b.audience, b.skipped_count, b.created_at, b.resolved_at, "
+    "b.finished_at"
+)
+# Counting by status over the (batch_id, status, id) index is an index-only scan: cheap enough to run on every
+# progress poll even for 50,000 invitees, and never out of step the way a counter column could be.
+_COUNTS = """
+SELECT batch_id, status, count(*) AS n FROM invitations WHERE batch_id = ANY($1::uuid[]) GROUP BY batch_id, status
+"""
+
+
+def _counts(rows: list[asyncpg.Record], skipped: int) -> InvitationCounts:
+    counts = InvitationCounts(skipped=skipped)
+    for r in rows:
+        setattr(counts, r["status"], int(r["n"]))
+        counts.total += int(r["n"])
+    return counts
+
+
+def to_batch(row: asyncpg.Record, count_rows: list[asyncpg.Record]) -> InvitationBatch:
+    audience: dict[str, Any] = row["audience"] or {}
+    direct = audience.get("direct") or {}
+    return InvitationBatch(
+        id=row["id"],
+        meeting_id=row["meeting_id"],
+        kind=row["kind"],
+        state=row["state"],
+        resend=row["resend"],
+        groups=list(direct.get("groups", [])),
+        organisations=list(direct.get("organisations", [])),
+        regions=list(direct.get("regions", [])),
+        lists=[UUID(v) for v in audience.get("lists", [])],
+        email_count=len(audience.get("emails", [])),
+        counts=_counts([r for r in count_rows if r["batch_id"] == row["id"]], row["skipped_count"]),
+        created_at=row["created_at"],
+        resolved_at=row["resolved_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+async def insert_batch(
+    conn: Connection,
+    *,
+    meeting_id: UUID,
+    audience: dict[str, Any],
+    resend: str,
+    note: str,
+    created_by: UUID | None,
+) -> InvitationBatch:
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO invitation_batches AS b (meeting_id, kind, audience, resend, note, created_by)
+        VALUES ($1, 'invitation', $2::jsonb, $3, $4, $5)
+        RETURNING {BATCH_COLUMNS}
+        """,
+        meeting_id,
+        audience,
+        resend,
+        note,
+        created_by,
+    )
+    return to_batch(required(row), [])
+
+
+async def get_batch(conn: Connection, meeting_id: UUID, batch_id: UUID) -> InvitationBatch | None:
+    row = await conn.fetchrow(
+        f"SELECT {BATCH_COLUMNS} FROM invitation_batches b WHERE b.id = $1 AND b.meeting_id = $2", batch_id, meeting_id
+    )
+    if row is None:
+        return None
+    return to_batch(row, await conn.fetch(_COUNTS, [batch_id]))
+
+
+async def list_batches(conn: Connection, meeting_id: UUID) -> list[InvitationBatch]:
+    rows = await conn.fetch(
+        f"SELECT {BATCH_COLUMNS} FROM invitation_batches b WHERE b.meeting_id = $1 ORDER BY b.created_at, b.id",
+        meeting_id,
+    )
+    counts = await conn.fetch(_COUNTS, [r["id"] for r in rows]) if rows else []
+    return [to_batch(r, counts) for r in rows]
+
+
+async def list_invitees(
+    conn: Connection, batch_id: UUID, *, status: str | None, after_id: int | None, limit: int
+) -> list[Invitee]:
+    rows = await conn.fetch(
+        """
+        SELECT i.id, i.email, i.name, i.participant_id, i.locale, i.status, i.attempts, i.last_error, i.sequence,
+               i.sent_at, r.response
+        FROM invitations i
+        LEFT JOIN invitation_responses r ON r.meeting_id = i.meeting_id AND r.email = i.email
+        WHERE i.batch_id = $1 AND ($2::text IS NULL OR i.status = $2) AND ($3::bigint IS NULL OR i.id > $3)
+        ORDER BY i.id
+        LIMIT $4
+        """,
+        batch_id,
+        status,
+        after_id,
+        limit,
+    )
+    return [Invitee(**dict(r)) for r in rows]
+
+
+# ---------------------------------------------------------------------------------------------- saved lists
+
+_LIST_COLUMNS = "id, organisation_code, name, audience, created_at, updated_at"
+
+
+def to_audience_list(row: asyncpg.Record) -> AudienceList:
+    audience: dict[str, Any] = row["audience"]
+    return AudienceList(
+        id=row["id"],
+        organisation_code=row["organisation_code"],
+        name=row["name"],
+        groups=list(audience.get("groups", [])),
+        organisations=list(audience.get("organisations", [])),
+        regions=list(audience.get("regions", [])),
+        email_count=len(audience.get("emails", [])),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def upsert_audience_list(
+    conn: Connection, organisation_code: str, name: str, audience: dict[str, Any]
+) -> AudienceList:
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO audience_lists (organisation_code, name, audience) VALUES ($1, $2, $3::jsonb)
+        ON CONFLICT (organisation_code, name) DO UPDATE SET audience = excluded.audience, updated_at = now()
+        RETURNING {_LIST_COLUMNS}
+        """,
+        organisation_code,
+        name,
+        audience,
+    )
+    return to_audience_list(required(row))
+
+
+async def audience_lists(conn: Connection, organisation_code: str | None) -> list[AudienceList]:
+    rows = await conn.fetch(
+        f"""
+        SELECT {_LIST_COLUMNS} FROM audience_lists
+        WHERE $1::text IS NULL OR organisation_code = $1 ORDER BY organisation_code, name
+        """,
+        organisation_code,
+    )
+    return [to_audience_list(r) for r in rows]
+
+
+async def audience_list_rows(conn: Connection, ids: list[UUID]) -> list[asyncpg.Record]:
+    return list(await conn.fetch(f"SELECT {_LIST_COLUMNS} FROM audience_lists WHERE id = ANY($1::uuid[])", ids))
+
+
+async def delete_audience_list(conn: Connection, list_id: UUID) -> str | None:
+    """Delete and return the owning organisation's code, or None when there was no such list."""
+    value = await conn.fetchval("DELETE FROM audience_lists WHERE id = $1 RETURNING organisation_code", list_id)
+    return None if value is None else str(value)

@@ -1,0 +1,88 @@
+"""What a register or decline link does, once its signature checked out (services/invitations/links.py).
+
+The signed link proves the person controls the invited mailbox, which is what a personal token proves too; so a
+decline may cancel that person's registration, and a register link registers them (creating the participant from
+the invitation when the address was pasted and is new to us).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+from schemas.participants import ParticipantIn
+from schemas.registrations import RegistrationIn
+from services.db import Connection
+from services.errors import NotFound
+from services.invitations.links import LinkClaims
+from services.participants.auth import ParticipantActor
+from services.registrations import service as registrations
+
+Result = Literal["confirmed", "waitlisted", "offered", "declined"]
+# A registration cancelled through a signed link has no participant token behind it.
+_NO_TOKEN = UUID(int=0)
+
+
+class Answer(msgspec.Struct, frozen=True, kw_only=True):
+    result: Result
+    title: str
+    position: int | None = None
+
+
+async def meeting_title(conn: Connection, meeting_id: UUID) -> str:
+    """Raises NotFound for a meeting that no longer exists."""
+    title = await conn.fetchval("SELECT title FROM meetings WHERE id = $1", meeting_id)
+    if title is None:
+        raise NotFound("Deze bijeenkomst bestaat niet meer")
+    return str(title)
+
+
+async def _record(conn: Connection, claims: LinkClaims, response: str) -> None:
+    await conn.execute(
+        """
+        INSERT INTO invitation_responses (meeting_id, email, response, source) VALUES ($1, $2, $3, 'link')
+        ON CONFLICT (meeting_id, email) DO UPDATE SET response = excluded.response, source = 'link',
+            responded_at = now()
+        """,
+        claims.meeting_id,
+        claims.email,
+        response,
+    )
+
+
+async def _invited_name(conn: Connection, claims: LinkClaims) -> str:
+    name = await conn.fetchval(
+        "SELECT name FROM invitations WHERE meeting_id = $1 AND email = $2 AND name <> '' ORDER BY id DESC LIMIT 1",
+        claims.meeting_id,
+        claims.email,
+    )
+    return str(name) if name else claims.email.split("@", 1)[0]
+
+
+async def register(conn: Connection, claims: LinkClaims) -> Answer:
+    """Register the invitee (confirmed or waitlisted). Raises NotFound, Conflict (closed, full, cancelled)."""
+    title = await meeting_title(conn, claims.meeting_id)
+    person = ParticipantIn(email=claims.email, name=await _invited_name(conn, claims), locale=claims.locale)
+    registration, _ = await registrations.register(conn, None, claims.meeting_id, RegistrationIn(participant=person))
+    await _record(conn, claims, "registered")
+    return Answer(result=registration.status, title=title, position=registration.waitlist_rank)  # type: ignore[arg-type]
+
+
+async def decline(conn: Connection, claims: LinkClaims) -> Answer:
+    """Record the decline and cancel the invitee's registration if they have one. Raises NotFound, Conflict."""
+    title = await meeting_title(conn, claims.meeting_id)
+    row = await conn.fetchrow(
+        """
+        SELECT r.id, r.participant_id FROM registrations r JOIN participants p ON p.id = r.participant_id
+        WHERE r.meeting_id = $1 AND p.email = $2 AND r.status IN ('confirmed', 'waitlisted', 'offered')
+        """,
+        claims.meeting_id,
+        claims.email,
+    )
+    if row is not None:
+        actor = ParticipantActor(participant_id=row["participant_id"], token_id=_NO_TOKEN)
+        await registrations.cancel(conn, actor, row["id"])
+    await _record(conn, claims, "declined")
+    return Answer(result="declined", title=title)

@@ -1,0 +1,272 @@
+"""Big batches, stopped and killed workers, two workers on one batch, refusing SMTP servers, hostile input."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import textwrap
+from collections import Counter
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import getaddresses
+from uuid import UUID, uuid4
+
+import msgspec
+import pytest
+
+from services.db import Connection, create_pool
+from services.mailsink import MailSink
+from services.settings import Settings
+from tests.integration.invitation_helpers import (
+    Client,
+    add_participants,
+    batch_done,
+    by_recipient,
+    invite,
+    mails,
+    published_meeting,
+)
+from tests.invitation_checks import parse_imip
+from workers.jobs.invitation_batches import LANES, process_batch
+from workers.jobs.invitation_delivery import Item, deliver_block
+from workers.mailer import Mailer, PermanentMailError, TransientMailError, build_message
+from workers.testing import FAST, running_workers, wait_until
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, mail_sink: MailSink) -> Settings:
+    return msgspec.structs.replace(settings, smtp_url=mail_sink.url)
+
+
+class SlowMailer:
+    """A real SMTP client that takes its time, so a test can stop the worker halfway through a batch."""
+
+    def __init__(self, url: str, delay: float) -> None:
+        self.real, self.delay = Mailer(url), delay
+
+    async def send(self, message: EmailMessage) -> None:
+        await asyncio.sleep(self.delay)
+        await self.real.send(message)
+
+    async def close(self) -> None:
+        await self.real.close()
+
+
+class PickyMailer(SlowMailer):
+    """Refuses some recipients for good and is briefly unreachable for others."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, 0)
+        self.outages: Counter[str] = Counter()
+
+    async def send(self, message: EmailMessage) -> None:
+        to = getaddresses([str(message["To"])])[0][1]
+        if to.startswith("weg"):
+            raise PermanentMailError("ontvanger geweigerd: 550 5.1.1 mailbox unknown (550)")
+        if to.startswith("traag") and self.outages[to] < 2:
+            self.outages[to] += 1
+            raise TransientMailError("ConnectionRefusedError: SMTP-server niet bereikbaar")
+        await self.real.send(message)
+
+
+async def test_large_audience_is_resolved_in_chunks_and_sent_once(
+    client: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published_meeting(client, vng)
+    people = await add_participants(conn, 2_300)  # three participant chunks of 1,000
+    pasted = [f"extern{i}@bureau.nl" for i in range(1_100)] + people[:50]  # two e-mail chunks, 50 known already
+    body = await invite(client, vng, meeting["id"], groups=["wmo-consulent"], emails=pasted)
+    async with running_workers(mail_settings, tuning=msgspec.structs.replace(FAST, job_timeout=120.0)):
+        await mails(mail_sink, 3_400, within=90)
+        await wait_until(lambda: batch_done(conn, body["batch"]["id"]), within=30)
+    counts = Counter(r for m in mail_sink.messages for r in m.rcpt_tos)
+    assert len(counts) == 3_400
+    assert set(counts.values()) == {1}
+    progress = (await client.get(body["progress_url"], headers=vng)).json()
+    assert progress["counts"]["sent"] == 3_400
+    assert progress["counts"]["skipped"] == 50
+
+
+async def test_a_stopped_worker_is_resumed_and_everyone_gets_one_mail(
+    client: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published_meeting(client, vng)
+    people = await add_participants(conn, 800)
+    body = await invite(client, vng, meeting["id"], groups=["wmo-consulent"])
+    async with running_workers(mail_settings, mailer=SlowMailer(mail_sink.url, 0.05)):
+        await mails(mail_sink, 60)
+    # That worker stopped mid-batch: shutdown cancels the job, and the blocks being sent finish first (shielded).
+    stopped_at = len(mail_sink.messages)
+    assert stopped_at < 800
+    assert not await batch_done(conn, body["batch"]["id"])
+    async with running_workers(mail_settings):
+        await wait_until(lambda: batch_done(conn, body["batch"]["id"]), within=30)
+    counts = Counter(r for m in mail_sink.messages for r in m.rcpt_tos)
+    assert sorted(counts) == sorted(people)
+    assert set(counts.values()) == {1}, "exactly one mail each"
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    return {
+        "LEERKRING_DATABASE_URL": settings.database_url or "",
+        "LEERKRING_REDIS_URL": settings.redis_url or "",
+        "LEERKRING_SMTP_URL": settings.smtp_url or "",
+        "LEERKRING_BASE_URL": settings.base_url,
+        "LEERKRING_SECRET_KEY": settings.secret_key,
+        "LEERKRING_VAR_DIR": str(settings.var_dir),
+    }
+
+
+WORKER_SCRIPT = textwrap.dedent(
+    """
+    import asyncio
+    from services.settings import load_settings
+    from workers.runner import build_worker
+    from workers.testing import FAST
+    from tests.integration.test_invitations_resilience import SlowMailer
+
+    async def main() -> None:
+        settings = load_settings(dotenv=None)
+        worker = build_worker(settings, FAST, mailer=SlowMailer(settings.smtp_url, 0.05))
+        await worker.async_run()
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.slow
+async def test_a_killed_worker_loses_nobody(
+    client: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published_meeting(client, vng)
+    people = await add_participants(conn, 240)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", WORKER_SCRIPT, env={**os.environ, "PYTHONPATH": os.getcwd(), **environment(mail_settings)}
+    )
+    try:
+        body = await invite(client, vng, meeting["id"], groups=["wmo-consulent"])
+        await mails(mail_sink, 60, within=30)
+        process.send_signal(signal.SIGKILL)  # no shutdown, no cleanup: claims are left behind
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+    async with running_workers(mail_settings):
+        await wait_until(lambda: batch_done(conn, body["batch"]["id"]), within=45)
+    per = by_recipient(mail_sink.messages)
+    assert sorted(per) == sorted(people), "nobody lost"
+    doubles = {a: v for a, v in per.items() if len(v) > 1}
+    # Only a send the server had accepted but the dead process had not yet recorded can go twice, at most one per
+    # sender lane; such a copy carries the same Message-ID, so mail clients show it once.
+    assert len(doubles) <= LANES
+    assert all(len({m.message["Message-ID"] for m in v}) == 1 for v in doubles.values())
+
+
+async def test_two_workers_share_one_batch_and_send_each_mail_once(
+    client: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published_meeting(client, vng)
+    people = await add_participants(conn, 1_200)  # more than one worker's lanes claim at once
+    async with running_workers(mail_settings, count=2, mailer=SlowMailer(mail_sink.url, 0.005)) as workers:
+        body = await invite(client, vng, meeting["id"], groups=["wmo-consulent"])
+        batch_id = UUID(body["batch"]["id"])
+        # The routed job runs on one worker; the other joins the same batch (as a re-run after a lease would).
+        await asyncio.gather(process_batch(workers[0].ctx, batch_id), process_batch(workers[1].ctx, batch_id))
+        await wait_until(lambda: batch_done(conn, batch_id), within=30)
+        ids = {w.ctx["worker_id"] for w in workers}
+    counts = Counter(r for m in mail_sink.messages for r in m.rcpt_tos)
+    assert sorted(counts) == sorted(people)
+    assert set(counts.values()) == {1}
+    senders = {r["claimed_by"] for r in await conn.fetch("SELECT DISTINCT claimed_by FROM deliveries")}
+    assert senders == ids, "both workers sent part of the batch"
+
+
+async def test_refused_and_unreachable_recipients(
+    client: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published_meeting(client, vng)
+    emails = ["weg@bureau.nl", "traag@bureau.nl", "goed@bureau.nl"]
+    async with running_workers(mail_settings, mailer=PickyMailer(mail_sink.url)):
+        body = await invite(client, vng, meeting["id"], emails=emails)
+        await wait_until(lambda: batch_done(conn, body["batch"]["id"]), within=20)
+    assert sorted(r for m in mail_sink.messages for r in m.rcpt_tos) == ["goed@bureau.nl", "traag@bureau.nl"]
+    invitees = (await client.get(body["progress_url"] + "/invitees", headers=vng)).json()["items"]
+    status = {i["email"]: (i["status"], i["attempts"]) for i in invitees}
+    assert status["weg@bureau.nl"][0] == "bounced"
+    assert status["traag@bureau.nl"] == ("sent", 3)
+    progress = (await client.get(body["progress_url"], headers=vng)).json()["counts"]
+    assert (progress["sent"], progress["bounced"], progress["queued"]) == (2, 1, 0)
+
+
+async def test_hostile_titles_and_names_come_out_as_text(
+    client: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    title = "Casus, ‘zoë’; \\ 🙂 ATTENDEE:mailto:evil@example.org"
+    meeting = await published_meeting(
+        client, vng, title=title, description="Regel\r\nATTENDEE:mailto:x@y.nl\nBcc: z@y.nl"
+    )
+    await conn.execute(
+        "INSERT INTO participants (email, name, organisation_code, professional_group) VALUES "
+        "('jan@gemeente.nl', 'Jan, \"de\" Vries; \\ 🙂', 'GM0518', 'wmo-consulent')"
+    )
+    async with running_workers(mail_settings):
+        await invite(
+            client, vng, meeting["id"], groups=["wmo-consulent"], emails=["Piet\r\nBcc: x@y.nl <piet@bureau.nl>"]
+        )
+        (item,) = await mails(mail_sink, 1)
+        await asyncio.sleep(0.3)
+    assert len(mail_sink.messages) == 1
+    assert item.rcpt_tos == ("jan@gemeente.nl",)
+    parsed = parse_imip(item.raw, method="REQUEST", to="jan@gemeente.nl")
+    assert parsed.summary == title
+    assert str(parsed.message["Subject"]) == f"Uitnodiging: {title}"
+    assert parsed.message["To"].addresses[0].display_name == 'Jan, "de" Vries; \\ 🙂'
+    unfolded = parsed.ics.decode().replace("\r\n ", "")
+    assert "\r\nATTENDEE:mailto:x@y.nl" not in unfolded
+    assert "DESCRIPTION:Regel\\nATTENDEE:mailto:x@y.nl\\nBcc: z@y.nl" in unfolded
+
+
+class Collecting:
+    """A mail transport that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.sent: list[EmailMessage] = []
+
+    async def send(self, message: EmailMessage) -> None:
+        self.sent.append(message)
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_mail_that_cannot_be_built_fails_alone_and_nothing_goes_twice(settings: Settings) -> None:
+    mailer = Collecting()
+    pool = await create_pool(settings.database_url or "", min_size=1, max_size=2)
+    ctx = {"pool": pool, "settings": settings, "tuning": FAST, "mailer": mailer}
+    meeting_id = uuid4()
+
+    def build(to: str) -> Callable[[str], EmailMessage]:
+        def make(message_id: str) -> EmailMessage:
+            if to.startswith("kapot"):
+                raise ValueError("not a single e-mail address")
+            return build_message(sender="a@b.nl", to=to, subject="x", text="x", message_id=message_id)
+
+        return make
+
+    items = [
+        Item(key=f"test:{to}", kind="test", recipient=to, meeting_id=meeting_id, participant_id=None, sequence=0,
+             build=build(to))
+        for to in ("een@bureau.nl", "kapot@bureau.nl", "twee@bureau.nl")
+    ]  # fmt: skip
+    try:
+        first = await deliver_block(ctx, items)
+        again = await deliver_block(ctx, items)
+    finally:
+        await pool.close()
+    assert [first.states[i.key].status for i in items] == ["sent", "failed", "sent"]
+    assert first.states["test:kapot@bureau.nl"].last_error == "niet te versturen: not a single e-mail address"
+    assert again.states == first.states, "a re-run finds every delivery decided"
+    assert len(mailer.sent) == 2

@@ -1,0 +1,241 @@
+"""Calendars follow the meeting: one debounced update per burst of edits, cancellations, confirmations, links."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from uuid import UUID
+
+import msgspec
+import pytest
+
+from services.calendar import meeting_uid
+from services.db import Connection
+from services.invitations import links
+from services.mailsink import MailSink
+from services.settings import Settings
+from tests.factories import participant_body
+from tests.integration.invitation_helpers import (
+    Client,
+    add_participants,
+    batch_done,
+    by_recipient,
+    invite,
+    mails,
+    published_meeting,
+)
+from tests.invitation_checks import parse_imip
+from workers.jobs.invitations import UPDATE_TASK
+from workers.testing import no_pending_jobs, running_workers, wait_until
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, mail_sink: MailSink) -> Settings:
+    return msgspec.structs.replace(settings, smtp_url=mail_sink.url)
+
+
+async def pending_update_tasks(conn: Connection, meeting_id: str) -> list[datetime]:
+    rows = await conn.fetch(
+        "SELECT due_at FROM scheduled_tasks WHERE kind = $1 AND aggregate_id = $2 AND status = 'pending'",
+        UPDATE_TASK,
+        UUID(meeting_id),
+    )
+    return [r["due_at"] for r in rows]
+
+
+async def test_a_burst_of_edits_gives_one_update_then_a_cancellation(
+    client: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published_meeting(client, vng)
+    mid, url = meeting["id"], f"/api/v1/meetings/{meeting['id']}"
+    people = await add_participants(conn, 3)
+    start = datetime.fromisoformat(meeting["starts_at"])
+    async with running_workers(mail_settings) as workers:
+        body = await invite(client, vng, mid, groups=["wmo-consulent"])
+        invitations = by_recipient(await mails(mail_sink, 3))
+        await wait_until(lambda: batch_done(conn, body["batch"]["id"]))
+        # Three edits within a minute: moved, moved again, new venue; plus a title change that moves nothing.
+        for patch in (
+            {
+                "starts_at": (start + timedelta(hours=1)).isoformat(),
+                "ends_at": (start + timedelta(hours=4)).isoformat(),
+            },
+            {"title": "Nieuwe titel"},
+            {
+                "starts_at": (start + timedelta(days=1)).isoformat(),
+                "ends_at": (start + timedelta(days=1, hours=3)).isoformat(),
+            },
+            {"venue": {"name": "Provinciehuis", "address": "Zuid-Hollandplein 1", "city": "Den Haag"}},
+        ):
+            assert (await client.patch(url, json=patch, headers=vng)).status_code == 200
+        await wait_until(lambda: no_pending_jobs(workers[0].ctx["pool"]))
+        due = await pending_update_tasks(conn, mid)
+        assert len(due) == 1, "one pending update mail for the whole burst"
+        assert due[0] > datetime.now(UTC) + timedelta(minutes=2), "debounced: goes out minutes after the last edit"
+        await asyncio.sleep(0.5)
+        assert len(mail_sink.messages) == 3, "nothing sent while edits may still come"
+        await conn.execute("UPDATE scheduled_tasks SET due_at = now() WHERE kind = $1", UPDATE_TASK)
+        updates = by_recipient((await mails(mail_sink, 6))[3:])
+        current = (await client.get(url, headers=vng)).json()
+        assert current["sequence"] == 3
+        cancelled = await client.post(f"{url}/cancel", json={"reason": "De trainer is ziek"}, headers=vng)
+        assert cancelled.status_code == 200
+        cancels = by_recipient((await mails(mail_sink, 9))[6:])
+        await wait_until(lambda: no_pending_jobs(workers[0].ctx["pool"]))
+        await asyncio.sleep(0.3)
+    assert len(mail_sink.messages) == 9
+    for person in people:
+        first = parse_imip(invitations[person][0].raw, method="REQUEST", to=person)
+        update = parse_imip(updates[person][0].raw, method="REQUEST", to=person)
+        cancel = parse_imip(cancels[person][0].raw, method="CANCEL", to=person)
+        assert first.uid == update.uid == cancel.uid == meeting_uid(mid)  # A7: one UID forever
+        assert (first.sequence, update.sequence, cancel.sequence) == (0, 3, 4)  # C5: rises, never falls
+        assert first.dtstamp <= update.dtstamp <= cancel.dtstamp
+        assert str(update.message["Subject"]) == "Gewijzigd: Nieuwe titel"
+        assert "Wat is er veranderd:" in update.text
+        assert re.search(r"- Tijd: .+ → .+", update.text)
+        assert "- Locatie: Stadhuis, Spui 70, Den Haag → Provinciehuis, Zuid-Hollandplein 1, Den Haag" in update.text
+        assert str(cancel.message["Subject"]) == "Geannuleerd: Nieuwe titel"
+        assert "Reden: De trainer is ziek" in cancel.text
+    kinds = [b["kind"] for b in (await client.get(f"{url}/invitations", headers=vng)).json()]
+    assert kinds == ["invitation", "update", "cancellation"]
+
+
+async def test_registration_is_confirmed_in_the_calendar_and_cancelled_from_it(
+    client: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published_meeting(client, vng, capacity=1)
+    reg_url = f"/api/v1/meetings/{meeting['id']}/registrations"
+    async with running_workers(mail_settings):
+        first = await client.post(reg_url, json={"participant": participant_body(1)})
+        second = await client.post(reg_url, json={"participant": participant_body(2, locale="en")})
+        assert (first.json()["status"], second.json()["status"]) == ("confirmed", "waitlisted")
+        (confirmation,) = await mails(mail_sink, 1)
+        parsed = parse_imip(confirmation.raw, method="REQUEST", to="deelnemer1@gemeente.example.nl")
+        assert str(parsed.message["Subject"]).startswith("Inschrijving bevestigd: ")
+        assert "/uitnodiging/afmelden/" in parsed.text
+        assert "/uitnodiging/aanmelden/" not in parsed.text
+        # Cancelling frees the seat: a CANCEL for the first, the second moves up and is confirmed (in English).
+        response = await client.post(f"/api/v1/registrations/{first.json()['id']}/cancel", headers=vng)
+        assert response.status_code == 200, response.text
+        received = by_recipient(await mails(mail_sink, 3))
+    cancel = parse_imip(received["deelnemer1@gemeente.example.nl"][1].raw, method="CANCEL")
+    assert cancel.uid == parsed.uid
+    assert cancel.sequence == parsed.sequence
+    promoted = parse_imip(received["deelnemer2@gemeente.example.nl"][0].raw, method="REQUEST")
+    assert str(promoted.message["Subject"]).startswith("Registration confirmed: ")
+
+
+def link(text: str, purpose: str) -> str:
+    match = re.search(rf"https://leerkring\.test(/uitnodiging/{purpose}/\S+)", text)
+    assert match, text
+    return match.group(1)
+
+
+async def test_register_and_decline_links_work_without_logging_in(
+    client: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published_meeting(client, vng)
+    async with running_workers(mail_settings):
+        await invite(client, vng, meeting["id"], emails=["Nieuwe Collega <nieuw@bureau.nl>"])
+        (invitation,) = await mails(mail_sink, 1)
+        text = parse_imip(invitation.raw, method="REQUEST").text
+        register, decline = link(text, "aanmelden"), link(text, "afmelden")
+        page = await client.get(register)
+        assert page.status_code == 200
+        assert '<form method="post">' in page.text
+        assert page.headers["referrer-policy"] == "no-referrer"
+        assert await conn.fetchval("SELECT count(*) FROM registrations") == 0, "a GET never acts"
+        done = await client.post(register)
+        assert done.status_code == 200
+        assert "Je bent ingeschreven" in done.text
+        again = await client.post(register)
+        assert again.status_code == 200, "idempotent: the same registration"
+        row = await conn.fetchrow(
+            "SELECT r.status, p.name FROM registrations r JOIN participants p ON p.id = r.participant_id"
+        )
+        assert (row["status"], row["name"]) == ("confirmed", "Nieuwe Collega")
+        await mails(mail_sink, 2)  # the confirmation
+        declined = await client.post(decline)
+        assert declined.status_code == 200
+        assert "afgemeld" in declined.text
+        cancel = (await mails(mail_sink, 3))[2]
+    assert parse_imip(cancel.raw, method="CANCEL", to="nieuw@bureau.nl").status == "CANCELLED"
+    assert await conn.fetchval("SELECT status FROM registrations") == "cancelled"
+    assert await conn.fetchval("SELECT response FROM invitation_responses") == "declined"
+    # The wrong purpose, a forged or an expired link: refused, and a GET says so too.
+    token = register.rsplit("/", 1)[1]
+    assert (await client.post(f"/uitnodiging/afmelden/{token}")).status_code == 404
+    assert (await client.get(f"/uitnodiging/aanmelden/{token[:-2]}xx")).status_code == 404
+    old = links.make(
+        "test-secret", "register", UUID(meeting["id"]), "nieuw@bureau.nl", locale="en",
+        until=datetime.now(UTC) - timedelta(minutes=1), now=datetime.now(UTC) - timedelta(days=1),
+    )  # fmt: skip
+    expired = await client.post(f"/uitnodiging/aanmelden/{old}")
+    assert expired.status_code == 410
+    assert "expired" in expired.text
+
+
+async def test_a_link_for_a_full_meeting_says_so(client: Client, vng: dict[str, str], conn: Connection) -> None:
+    meeting = await published_meeting(client, vng, capacity=1, waitlist_enabled=False)
+    await client.post(f"/api/v1/meetings/{meeting['id']}/registrations", json={"participant": participant_body(1)})
+    token = links.make(
+        "test-secret", "register", UUID(meeting["id"]), "laat@bureau.nl", locale="nl",
+        until=datetime.now(UTC) + timedelta(days=1),
+    )  # fmt: skip
+    response = await client.post(f"/uitnodiging/aanmelden/{token}")
+    assert response.status_code == 409
+    assert "vol" in response.text
+    assert await conn.fetchval("SELECT count(*) FROM participants WHERE email = 'laat@bureau.nl'") == 0
+
+
+def reply_mail(uid: str, attendee: str, partstat: str, method: str = "REPLY") -> bytes:
+    """An iTIP reply as Outlook sends it when the invitee presses Accept."""
+    ics = (
+        f"BEGIN:VCALENDAR\r\nMETHOD:{method}\r\nPRODID:Microsoft Exchange Server 2010\r\nVERSION:2.0\r\n"
+        f"BEGIN:VEVENT\r\nATTENDEE;PARTSTAT={partstat};CN=Jan:mailto:{attendee}\r\nUID:{uid}\r\nSEQUENCE:0\r\n"
+        "DTSTAMP:20270201T090000Z\r\nSUMMARY:Geaccepteerd: bijeenkomst\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = attendee, "noreply@leerkring.local", "Geaccepteerd"
+    message.set_content("Jan heeft geaccepteerd.")
+    message.add_alternative(ics.encode(), maintype="text", subtype="calendar", params={"method": method})
+    return message.as_bytes()
+
+
+async def test_calendar_replies_are_recorded_but_register_nobody(
+    client: Client, vng: dict[str, str], admin: dict[str, str], conn: Connection, mail_settings: Settings,
+    mail_sink: MailSink,
+) -> None:  # fmt: skip
+    meeting = await published_meeting(client, vng)
+    (person,) = await add_participants(conn, 1)
+    async with running_workers(mail_settings):
+        body = await invite(client, vng, meeting["id"], groups=["wmo-consulent"])
+        await mails(mail_sink, 1)
+        await wait_until(lambda: batch_done(conn, body["batch"]["id"]))
+    uid, url = meeting_uid(meeting["id"]), "/api/v1/invitations/replies"
+    headers = {**admin, "Content-Type": "message/rfc822"}
+    response = await client.post(url, content=reply_mail(uid, person.upper(), "ACCEPTED"), headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "meeting_id": meeting["id"],
+        "email": person,
+        "partstat": "ACCEPTED",
+        "response": "accepted",
+    }
+    assert await conn.fetchval("SELECT response FROM invitation_responses") == "accepted"
+    assert await conn.fetchval("SELECT count(*) FROM registrations") == 0
+    invitee = (await client.get(body["progress_url"] + "/invitees", headers=vng)).json()["items"][0]
+    assert invitee["response"] == "accepted"
+    # Only REPLY, only our UIDs, only addresses we sent the meeting to, and only for the gateway's admin key.
+    cases = [
+        (reply_mail(uid, person, "ACCEPTED", method="REQUEST"), headers, 422),
+        (reply_mail("iets@elders.nl", person, "ACCEPTED"), headers, 404),
+        (reply_mail(uid, "vreemde@bureau.nl", "DECLINED"), headers, 404),
+        (b"geen kalender", headers, 422),
+        (reply_mail(uid, person, "DECLINED"), {**vng, "Content-Type": "message/rfc822"}, 403),
+    ]
+    for content, case_headers, status in cases:
+        assert (await client.post(url, content=content, headers=case_headers)).status_code == status
