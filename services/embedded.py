@@ -318,8 +318,9 @@ class EmbeddedPostgres(_EmbeddedServer):
             if self.pgdata.exists():
                 for path in [self.pgdata, *self.pgdata.rglob("*")]:
                     os.lchown(path, *owner)
-        # The PostgreSQL user must be able to walk from / to pgdata; search permission (o+x) is enough for that.
-        for folder in [self.data_dir, *self.data_dir.parents]:
+        # The PostgreSQL user must be able to walk from / to pgdata and to the bundled binaries (a checkout may sit in
+        # a 0700 folder such as mktemp's); search permission (o+x) is enough for that.
+        for folder in [self.data_dir, *self.data_dir.parents, *self._bin.parents]:
             mode = folder.stat().st_mode
             if not mode & 0o001:
                 folder.chmod(mode | 0o001)
