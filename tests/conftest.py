@@ -30,6 +30,8 @@ from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
+# Run the suite on the embedded servers even where 127.0.0.1 has its own, as a machine without them would.
+FORCE_EMBEDDED = os.environ.get("LEERKRING_TEST_EMBEDDED") == "1"
 
 
 def with_database(dsn: str, name: str) -> str:
@@ -55,7 +57,7 @@ def _worker() -> str:
 def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("LEERKRING_TEST_DATABASE_URL"):
         yield os.environ["LEERKRING_TEST_DATABASE_URL"]
-    elif port_open("127.0.0.1", 5432):
+    elif port_open("127.0.0.1", 5432) and not FORCE_EMBEDDED:
         yield "postgresql://postgres@127.0.0.1:5432/postgres"
     else:
         from services.embedded import EmbeddedPostgres
@@ -71,7 +73,7 @@ def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def redis_base_url() -> Iterator[str]:
     if os.environ.get("LEERKRING_TEST_REDIS_URL"):
         yield os.environ["LEERKRING_TEST_REDIS_URL"]
-    elif port_open("127.0.0.1", 6379):
+    elif port_open("127.0.0.1", 6379) and not FORCE_EMBEDDED:
         yield "redis://127.0.0.1:6379/0"
     else:
         from services.embedded import EmbeddedRedis
