@@ -166,6 +166,12 @@ async def worker_settings(settings: Settings, private_redis: str) -> Settings:
 
 
 @pytest.fixture
+def mail_settings(worker_settings: Settings, mail_sink: MailSink) -> Settings:
+    """`worker_settings` sending to the in-process SMTP server of `mail_sink`."""
+    return msgspec.structs.replace(worker_settings, smtp_url=mail_sink.url)
+
+
+@pytest.fixture
 def mail_sink(tmp_path: Path) -> Iterator[MailSink]:
     """An in-process SMTP server that keeps every message (`.messages`, `wait_for(count, timeout)`)."""
     with MailSink(tmp_path / "sink") as sink:

@@ -16,7 +16,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 
 from services.db import Connection
@@ -132,11 +131,6 @@ async def running_worker_count(conn: Connection, count: int) -> bool:
 
 async def deliveries(conn: Connection, status: str) -> list[Any]:
     return await conn.fetch("SELECT key, message_id FROM deliveries WHERE status = $1", status)
-
-
-@pytest.fixture
-def mail_settings(worker_settings: Settings, mail_sink: MailSink) -> Settings:
-    return msgspec.structs.replace(worker_settings, smtp_url=mail_sink.url)
 
 
 @pytest.mark.slow

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import msgspec
 import pytest
 
 from services.calendar import meeting_uid
@@ -25,11 +24,6 @@ from tests.integration.invitation_helpers import (
 )
 from tests.invitation_checks import parse_imip
 from workers.testing import running_workers, wait_until
-
-
-@pytest.fixture
-def mail_settings(settings: Settings, mail_sink: MailSink) -> Settings:
-    return msgspec.structs.replace(settings, smtp_url=mail_sink.url)
 
 
 async def test_invite_answers_at_once_with_the_batch_and_the_bad_addresses(

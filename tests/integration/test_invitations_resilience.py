@@ -35,11 +35,6 @@ from workers.mailer import Mailer, PermanentMailError, TransientMailError, build
 from workers.testing import FAST, running_workers, wait_until
 
 
-@pytest.fixture
-def mail_settings(settings: Settings, mail_sink: MailSink) -> Settings:
-    return msgspec.structs.replace(settings, smtp_url=mail_sink.url)
-
-
 class SlowMailer:
     """A real SMTP client that takes its time, so a test can stop the worker halfway through a batch."""
 

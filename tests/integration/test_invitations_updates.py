@@ -8,9 +8,6 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from uuid import UUID
 
-import msgspec
-import pytest
-
 from services.calendar import meeting_uid
 from services.db import Connection
 from services.invitations import links
@@ -29,11 +26,6 @@ from tests.integration.invitation_helpers import (
 from tests.invitation_checks import parse_imip
 from workers.jobs.invitations import UPDATE_TASK
 from workers.testing import no_pending_jobs, running_workers, wait_until
-
-
-@pytest.fixture
-def mail_settings(settings: Settings, mail_sink: MailSink) -> Settings:
-    return msgspec.structs.replace(settings, smtp_url=mail_sink.url)
 
 
 async def pending_update_tasks(conn: Connection, meeting_id: str) -> list[datetime]:

@@ -77,11 +77,6 @@ async def runs(conn: Connection) -> Connection:
 
 
 @pytest.fixture
-def mail_settings(worker_settings: Settings, mail_sink: MailSink) -> Settings:
-    return msgspec.structs.replace(worker_settings, smtp_url=mail_sink.url)
-
-
-@pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[Pool]:
     db = await create_pool(database_url, min_size=1, max_size=6)
     try:

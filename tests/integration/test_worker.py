@@ -69,11 +69,6 @@ async def tables(conn: Connection) -> Connection:
     return conn
 
 
-@pytest.fixture
-def mail_settings(worker_settings: Settings, mail_sink: MailSink) -> Settings:
-    return msgspec.structs.replace(worker_settings, smtp_url=mail_sink.url)
-
-
 async def ledger(conn: Connection, job_name: str) -> list[tuple[Any, ...]]:
     rows = await conn.fetch("SELECT status, attempts FROM event_jobs WHERE job = $1 ORDER BY outbox_id", job_name)
     return [tuple(r) for r in rows]
