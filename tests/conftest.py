@@ -2,7 +2,8 @@
 
 Every xdist worker migrates its own template database once; every test gets a fresh clone of it
 (CREATE DATABASE ... TEMPLATE, ~25 ms), so tests commit for real, LISTEN/NOTIFY works and nothing
-leaks between tests. Redis: one database number per worker, flushed before each test.
+leaks between tests. Redis: a private server per test process (never the shared 127.0.0.1:6379), so
+two suites can run side by side on one machine; it is flushed before each test.
 """
 
 from __future__ import annotations
@@ -70,22 +71,6 @@ def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_base_url() -> Iterator[str]:
-    if os.environ.get("LEERKRING_TEST_REDIS_URL"):
-        yield os.environ["LEERKRING_TEST_REDIS_URL"]
-    elif port_open("127.0.0.1", 6379) and not FORCE_EMBEDDED:
-        yield "redis://127.0.0.1:6379/0"
-    else:
-        from services.embedded import EmbeddedRedis
-
-        server = EmbeddedRedis(ROOT / "var" / f"test-redis-{_worker()}")
-        try:
-            yield server.start()
-        finally:
-            server.stop()
-
-
-@pytest.fixture(scope="session")
 async def template_db(pg_admin_dsn: str) -> AsyncIterator[str]:
     name = f"lk_tpl_{_worker()}_{os.getpid()}"
     admin = await asyncpg.connect(pg_admin_dsn)
@@ -118,11 +103,10 @@ async def database_url(pg_admin_dsn: str, template_db: str) -> AsyncIterator[str
 
 
 @pytest.fixture
-async def redis_url(redis_base_url: str) -> str:
-    """A Redis database number of this worker's own, flushed before the test."""
-    number = 1 + int(_worker().removeprefix("gw") or 0) % 15
-    parts = urlsplit(redis_base_url)
-    url = urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, parts.fragment))
+async def redis_url(private_redis: str) -> str:
+    """Database 1 of this test process's private Redis, flushed before the test (workers use database 0)."""
+    parts = urlsplit(private_redis)
+    url = urlunsplit((parts.scheme, parts.netloc, "/1", parts.query, parts.fragment))
     client = Redis.from_url(url)
     await client.flushdb()
     await client.aclose()
@@ -145,8 +129,12 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Redis server for this test process alone, for tests that run workers: arq job ids derive from outbox
-    ids (every test database counts from 1), and a FLUSHALL there must not reach other test sessions."""
+    """A Redis server for this test process alone. The machine's Redis on 127.0.0.1:6379 is shared with every
+    other suite and benchmark running here: arq job ids derive from outbox ids (every test database counts from
+    1), and a FLUSHALL there would reach other sessions. LEERKRING_TEST_REDIS_URL names one to use instead."""
+    if os.environ.get("LEERKRING_TEST_REDIS_URL"):
+        yield os.environ["LEERKRING_TEST_REDIS_URL"]
+        return
     from services.embedded import EmbeddedRedis
 
     server = EmbeddedRedis(tmp_path_factory.mktemp("private-redis"))
