@@ -7,6 +7,8 @@
    go through workers/deliveries.py.
 4. Success marks the row done. Failure retries with exponential backoff (arq `Retry`) until
    max_attempts, then the row becomes `dead` and a dead letter is written. Nothing is dropped.
+   A job that raises JobDeferred (an outside service is away) runs again later without spending
+   an attempt, until the event is older than `defer_horizon`.
 
 arq's own try limit is set out of reach: it would fail a job silently, outside the ledger.
 """
@@ -16,14 +18,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from datetime import UTC, datetime
 from typing import Any
 
 from arq.worker import Function, Retry, func
 
+from services.db import Pool
 from services.deadletters.service import record as record_dead_letter
 from services.outbox import event_from_row
 from workers.context import EVENT_COLUMNS_O, Ctx, EventGone, ledger_pool_of, pool_of, tuning_of, worker_id_of
-from workers.registry import JobSpec, PermanentJobError
+from workers.registry import JobDeferred, JobSpec, PermanentJobError
 from workers.settings import WorkerTuning, retry_delay
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,11 @@ UPDATE event_jobs SET status = 'done', finished_at = now(), last_error = NULL
 WHERE outbox_id = $1 AND job = $2 AND status = 'pending'
 """
 _ATTEMPT_FAILED = "UPDATE event_jobs SET last_error = $3 WHERE outbox_id = $1 AND job = $2"
+# A deferral gives back the attempt START counted.
+_DEFERRED = """
+UPDATE event_jobs SET attempts = greatest(attempts - 1, 0), last_error = $3
+WHERE outbox_id = $1 AND job = $2 AND status = 'pending'
+"""
 _DEAD = """
 UPDATE event_jobs SET status = 'dead', finished_at = now(), last_error = $3
 WHERE outbox_id = $1 AND job = $2 AND status = 'pending'
@@ -107,19 +116,49 @@ async def execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
     except EventGone:
         log.info("job %s(%s): event purged, nothing to do", spec.name, outbox_id)
         return
+    except JobDeferred as exc:
+        if not _past_horizon(ctx, tuning):
+            await _defer(pool, spec, outbox_id, exc)
+        await _failed(ctx, spec, outbox_id, attempts, max_attempts, exc)
     except Exception as exc:
-        permanent = isinstance(exc, PermanentJobError)
-        if permanent or attempts >= max_attempts:
-            log.error("job %s(%s) failed after %d attempt(s), dead letter: %r", spec.name, outbox_id, attempts, exc)
-            await _bury(ctx, spec, outbox_id, attempts, exc)
-            return
-        delay = retry_delay(attempts, tuning.retry_base, tuning.retry_cap)
-        log.warning("job %s(%s) attempt %d failed, retry in %.1fs: %r", spec.name, outbox_id, attempts, delay, exc)
-        try:
-            await pool.execute(_ATTEMPT_FAILED, outbox_id, spec.name, _describe(exc)[:4000])
-        except Exception:  # the error note is a courtesy; the retry matters more
-            log.debug("could not record the failed attempt", exc_info=True)
-        raise Retry(defer=delay) from exc
+        await _failed(ctx, spec, outbox_id, attempts, max_attempts, exc)
+    else:
+        await _done(pool, spec, outbox_id, arq_try, tuning)
+
+
+def _past_horizon(ctx: Ctx, tuning: WorkerTuning) -> bool:
+    occurred_at: datetime = ctx["event"].occurred_at
+    return (datetime.now(UTC) - occurred_at).total_seconds() >= tuning.defer_horizon
+
+
+async def _defer(pool: Pool, spec: JobSpec, outbox_id: int, exc: JobDeferred) -> None:
+    """Not an attempt: give it back and run again after the job's own delay. Raises Retry."""
+    log.info("job %s(%s) deferred for %.1fs: %s", spec.name, outbox_id, exc.delay, exc)
+    try:
+        await pool.execute(_DEFERRED, outbox_id, spec.name, f"uitgesteld: {exc}"[:4000])
+    except Exception:  # PostgreSQL away too: the attempt stays counted, which only shortens the budget
+        log.debug("could not record the deferral", exc_info=True)
+    raise Retry(defer=exc.delay) from exc
+
+
+async def _failed(ctx: Ctx, spec: JobSpec, outbox_id: int, attempts: int, max_attempts: int, exc: Exception) -> None:
+    """A failed attempt: retry with backoff (raises Retry), or bury the job after its last attempt."""
+    pool, tuning = ledger_pool_of(ctx), tuning_of(ctx)
+    permanent = isinstance(exc, PermanentJobError)
+    if permanent or attempts >= max_attempts:
+        log.error("job %s(%s) failed after %d attempt(s), dead letter: %r", spec.name, outbox_id, attempts, exc)
+        await _bury(ctx, spec, outbox_id, attempts, exc)
+        return
+    delay = retry_delay(attempts, tuning.retry_base, tuning.retry_cap)
+    log.warning("job %s(%s) attempt %d failed, retry in %.1fs: %r", spec.name, outbox_id, attempts, delay, exc)
+    try:
+        await pool.execute(_ATTEMPT_FAILED, outbox_id, spec.name, _describe(exc)[:4000])
+    except Exception:  # the error note is a courtesy; the retry matters more
+        log.debug("could not record the failed attempt", exc_info=True)
+    raise Retry(defer=delay) from exc
+
+
+async def _done(pool: Pool, spec: JobSpec, outbox_id: int, arq_try: int, tuning: WorkerTuning) -> None:
     try:
         await pool.execute(_DONE, outbox_id, spec.name)
     except Exception as exc:  # the work is done; running it again is harmless, losing it is not

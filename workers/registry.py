@@ -51,3 +51,14 @@ def job(
 
 class PermanentJobError(Exception):
     """Raise from a job when retrying cannot help: the job goes to the dead letters at once."""
+
+
+class JobDeferred(Exception):
+    """Raise from a job that cannot do its work yet for a reason that is not its own (the mail server does not
+    answer): the ledger runs it again after `delay` seconds without spending an attempt, for as long as the event
+    is younger than WorkerTuning.defer_horizon. Past the horizon a deferral counts as a failed attempt, so a
+    service that never comes back still ends in the dead letters."""
+
+    def __init__(self, reason: str, *, delay: float) -> None:
+        super().__init__(reason)
+        self.delay = delay

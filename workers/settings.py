@@ -33,6 +33,9 @@ class WorkerTuning(msgspec.Struct, frozen=True, kw_only=True):
     max_attempts: int = 10
     retry_base: float = 2.0
     retry_cap: float = 600.0
+    # A job that waits for an outside service (JobDeferred: the mail server is away) spends no attempts for this
+    # long after its event; like a mail transfer agent's queue lifetime.
+    defer_horizon: float = 24 * 3600.0
 
     # The relay and the maintenance loop.
     relay_batch: int = 500

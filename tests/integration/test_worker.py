@@ -20,7 +20,7 @@ from services.settings import Settings
 from workers.context import load_event, pool_of, settings_of
 from workers.deliveries import send_once
 from workers.mailer import Mailer, TransientMailError, build_message
-from workers.registry import PermanentJobError, job
+from workers.registry import JobDeferred, PermanentJobError, job
 from workers.routes import ROUTES
 from workers.testing import FAST, emit_published, no_pending_jobs, running_workers, wait_until
 
@@ -44,6 +44,19 @@ async def flaky(ctx: dict[str, Any], outbox_id: int) -> None:
         if flags["permanent"]:
             raise PermanentJobError("deze opdracht kan nooit slagen")
         raise RuntimeError(f"poging {ctx['attempt']} mislukt")
+
+
+@job(name="worker_test_deferring")
+async def deferring(ctx: dict[str, Any], outbox_id: int) -> None:
+    """Waits for an outside service: deferred while test_flags.fail_until is above the number of runs so far."""
+    pool = pool_of(ctx)
+    runs = await pool.fetchval(
+        "INSERT INTO test_runs (outbox_id, attempt) VALUES ($1, $2) RETURNING (SELECT count(*) + 1 FROM test_runs)",
+        outbox_id,
+        ctx["attempt"],
+    )
+    if runs <= await pool.fetchval("SELECT fail_until FROM test_flags"):
+        raise JobDeferred("de mailserver antwoordt niet", delay=0.01)
 
 
 @job(name="worker_test_mail")
@@ -130,6 +143,33 @@ async def test_a_job_that_keeps_failing_becomes_a_dead_letter_and_can_be_rerun(
         resolved = await client.get("/api/v1/dead-letters", params={"status": "resolved"}, headers=admin)
         assert [d["id"] for d in resolved.json()["items"]] == [letter["id"]]
         assert (await client.post("/api/v1/dead-letters/999999/retry", headers=admin)).status_code == 404
+
+
+async def test_a_deferred_job_spends_no_attempts_until_its_horizon(
+    tables: Connection, worker_settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setitem(ROUTES, "meeting.published", ("worker_test_deferring",))
+    deferrals = 3 * FAST.max_attempts
+    await tables.execute("UPDATE test_flags SET fail_until = $1", deferrals)
+    async with running_workers(worker_settings):
+        await emit_published(tables)
+        await wait_until(lambda: no_pending_jobs(tables), within=15)
+    # Every deferred run gave its attempt back: the run that finally worked is attempt 1.
+    assert await ledger(tables, "worker_test_deferring") == [("done", 1)]
+    assert await tables.fetchval("SELECT count(*) FROM test_runs") == deferrals + 1
+    assert await tables.fetchval("SELECT count(*) FROM dead_letters") == 0
+
+
+async def test_past_the_horizon_a_deferral_is_a_failed_attempt(
+    tables: Connection, worker_settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setitem(ROUTES, "meeting.published", ("worker_test_deferring",))
+    await tables.execute("UPDATE test_flags SET fail_until = 99")
+    async with running_workers(worker_settings, tuning=msgspec.structs.replace(FAST, defer_horizon=0.0)):
+        await emit_published(tables)
+        await wait_until(lambda: no_pending_jobs(tables))
+    assert await ledger(tables, "worker_test_deferring") == [("dead", FAST.max_attempts)]
+    assert "mailserver antwoordt niet" in await tables.fetchval("SELECT error FROM dead_letters")
 
 
 async def test_a_permanent_error_goes_to_the_dead_letters_at_once(
