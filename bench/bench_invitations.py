@@ -50,7 +50,7 @@ from workers.testing import running_workers  # noqa: E402
 
 SINK = """
 import sys, time, pathlib
-from services.mailsink import MailSink
+from localdev.mailsink import MailSink
 sink = MailSink(pathlib.Path(sys.argv[1]))
 print(sink.start(), flush=True)
 while True:

@@ -13,7 +13,7 @@ committed event (Leerkring) until the last job is done; the load generator runs 
   Webhook fan-out (EVERY_EVENT) is switched off so both sides run one job per unit of work.
 
 PostgreSQL on 127.0.0.1:5432 (a throw-away database); Redis is a private server on 127.0.0.1 (FLUSHALL between
-runs must not reach anyone else's); the SMTP sink (services/mailsink.py) runs in its own process.
+runs must not reach anyone else's); the SMTP sink (localdev/mailsink.py) runs in its own process.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ COUNTER = "bench:done"
 
 
 def serve_sink(folder: str, url_file: str) -> None:
-    from services.mailsink import MailSink
+    from localdev.mailsink import MailSink
 
     sink = MailSink(Path(folder))
     Path(url_file).write_text(sink.start())
@@ -235,7 +235,7 @@ async def leerkring(db: str, redis_url: str, smtp_url: str, job_name: str, event
 
 
 async def main(quick: bool) -> None:
-    from services.embedded import EmbeddedRedis
+    from localdev.embedded import EmbeddedRedis
     from services.migrate import migrate
 
     noop_jobs, mail_jobs, repeats = (1000, 300, 1) if quick else (4000, 1000, 3)

@@ -12,11 +12,11 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from redis.asyncio import Redis
 
+from localdev.devmail.controllers import DevMailController
 from services.attendance.controllers import AttendanceController
 from services.catalog.controllers import CatalogController
 from services.db import create_pool, provide_transaction
 from services.deadletters.controllers import DeadLetterController
-from services.devmail.controllers import DevMailController
 from services.errors import EXCEPTION_HANDLERS
 from services.events.controllers import EventController
 from services.feeds.controllers import FeedController, FeedLinksController, MyFeedController

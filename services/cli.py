@@ -67,7 +67,7 @@ def embedded_services(settings: Settings, *, with_mail: bool = False) -> Iterato
             if "DATABASE_URL" in running:
                 changes["database_url"] = running["DATABASE_URL"]
             else:
-                from services.embedded import EmbeddedPostgres
+                from localdev.embedded import EmbeddedPostgres
 
                 _say("• PostgreSQL (ingebouwd) start in var/postgres …")
                 pg = EmbeddedPostgres(settings.var_dir / "postgres")
@@ -77,14 +77,14 @@ def embedded_services(settings: Settings, *, with_mail: bool = False) -> Iterato
             if "REDIS_URL" in running:
                 changes["redis_url"] = running["REDIS_URL"]
             else:
-                from services.embedded import EmbeddedRedis
+                from localdev.embedded import EmbeddedRedis
 
                 _say("• Redis (ingebouwd) start in var/redis …")
                 redis = EmbeddedRedis(settings.var_dir / "redis")
                 changes["redis_url"] = redis.start()
                 stack.callback(redis.stop)
         if with_mail and not settings.smtp_url:
-            from services.mailsink import MailSink
+            from localdev.mailsink import MailSink
 
             sink = MailSink(settings.var_dir / "mail")
             changes["smtp_url"] = sink.start()
@@ -130,7 +130,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     with embedded_services(settings, with_mail=True) as ready:
         applied = _run(_migrate, ready)
         _say(f"• Database bijgewerkt ({len(applied)} nieuwe migraties)")
-        from services.demo import load_demo
+        from localdev.demo import load_demo
 
         demo = _run(load_demo, ready)
         if demo.admin_key:
@@ -216,7 +216,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from services.demo import load_demo
+    from localdev.demo import load_demo
 
     with embedded_services(settings) as ready:
         _run(_migrate, ready)

@@ -20,11 +20,11 @@ import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from localdev.mailsink import MailSink
 from schemas.auth import Role
 from services.app import create_app
 from services.auth.keys import create_key
 from services.db import Connection, connect
-from services.mailsink import MailSink
 from services.migrate import migrate
 from services.organisations.importer import import_reference_data
 from services.settings import Settings
@@ -61,7 +61,7 @@ def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     elif port_open("127.0.0.1", 5432) and not FORCE_EMBEDDED:
         yield "postgresql://postgres@127.0.0.1:5432/postgres"
     else:
-        from services.embedded import EmbeddedPostgres
+        from localdev.embedded import EmbeddedPostgres
 
         server = EmbeddedPostgres(ROOT / "var" / f"test-pg-{_worker()}")
         try:
@@ -135,7 +135,7 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("LEERKRING_TEST_REDIS_URL"):
         yield os.environ["LEERKRING_TEST_REDIS_URL"]
         return
-    from services.embedded import EmbeddedRedis
+    from localdev.embedded import EmbeddedRedis
 
     server = EmbeddedRedis(tmp_path_factory.mktemp("private-redis"))
     try:

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from litestar.testing import AsyncTestClient
 
+from localdev.mailsink import MailSink, ReceivedMail
 from services.db import Connection
-from services.mailsink import MailSink, ReceivedMail
 from tests.factories import meeting_body
 
 Client = AsyncTestClient  # type: ignore[type-arg]

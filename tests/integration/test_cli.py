@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from services.embedded import port_open
+from localdev.embedded import port_open
 
 
 def _free_port() -> int:

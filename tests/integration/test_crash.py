@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from localdev.mailsink import MailSink
 from services.db import Connection
-from services.mailsink import MailSink
 from services.settings import Settings
 from workers.context import load_event, settings_of
 from workers.deliveries import send_once

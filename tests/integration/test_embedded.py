@@ -19,8 +19,8 @@ import redis.asyncio
 from arq.connections import RedisSettings, create_pool
 from arq.jobs import deserialize_job
 
-from services.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError, port_open
-from services.mailsink import MailSink
+from localdev.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError, port_open
+from localdev.mailsink import MailSink
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -129,7 +129,7 @@ def test_data_dir_has_one_owner(tmp_path: Path) -> None:
 _OWNER = """
 import sys, time
 from pathlib import Path
-from services.embedded import EmbeddedPostgres, EmbeddedRedis
+from localdev.embedded import EmbeddedPostgres, EmbeddedRedis
 base = Path(sys.argv[1])
 pg, rd = EmbeddedPostgres(base / "pg"), EmbeddedRedis(base / "redis")
 pg.start()

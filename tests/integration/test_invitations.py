@@ -7,9 +7,9 @@ from uuid import UUID
 
 import pytest
 
+from localdev.mailsink import MailSink
 from services.calendar import meeting_uid
 from services.db import Connection
-from services.mailsink import MailSink
 from services.participants.service import erase
 from services.settings import Settings
 from tests.factories import meeting_body

@@ -16,8 +16,8 @@ from uuid import UUID, uuid4
 import msgspec
 import pytest
 
+from localdev.mailsink import MailSink
 from services.db import Connection, create_pool
-from services.mailsink import MailSink
 from services.settings import Settings
 from tests.integration.invitation_helpers import (
     Client,

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from uuid import UUID
 
+from localdev.mailsink import MailSink
 from services.calendar import meeting_uid
 from services.db import Connection
 from services.invitations import links
-from services.mailsink import MailSink
 from services.settings import Settings
 from tests.factories import participant_body
 from tests.integration.invitation_helpers import (

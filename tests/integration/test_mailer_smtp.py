@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from services.mailsink import MailSink
+from localdev.mailsink import MailSink
 from workers.mailer import Mailer, PermanentMailError, TransientMailError, build_message
 
 

@@ -10,9 +10,9 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
+from localdev.demo import load_demo
 from schemas.events import RegistrationConfirmed, RegistrationWaitlisted, event_type
 from services.db import Connection
-from services.demo import load_demo
 from services.outbox import EVENT_VERSION, event_from_row
 from services.participants import tokens
 from tests.api import events, published, register, statuses, token_for

@@ -12,9 +12,9 @@ from uuid import uuid4
 import msgspec
 import pytest
 
+from localdev.mailsink import MailSink
 from schemas.events import MeetingPublished
 from services.db import Connection, Pool, create_pool
-from services.mailsink import MailSink
 from services.outbox import emit
 from services.settings import Settings
 from workers.context import load_event, pool_of, settings_of, worker_id_of

@@ -13,9 +13,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from localdev.mailsink import MailSink
 from services import cli
 from services.db import Connection
-from services.mailsink import MailSink
 from services.settings import Settings
 from workers.context import load_event, pool_of, settings_of
 from workers.deliveries import send_once

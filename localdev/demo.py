@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from localdev.demo_registrations import load_demo_registrations
 from schemas.meetings import Audience, MeetingIn, Venue
 from services.auth.keys import authenticate, create_key
 from services.db import Connection
 from services.meetings import service as meetings
-from services.registrations.demo import load_demo_registrations
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 

@@ -464,7 +464,7 @@ class EmbeddedRedis(_EmbeddedServer):
     def _write_config(self, port: int) -> Path:
         config = self.config_path
         config.write_text(
-            "# written by services/embedded.py on every start\n"
+            "# written by localdev/embedded on every start\n"
             f"port {port}\nbind 127.0.0.1\nprotected-mode yes\ndaemonize no\n"
             f'dir "{self.data_dir}"\ndbfilename dump.rdb\npidfile "{self.pidfile}"\n'
             # Redis holds only queues that PostgreSQL can rebuild; a snapshot on stop (and every 5 minutes) lets
