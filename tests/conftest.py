@@ -63,7 +63,7 @@ def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         from localdev.embedded import EmbeddedPostgres
 
-        server = EmbeddedPostgres(ROOT / "var" / f"test-pg-{_worker()}")
+        server = EmbeddedPostgres(ROOT / "var" / f"test-pg-{_worker()}", throwaway=True)
         try:
             yield with_database(server.start(), "postgres")
         finally:

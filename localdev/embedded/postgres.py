@@ -20,6 +20,8 @@ PG_SUPERUSER = "postgres"
 # pgserver's own launcher runs PostgreSQL as this OS user when started as root (postgres refuses to run as root);
 # using the same name keeps data directories interchangeable with it.
 PG_OS_USER = "pgserver"
+# What a throwaway server turns off; a durable one (the default) runs with all three on.
+DURABILITY = ("fsync", "synchronous_commit", "full_page_writes")
 
 
 def _ensure_os_user(name: str) -> tuple[int, int]:
@@ -46,11 +48,12 @@ class EmbeddedPostgres(EmbeddedServer):
 
     lock_name = ".embedded-postgres.lock"
 
-    def __init__(self, data_dir: Path, *, durable: bool = False) -> None:
+    def __init__(self, data_dir: Path, *, throwaway: bool = False) -> None:
         super().__init__(data_dir)
-        # Development and test data can be rebuilt, so by default PostgreSQL skips fsync: several times faster
-        # commits. A clean stop still writes everything; only an OS crash could lose data.
-        self.durable = durable
+        # `leerkring run` keeps var/ between starts, so what a user saved must survive a crash: durable by default.
+        # Tests ask for throwaway: no fsync, several times faster commits, and a crash may corrupt the data
+        # directory (which they delete anyway).
+        self.throwaway = throwaway
         self.pgdata = self.data_dir / "pgdata"
         self.log_path = self.data_dir / "postgresql.log"
         self._bin = package_dir("pgserver") / "pginstall" / "bin"
@@ -110,7 +113,7 @@ class EmbeddedPostgres(EmbeddedServer):
         if owner is not None:
             os.chown(scratch, *owner)
         args = ["-D", str(scratch), "-U", PG_SUPERUSER, "--auth=trust", "--encoding=UTF8", "--no-locale"]
-        if not self.durable:
+        if self.throwaway:
             args.append("--no-sync")
         result = subprocess.run(
             [str(self._bin / "initdb"), *args],
@@ -138,9 +141,9 @@ class EmbeddedPostgres(EmbeddedServer):
             "listen_addresses": "",
             "unix_socket_directories": str(self._socket_dir),
             "max_connections": "200",
+            # Named either way, so a postgresql.auto.conf left in pgdata cannot quietly turn durability off.
+            **dict.fromkeys(DURABILITY, "off" if self.throwaway else "on"),
         }
-        if not self.durable:
-            settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
         args = [str(self._bin / "postgres"), "-D", str(self.pgdata)]
         for name, value in settings.items():
             args += ["-c", f"{name}={value}"]

@@ -20,6 +20,7 @@ from arq.connections import RedisSettings, create_pool
 from arq.jobs import deserialize_job
 
 from localdev.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError, port_open
+from localdev.embedded.postgres import DURABILITY
 from localdev.mailsink import MailSink
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,6 +62,8 @@ async def test_postgres_connects_stops_cleanly_and_keeps_data(tmp_path: Path) ->
     try:
         assert await conn.fetchval("select 1") == 1
         assert await conn.fetchval("select current_database()") == "leerkring"
+        # var/ outlives the process, so what `leerkring run` saved must survive a crash of the machine too.
+        assert [await conn.fetchval(f"show {name}") for name in DURABILITY] == ["on", "on", "on"]
         await conn.execute("create table kept (note text)")
         await conn.execute("insert into kept values ('blijft bewaard')")
     finally:
@@ -81,6 +84,15 @@ async def test_postgres_connects_stops_cleanly_and_keeps_data(tmp_path: Path) ->
     finally:
         await asyncio.to_thread(again.stop)
     assert postgres_processes(again.pgdata) == []
+
+
+async def test_throwaway_postgres_only_when_asked(tmp_path: Path) -> None:
+    with EmbeddedPostgres(tmp_path / "pg", throwaway=True) as pg:
+        conn = await asyncpg.connect(pg.dsn)
+        try:
+            assert [await conn.fetchval(f"show {name}") for name in DURABILITY] == ["off", "off", "off"]
+        finally:
+            await conn.close()
 
 
 async def test_redis_takes_arq_jobs_and_stops(tmp_path: Path) -> None:
