@@ -10,6 +10,8 @@ import msgspec
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
+from services.errors import DatabaseUnavailable
+
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
@@ -36,11 +38,25 @@ async def _init_connection(conn: Connection) -> None:
         await conn.set_type_codec(name, encoder=_encode_json, decoder=msgspec.json.decode, schema="pg_catalog")
 
 
+async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection[asyncpg.Record]:
+    """The pool's way to open a connection, with a refused or missing server named for what it is.
+
+    asyncpg reports an unreachable server as the OSError of its socket (ConnectionRefusedError, or FileNotFoundError
+    for a unix socket that is gone): those are turned into DatabaseUnavailable here, where nothing else can have
+    raised them, so the API answers 503 rather than mistaking them for a bug."""
+    try:
+        conn: asyncpg.Connection[asyncpg.Record] = await asyncpg.connect(*args, **kwargs)
+    except (OSError, TimeoutError) as exc:
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {type(exc).__name__}") from exc
+    return conn
+
+
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Pool:
     pool: Pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        connect=_connect,
         init=_init_connection,
         command_timeout=60,
     )
@@ -54,10 +70,20 @@ async def connect(dsn: str) -> Connection:
 
 
 async def provide_transaction(state: State) -> AsyncGenerator[Connection, None]:
-    """Litestar dependency: one connection and one transaction per request, rolled back on any error."""
+    """Litestar dependency: one connection and one transaction per request, rolled back on any error.
+
+    Raises DatabaseUnavailable when no pooled connection comes free within `db_acquire_timeout` (the API answers
+    503 with Retry-After rather than letting requests queue without end)."""
     pool: Pool = state.pool
-    async with pool.acquire() as conn, conn.transaction():
-        yield conn
+    try:
+        conn = await pool.acquire(timeout=state.settings.db_acquire_timeout)
+    except TimeoutError as exc:
+        raise DatabaseUnavailable("no database connection came free in time") from exc
+    try:
+        async with conn.transaction():
+            yield conn
+    finally:
+        await pool.release(conn)
 
 
 def required(row: T | None) -> T:

@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -15,6 +16,8 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://leerkring.nl/problemen/"
+# A PostgreSQL restart or failover takes seconds; clients that honour Retry-After come back when it is likely over.
+RETRY_AFTER_SECONDS = 5
 
 
 class FieldError(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,6 +77,47 @@ class Conflict(DomainError):
     status = 409
     slug = "conflict"
     title = "Conflict"
+
+
+class DatabaseUnavailable(Exception):
+    """PostgreSQL does not answer (down, restarting, refusing connections) or no pooled connection came free in
+    time. Not a DomainError: nothing about the request is wrong, it may simply be sent again later."""
+
+
+# Connection-level failures: the connection broke or could not be made, whatever the statement was. Class 08 and
+# the server's own "shutting down / starting up / crashed" answers; too many connections is the same to a client.
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    DatabaseUnavailable,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    # "cannot switch to state N; another operation (2) is in progress": the server's FATAL for a shutdown arrived on
+    # an idle pooled connection and asyncpg waits, in state 2, for a ReadyForQuery that never comes. The connection is
+    # dead; the pool drops it on release.
+    asyncpg.InternalClientError,
+    # asyncpg's command_timeout and the pool's acquire timeout: PostgreSQL did not answer in time.
+    TimeoutError,
+)
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """True when `exc`, or what it was raised from or while handling, is a connection-level database failure.
+
+    The chain matters: a statement cut off by a shutdown raises AdminShutdownError, and the request's transaction
+    then fails to roll back on the dead connection with InterfaceError("connection is closed"), which is what
+    reaches the handler."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _CONNECTION_ERRORS):
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response[bytes]:
@@ -195,7 +239,24 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
     )
 
 
+def _on_database_unreachable(request: Request[Any, Any, Any], exc: BaseException) -> Response[bytes]:
+    # One line, no traceback: during an outage every request lands here, and the cause is already known.
+    log.warning("database unreachable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return problem_response(
+        Problem(
+            type=PROBLEM_BASE + "database-onbereikbaar",
+            title="Tijdelijk niet beschikbaar",
+            status=503,
+            detail="De database is tijdelijk niet bereikbaar. Probeer het over enkele seconden opnieuw.",
+            instance=request.url.path,
+        ),
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    if database_unreachable(exc):
+        return _on_database_unreachable(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         Problem(
@@ -209,6 +270,7 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: _on_domain_error,
+    DatabaseUnavailable: _on_database_unreachable,
     HTTPException: _on_http_exception,
     Exception: _on_unexpected,
 }

@@ -23,6 +23,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     var_dir: Path = Path("var")
     db_pool_min: int = 2
     db_pool_max: int = 10
+    # Seconds a request waits for a pooled connection before it is answered 503 with Retry-After.
+    db_acquire_timeout: float = 10.0
     max_body_bytes: int = 1_048_576
     environment: str = "development"
 

@@ -8,11 +8,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-from localdev.embedded.processes import EmbeddedServerError, cmdline, kill_pid, package_dir
+from localdev.embedded.processes import EmbeddedServerError, cmdline, kill_pid, package_dir, stop_child
 from localdev.embedded.server import EmbeddedServer
 
 DATABASE = "leerkring"
@@ -62,6 +63,21 @@ class EmbeddedPostgres(EmbeddedServer):
     @property
     def dsn(self) -> str:
         return self.url
+
+    @contextmanager
+    def outage(self) -> Iterator[None]:
+        """Stop PostgreSQL for the duration of the block, then start it again on the same socket: what clients see
+        of a restart (fast shutdown, refused connections, the same DSN afterwards). For fault tests."""
+        with self._mutex:
+            if self._process is None:
+                raise EmbeddedServerError("EmbeddedPostgres is not running")
+            stop_child(self._process, self._stop_steps())
+            self._process = None
+        try:
+            yield
+        finally:
+            with self._mutex:
+                self._url = self._launch()
 
     def _stop_steps(self) -> Sequence[tuple[signal.Signals, float]]:
         # SIGINT is PostgreSQL's "fast" shutdown (disconnect clients, checkpoint); SIGTERM would wait for clients.
@@ -134,9 +150,10 @@ class EmbeddedPostgres(EmbeddedServer):
             self._initdb(owner)
         # A short private folder for the socket: the data dir can be too deep for the 107-byte unix socket limit,
         # and a 0700 folder keeps other local users away from a trust-authenticated server.
-        self._socket_dir = Path(tempfile.mkdtemp(prefix="leerkring-pg-"))
-        if owner is not None:
-            os.chown(self._socket_dir, *owner)
+        if self._socket_dir is None:  # kept over an outage(), so the DSN stays the same
+            self._socket_dir = Path(tempfile.mkdtemp(prefix="leerkring-pg-"))
+            if owner is not None:
+                os.chown(self._socket_dir, *owner)
         settings = {
             "listen_addresses": "",
             "unix_socket_directories": str(self._socket_dir),
