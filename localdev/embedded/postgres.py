@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-from localdev.embedded.processes import EmbeddedServerError, cmdline, kill_pid, package_dir, stop_child
+from localdev.embedded.processes import EmbeddedServerError, cmdline, kill_pid, package_dir
 from localdev.embedded.server import EmbeddedServer
 
 DATABASE = "leerkring"
@@ -49,8 +49,8 @@ class EmbeddedPostgres(EmbeddedServer):
 
     lock_name = ".embedded-postgres.lock"
 
-    def __init__(self, data_dir: Path, *, throwaway: bool = False) -> None:
-        super().__init__(data_dir)
+    def __init__(self, data_dir: Path, *, throwaway: bool = False, die_with_owner: bool = True) -> None:
+        super().__init__(data_dir, die_with_owner=die_with_owner)
         # `leerkring run` keeps var/ between starts, so what a user saved must survive a crash: durable by default.
         # Tests ask for throwaway: no fsync, several times faster commits, and a crash may corrupt the data
         # directory (which they delete anyway).
@@ -59,6 +59,7 @@ class EmbeddedPostgres(EmbeddedServer):
         self.log_path = self.data_dir / "postgresql.log"
         self._bin = package_dir("pgserver") / "pginstall" / "bin"
         self._socket_dir: Path | None = None
+        self._socket_note = self.data_dir / "socket-dir"
 
     @property
     def dsn(self) -> str:
@@ -71,8 +72,7 @@ class EmbeddedPostgres(EmbeddedServer):
         with self._mutex:
             if self._process is None:
                 raise EmbeddedServerError("EmbeddedPostgres is not running")
-            stop_child(self._process, self._stop_steps())
-            self._process = None
+            self._end_process()
         try:
             yield
         finally:
@@ -104,6 +104,7 @@ class EmbeddedPostgres(EmbeddedServer):
         return owner
 
     def _stop_orphan(self) -> None:
+        self._remove_socket_dir_of_last_start()
         pidfile = self.pgdata / "postmaster.pid"
         try:
             lines = pidfile.read_text().splitlines()
@@ -120,6 +121,17 @@ class EmbeddedPostgres(EmbeddedServer):
         pidfile.unlink(missing_ok=True)
         if len(lines) > 4 and Path(lines[4]).name.startswith("leerkring-pg-"):
             shutil.rmtree(lines[4], ignore_errors=True)
+
+    def _remove_socket_dir_of_last_start(self) -> None:
+        # A server that died with its owner shut down cleanly (no postmaster.pid left to name the socket folder),
+        # but the owner never got to remove the folder: the path written at start tells.
+        try:
+            last = Path(self._socket_note.read_text().strip())
+        except OSError:
+            return
+        if last.name.startswith("leerkring-pg-") and last.parent == Path(tempfile.gettempdir()):
+            shutil.rmtree(last, ignore_errors=True)
+        self._socket_note.unlink(missing_ok=True)
 
     def _initdb(self, owner: tuple[int, int] | None) -> None:
         # initdb into a scratch folder and rename: an interrupted initdb must not leave a half-made pgdata behind.
@@ -154,6 +166,7 @@ class EmbeddedPostgres(EmbeddedServer):
             self._socket_dir = Path(tempfile.mkdtemp(prefix="leerkring-pg-"))
             if owner is not None:
                 os.chown(self._socket_dir, *owner)
+            self._socket_note.write_text(f"{self._socket_dir}\n")
         settings = {
             "listen_addresses": "",
             "unix_socket_directories": str(self._socket_dir),
@@ -165,7 +178,7 @@ class EmbeddedPostgres(EmbeddedServer):
         for name, value in settings.items():
             args += ["-c", f"{name}={value}"]
         with self.log_path.open("ab") as log:
-            self._process = proc = subprocess.Popen(
+            self._process = proc = self._spawn(
                 args,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -210,3 +223,4 @@ class EmbeddedPostgres(EmbeddedServer):
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
             self._socket_dir = None
+        self._socket_note.unlink(missing_ok=True)

@@ -61,6 +61,23 @@ def cmdline(pid: int) -> str | None:
     return None if not state or state.startswith("Z") else command.strip()
 
 
+def process_identity(pid: int) -> str | None:
+    """What tells this process apart from a later one with the same pid (its start time), or None when it is gone
+    or a zombie."""
+    if Path("/proc/self").exists():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return None
+        fields = stat[stat.rindex(")") + 2 :].split()
+        # fields[0] is the state (field 3 of proc(5)); the start time in clock ticks since boot is field 22.
+        return None if fields[0] in "ZX" else fields[19]
+    ps = shutil.which("ps") or "/bin/ps"
+    out = subprocess.run([ps, "-o", "stat=,lstart=", "-p", str(pid)], capture_output=True, text=True, check=False)
+    state, _, started = out.stdout.strip().partition(" ")
+    return None if not state or state.startswith("Z") else started.strip()
+
+
 def kill_pid(pid: int, steps: Sequence[tuple[signal.Signals, float]]) -> None:
     """Signal a process that is not our child, escalating, until it is gone (or a zombie nobody reaps)."""
     for sig, grace in steps:

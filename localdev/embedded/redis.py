@@ -16,8 +16,8 @@ class EmbeddedRedis(EmbeddedServer):
 
     lock_name = ".embedded-redis.lock"
 
-    def __init__(self, data_dir: Path) -> None:
-        super().__init__(data_dir)
+    def __init__(self, data_dir: Path, *, die_with_owner: bool = True) -> None:
+        super().__init__(data_dir, die_with_owner=die_with_owner)
         self.log_path = self.data_dir / "redis.log"
         self.pidfile = self.data_dir / "redis.pid"
         self.config_path = self.data_dir / "redis.conf"
@@ -56,7 +56,7 @@ class EmbeddedRedis(EmbeddedServer):
             port = free_port()
             config = self._write_config(port)
             with self.log_path.open("ab") as log:
-                self._process = proc = subprocess.Popen(
+                self._process = proc = self._spawn(
                     [str(self._bin), str(config)],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
@@ -68,6 +68,7 @@ class EmbeddedRedis(EmbeddedServer):
             except EmbeddedServerError:
                 if proc.poll() is None or "Address already in use" not in log_tail(self.log_path, 5):
                     raise
+                self._end_process()  # exited already: reap it and tell the lifeline
                 continue
             self.port = port
             return f"redis://127.0.0.1:{port}/0"

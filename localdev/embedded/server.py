@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Self
+from typing import Any, Self
 
+from localdev import lifeline
 from localdev.embedded.processes import EmbeddedServerError, log_tail, stop_child
 
 # Servers started by this process, newest last, stopped in reverse order at exit or on a fatal signal.
@@ -58,8 +59,11 @@ class EmbeddedServer:
     lock_name = ".embedded.lock"
     start_timeout = 60.0
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, die_with_owner: bool = True) -> None:
         self.data_dir = data_dir.expanduser().resolve()
+        # The server goes when its owner goes, even by SIGKILL (localdev/lifeline.py). Without it (tests of the
+        # fallback), a server orphaned that way is stopped by the next owner of the data directory.
+        self.die_with_owner = die_with_owner
         self._process: subprocess.Popen[bytes] | None = None
         self._url: str | None = None
         self._lock_fd: int | None = None
@@ -107,9 +111,7 @@ class EmbeddedServer:
                 # A forked child inherited this object; the server belongs to the parent.
                 return
             try:
-                if self._process is not None:
-                    stop_child(self._process, self._stop_steps())
-                    self._process = None
+                self._end_process()
                 self._after_stop()
             finally:
                 self._url = None
@@ -143,6 +145,19 @@ class EmbeddedServer:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
+
+    def _spawn(self, args: Sequence[str], **popen: Any) -> subprocess.Popen[bytes]:
+        if self.die_with_owner:
+            return lifeline.spawn(args, stop_signal=self._stop_steps()[0][0], **popen)
+        return subprocess.Popen(args, **popen)
+
+    def _end_process(self) -> None:
+        """Stop the server process (if any) and wait for it; the lifeline forgets it once it is reaped."""
+        if self._process is not None:
+            stop_child(self._process, self._stop_steps())
+            if self.die_with_owner:
+                lifeline.forget(self._process.pid)
+            self._process = None
 
     def _wait(self, proc: subprocess.Popen[bytes], ready: Callable[[], bool], log: Path) -> None:
         deadline = time.monotonic() + self.start_timeout

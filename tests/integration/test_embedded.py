@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -139,26 +140,45 @@ def test_data_dir_has_one_owner(tmp_path: Path) -> None:
 
 
 _OWNER = """
-import sys, time
+import sys, threading, time
 from pathlib import Path
 from localdev.embedded import EmbeddedPostgres, EmbeddedRedis
-base = Path(sys.argv[1])
-pg, rd = EmbeddedPostgres(base / "pg"), EmbeddedRedis(base / "redis")
-pg.start()
-rd.start()
+base, how = Path(sys.argv[1]), sys.argv[2]
+pg = EmbeddedPostgres(base / "pg", throwaway=True, die_with_owner=how != "orphan")
+rd = EmbeddedRedis(base / "redis", die_with_owner=how != "orphan")
+def start():
+    pg.start()
+    rd.start()
+if how == "thread":  # off the main thread there is no PR_SET_PDEATHSIG: only the guardian process is left
+    worker = threading.Thread(target=start)
+    worker.start()
+    worker.join()
+else:
+    start()
 print(rd.pid, flush=True)
-time.sleep(120)
+time.sleep(600)  # until the test signals or kills this process
 """
 
 
-def _start_owner(base: Path) -> tuple[subprocess.Popen[str], int]:
+def _start_owner(base: Path, how: str = "main") -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", _OWNER, str(base)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", _OWNER, str(base), how],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line.strip().isdigit(), proc.stderr.read() if proc.stderr else line
     return proc, int(line)
+
+
+def wait_until_gone(pgdata: Path, redis_pid: int, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while postgres_processes(pgdata) or alive(redis_pid):
+        assert time.monotonic() < deadline, f"still running after {within}s: {postgres_processes(pgdata)}"
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
@@ -174,11 +194,29 @@ def test_owner_killed_by_signal_leaves_no_servers(tmp_path: Path, sig: signal.Si
     assert not alive(redis_pid)
 
 
-def test_servers_orphaned_by_sigkill_are_stopped_by_the_next_owner(tmp_path: Path) -> None:
-    proc, redis_pid = _start_owner(tmp_path)
+@pytest.mark.parametrize("how", ["main", "thread"])
+def test_servers_die_with_an_owner_killed_by_sigkill(tmp_path: Path, how: str) -> None:
+    """SIGKILL runs no cleanup in the owner; the kernel (PR_SET_PDEATHSIG, main thread only) and the guardian process
+    (any thread) stop the servers instead, and the next owner starts on the same data directories."""
+    proc, redis_pid = _start_owner(tmp_path, how)
+    assert postgres_processes(tmp_path / "pg" / "pgdata")
+    socket_dir = Path((tmp_path / "pg" / "socket-dir").read_text().strip())
     proc.kill()
     proc.communicate(timeout=30)
-    # SIGKILL runs no cleanup: both servers outlive their owner.
+    wait_until_gone(tmp_path / "pg" / "pgdata", redis_pid)
+
+    with EmbeddedPostgres(tmp_path / "pg", throwaway=True) as pg, EmbeddedRedis(tmp_path / "redis") as rd:
+        assert not socket_dir.exists(), "the next owner cleans up the socket folder of the last"
+        assert pg.pid is not None
+        assert rd.pid is not None
+        assert postgres_processes(pg.pgdata)[0] == pg.pid
+
+
+def test_servers_orphaned_by_sigkill_are_stopped_by_the_next_owner(tmp_path: Path) -> None:
+    proc, redis_pid = _start_owner(tmp_path, "orphan")
+    proc.kill()
+    proc.communicate(timeout=30)
+    # Without a lifeline, SIGKILL leaves both servers running with nobody to stop them.
     assert postgres_processes(tmp_path / "pg" / "pgdata")
     assert alive(redis_pid)
 
