@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, get
+from litestar import Controller, Litestar, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from redis.asyncio import Redis
 
-from localdev.devmail.controllers import DevMailController
 from services.attendance.controllers import AttendanceController
 from services.catalog.controllers import CatalogController
 from services.db import create_pool, provide_transaction
@@ -35,6 +35,19 @@ from services.settings import Settings
 from services.webhooks.controllers import WebhookController
 
 VERSION = "0.1.0"
+log = logging.getLogger(__name__)
+
+
+def _development_pages(settings: Settings) -> list[type[Controller]]:
+    """/dev/mail (what would have been mailed) outside production; production never imports localdev."""
+    if settings.is_production:
+        return []
+    try:
+        from localdev.devmail.controllers import DevMailController
+    except ImportError:
+        log.warning("no /dev/mail: the development package localdev is not installed")
+        return []
+    return [DevMailController]
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -80,8 +93,7 @@ def create_app(settings: Settings) -> Litestar:
             EventController,
             WebhookController,
             DeadLetterController,
-            # What would have been mailed, as a page; never in production.
-            *([] if settings.is_production else [DevMailController]),
+            *_development_pages(settings),
         ],
         dependencies={"conn": Provide(provide_transaction)},
         exception_handlers=EXCEPTION_HANDLERS,

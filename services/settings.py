@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 
@@ -27,6 +28,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_acquire_timeout: float = 10.0
     max_body_bytes: int = 1_048_576
     environment: str = "development"
+    # Seconds an idle HTTP keep-alive connection stays open: longer than a load balancer's idle timeout (often 60 s),
+    # so the balancer closes first and never sends a request on a connection the API is closing.
+    keep_alive_timeout: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 75
+    # DEBUG, INFO, WARNING or ERROR for every process; arq's line per job start and end only with log_jobs.
+    log_level: str = "INFO"
+    log_jobs: bool = False
 
     @property
     def is_production(self) -> bool:

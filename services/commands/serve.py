@@ -1,0 +1,50 @@
+"""`leerkring api` and `leerkring worker`: the long-running processes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from services.commands.context import child_env, configure_logging, services
+from services.settings import Settings
+
+
+def uvicorn_options(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """How `leerkring api` runs uvicorn: one place, so the defaults that matter behind a load balancer are tested."""
+    keep_alive = args.keep_alive if args.keep_alive is not None else settings.keep_alive_timeout
+    return {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "loop": "uvloop",
+        "http": "httptools",
+        "proxy_headers": True,
+        # Idle keep-alive connections stay open longer than a load balancer's idle timeout (60 s at AWS ALB, nginx
+        # upstream pools similar), so the balancer, not us, closes them: with uvicorn's 5 s a pooled connection
+        # could be closed by us just as a request went out on it, and that request saw a reset.
+        "timeout_keep_alive": keep_alive,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,
+    }
+
+
+def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    configure_logging(settings)
+    with services(settings) as ready:
+        # uvicorn's factory reads the settings again from the environment, in every worker process it starts.
+        os.environ.update(child_env(ready))
+        uvicorn.run("services.asgi:create", **uvicorn_options(ready, args))
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.runner import run_worker
+
+    configure_logging(settings)
+    with services(settings) as ready:
+        run_worker(ready)
+    return 0
