@@ -1,19 +1,23 @@
-"""Demo participants and registrations, made through the real services: one meeting full with a waiting list."""
+"""Demo participants, their registrations and the attendance of a meeting that already took place, made through
+the real services (an organiser registering people, then marking who came)."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from schemas.auth import Principal
 from schemas.participants import ParticipantIn
-from schemas.registrations import RegistrationIn
+from schemas.registrations import AttendanceMark, Registration, RegistrationIn
+from services.attendance import service as attendance
 from services.db import Connection
 from services.registrations import service
 
 FIRST = ("Anouk", "Bram", "Chantal", "Daan", "Esra", "Floor", "Gijs", "Hanna", "Imane", "Jeroen", "Kim", "Lars",
          "Mila", "Noah", "Olga", "Pieter", "Rosa", "Sem", "Tess", "Youssef")  # fmt: skip
 LAST = ("de Vries", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "Yilmaz", "Mulder", "de Boer", "Bos")
-MUNICIPALITIES = ("GM0518", "GM0363", "GM0344", "GM0599", "GM0014", "GM0772")
+# Utrecht, Zwolle, Eindhoven, Groningen, Den Haag, Súdwest-Fryslân, Rotterdam, Amsterdam
+MUNICIPALITIES = ("GM0344", "GM0193", "GM0772", "GM0014", "GM0518", "GM1900", "GM0599", "GM0363")
 GROUPS = ("wmo-consulent", "jeugdconsulent", "wijkteammedewerker", "beleidsmedewerker", "leidinggevende")
-PEOPLE = 30
 
 
 def demo_participant(n: int) -> ParticipantIn:
@@ -26,18 +30,25 @@ def demo_participant(n: int) -> ParticipantIn:
     )
 
 
-async def load_demo_registrations(conn: Connection, principal: Principal) -> int:
-    """Register demo people on behalf of the organiser: the first published meeting fills up and gets a waiting
-    list, the next ones get a handful each. Returns how many registrations were made."""
-    meetings = await conn.fetch(
-        "SELECT id, capacity FROM meetings WHERE status = 'published' AND $1 = ANY(organiser_codes) "
-        "ORDER BY starts_at LIMIT 4",
-        principal.organisation_code,
-    )
-    made = 0
-    for index, meeting in enumerate(meetings):
-        count = min(PEOPLE, meeting["capacity"] + 3) if index == 0 else 3 + index * 2
-        for n in range(count):
-            await service.register(conn, principal, meeting["id"], RegistrationIn(participant=demo_participant(n)))
-            made += 1
+async def register_people(
+    conn: Connection, principal: Principal, meeting_id: UUID, people: range
+) -> list[Registration]:
+    """Register demo people `people` on behalf of the organiser; past the capacity they join the waiting list."""
+    made = []
+    for n in people:
+        registration, _ = await service.register(
+            conn, principal, meeting_id, RegistrationIn(participant=demo_participant(n))
+        )
+        made.append(registration)
     return made
+
+
+async def record_attendance(
+    conn: Connection, principal: Principal, meeting_id: UUID, registrations: list[Registration], attended: int
+) -> None:
+    """The organiser's list after the meeting: the first `attended` came, the others did not show up."""
+    marks = [
+        AttendanceMark(registration_id=r.id, status="attended" if index < attended else "no_show")
+        for index, r in enumerate(registrations)
+    ]
+    await attendance.record(conn, principal, meeting_id, marks)

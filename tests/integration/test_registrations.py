@@ -10,7 +10,6 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from localdev.demo import load_demo
 from schemas.events import RegistrationConfirmed, RegistrationWaitlisted, event_type
 from services.db import Connection
 from services.outbox import EVENT_VERSION, event_from_row
@@ -267,12 +266,3 @@ async def test_the_rush_statement_writes_the_event_emit_would(client: Client, vn
         assert event.payload == payload
         assert (event.type, event.version) == (event_type(payload), EVENT_VERSION)
         assert row["payload"] == msgspec.json.decode(msgspec.json.encode(payload)), "same JSON as emit() writes"
-
-
-async def test_demo_data_has_a_full_meeting_with_a_waiting_list(conn: Connection):
-    await load_demo(conn)
-    first = await conn.fetchrow(
-        "SELECT capacity, confirmed_count, waitlisted_count FROM meetings ORDER BY starts_at LIMIT 1"
-    )
-    assert (first["confirmed_count"], first["waitlisted_count"]) == (first["capacity"], 3)
-    assert await conn.fetchval("SELECT count(DISTINCT meeting_id) FROM registrations") == 4
