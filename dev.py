@@ -31,7 +31,8 @@ usage: python3 dev.py COMMAND [ARGS...]
 
 commands:
   run   [ARGS...]  set up .venv when needed, then start everything locally (`leerkring run ARGS...`):
-                   embedded PostgreSQL, Redis and mail sink unless LEERKRING_*_URL point elsewhere
+                   embedded PostgreSQL, Redis and mail sink unless LEERKRING_*_URL point elsewhere;
+                   ARGS: --host 127.0.0.1 --port 8000 --verbose
   test  [ARGS...]  set up .venv when needed, then ruff check, ruff format --check, mypy and
                    pytest -n auto ARGS... ; stops at the first failing step with its exit code
 
@@ -122,7 +123,8 @@ def run(args: list[str]) -> int:
     argv = [str(leerkring), "run", *args]
     if os.name == "nt":
         return subprocess.call(argv, env=venv_env())
-    # exec: Ctrl-C and SIGTERM go straight to leerkring, which shuts down its embedded servers itself.
+    # exec: Ctrl-C and SIGTERM go straight to leerkring, which shuts down its embedded servers itself (and its
+    # children die with it even on kill -9: localdev/lifeline.py).
     os.execve(argv[0], argv, venv_env())  # noqa: S606 replacing this process is the point
     return 0  # not reached
 
