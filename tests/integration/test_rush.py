@@ -53,6 +53,10 @@ async def server(database_url: str, redis_url: str) -> AsyncIterator[str]:
         "--no-access-log",
         "--log-level",
         "warning",
+        # What `leerkring api` uses (LEERKRING_KEEP_ALIVE_TIMEOUT): with uvicorn's 5 s a pooled client connection
+        # idle that long could be closed just as a request went out on it (httpx.ReadError mid-rush).
+        "--timeout-keep-alive",
+        "75",
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: ASYNC220 - starting it does not block
     base = f"http://127.0.0.1:{port}"
