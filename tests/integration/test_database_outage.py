@@ -5,6 +5,8 @@ never 500, and back to normal by itself. The database is a private embedded serv
 from __future__ import annotations
 
 import asyncio
+import shutil
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +23,7 @@ from services.db import Connection, connect
 from services.migrate import migrate
 from services.organisations.importer import import_reference_data
 from services.settings import Settings
+from tests.conftest import ROOT
 from tests.factories import meeting_body
 from tests.servers import api_process, leerkring_env
 from workers.testing import wait_until
@@ -29,8 +32,10 @@ Client = AsyncTestClient  # type: ignore[type-arg]
 
 
 @pytest.fixture
-async def private_pg(tmp_path: Path) -> AsyncIterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path / "pg", throwaway=True)
+async def private_pg() -> AsyncIterator[EmbeddedPostgres]:
+    # Under var/, not /tmp/pytest-of-root: see the data_dir fixture of test_embedded.py.
+    folder = ROOT / "var" / f"test-outage-{uuid.uuid4().hex[:12]}"
+    server = EmbeddedPostgres(folder, throwaway=True)
     dsn = await asyncio.to_thread(server.start)
     try:
         conn = await connect(dsn)
@@ -42,6 +47,7 @@ async def private_pg(tmp_path: Path) -> AsyncIterator[EmbeddedPostgres]:
         yield server
     finally:
         await asyncio.to_thread(server.stop)
+        await asyncio.to_thread(shutil.rmtree, folder, True)
 
 
 @pytest.fixture

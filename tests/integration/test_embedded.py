@@ -6,10 +6,13 @@ import asyncio
 import email
 import email.policy
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -25,6 +28,19 @@ from localdev.embedded.postgres import DURABILITY
 from localdev.mailsink import MailSink
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    """A fresh folder for server data outside /tmp/pytest-of-root: as root, PostgreSQL runs as another OS user that
+    must be able to walk to its data, and every pytest session that starts on this machine resets that folder to
+    0700 (which broke initdb midway while other suites started beside this one)."""
+    folder = REPO / "var" / f"test-embedded-{uuid.uuid4().hex[:12]}"
+    folder.mkdir(parents=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _proc_table() -> list[tuple[int, int, str]]:
@@ -55,8 +71,8 @@ def alive(pid: int) -> bool:
     return any(p == pid for p, _, _ in _proc_table())
 
 
-async def test_postgres_connects_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
-    pg = EmbeddedPostgres(tmp_path / "pg")
+async def test_postgres_connects_stops_cleanly_and_keeps_data(data_dir: Path) -> None:
+    pg = EmbeddedPostgres(data_dir / "pg")
     dsn = await asyncio.to_thread(pg.start)
     assert postgres_processes(pg.pgdata)
     conn = await asyncpg.connect(dsn)
@@ -74,7 +90,7 @@ async def test_postgres_connects_stops_cleanly_and_keeps_data(tmp_path: Path) ->
     assert postgres_processes(pg.pgdata) == []
     pg.stop()  # a second stop is a no-op
 
-    again = EmbeddedPostgres(tmp_path / "pg")
+    again = EmbeddedPostgres(data_dir / "pg")
     dsn = await asyncio.to_thread(again.start)
     try:
         conn = await asyncpg.connect(dsn)
@@ -87,8 +103,8 @@ async def test_postgres_connects_stops_cleanly_and_keeps_data(tmp_path: Path) ->
     assert postgres_processes(again.pgdata) == []
 
 
-async def test_throwaway_postgres_only_when_asked(tmp_path: Path) -> None:
-    with EmbeddedPostgres(tmp_path / "pg", throwaway=True) as pg:
+async def test_throwaway_postgres_only_when_asked(data_dir: Path) -> None:
+    with EmbeddedPostgres(data_dir / "pg", throwaway=True) as pg:
         conn = await asyncpg.connect(pg.dsn)
         try:
             assert [await conn.fetchval(f"show {name}") for name in DURABILITY] == ["off", "off", "off"]
@@ -182,50 +198,50 @@ def wait_until_gone(pgdata: Path, redis_pid: int, within: float = 60) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-def test_owner_killed_by_signal_leaves_no_servers(tmp_path: Path, sig: signal.Signals) -> None:
-    proc, redis_pid = _start_owner(tmp_path)
-    assert postgres_processes(tmp_path / "pg" / "pgdata")
+def test_owner_killed_by_signal_leaves_no_servers(data_dir: Path, sig: signal.Signals) -> None:
+    proc, redis_pid = _start_owner(data_dir)
+    assert postgres_processes(data_dir / "pg" / "pgdata")
     assert alive(redis_pid)
 
     proc.send_signal(sig)
     proc.communicate(timeout=60)
     assert proc.returncode == -sig  # it still dies "by the signal", as its parent expects
-    assert postgres_processes(tmp_path / "pg" / "pgdata") == []
+    assert postgres_processes(data_dir / "pg" / "pgdata") == []
     assert not alive(redis_pid)
 
 
 @pytest.mark.parametrize("how", ["main", "thread"])
-def test_servers_die_with_an_owner_killed_by_sigkill(tmp_path: Path, how: str) -> None:
+def test_servers_die_with_an_owner_killed_by_sigkill(data_dir: Path, how: str) -> None:
     """SIGKILL runs no cleanup in the owner; the kernel (PR_SET_PDEATHSIG, main thread only) and the guardian process
     (any thread) stop the servers instead, and the next owner starts on the same data directories."""
-    proc, redis_pid = _start_owner(tmp_path, how)
-    assert postgres_processes(tmp_path / "pg" / "pgdata")
-    socket_dir = Path((tmp_path / "pg" / "socket-dir").read_text().strip())
+    proc, redis_pid = _start_owner(data_dir, how)
+    assert postgres_processes(data_dir / "pg" / "pgdata")
+    socket_dir = Path((data_dir / "pg" / "socket-dir").read_text().strip())
     proc.kill()
     proc.communicate(timeout=30)
-    wait_until_gone(tmp_path / "pg" / "pgdata", redis_pid)
+    wait_until_gone(data_dir / "pg" / "pgdata", redis_pid)
 
-    with EmbeddedPostgres(tmp_path / "pg", throwaway=True) as pg, EmbeddedRedis(tmp_path / "redis") as rd:
+    with EmbeddedPostgres(data_dir / "pg", throwaway=True) as pg, EmbeddedRedis(data_dir / "redis") as rd:
         assert not socket_dir.exists(), "the next owner cleans up the socket folder of the last"
         assert pg.pid is not None
         assert rd.pid is not None
         assert postgres_processes(pg.pgdata)[0] == pg.pid
 
 
-def test_servers_orphaned_by_sigkill_are_stopped_by_the_next_owner(tmp_path: Path) -> None:
-    proc, redis_pid = _start_owner(tmp_path, "orphan")
+def test_servers_orphaned_by_sigkill_are_stopped_by_the_next_owner(data_dir: Path) -> None:
+    proc, redis_pid = _start_owner(data_dir, "orphan")
     proc.kill()
     proc.communicate(timeout=30)
     # Without a lifeline, SIGKILL leaves both servers running with nobody to stop them.
-    assert postgres_processes(tmp_path / "pg" / "pgdata")
+    assert postgres_processes(data_dir / "pg" / "pgdata")
     assert alive(redis_pid)
 
-    with EmbeddedPostgres(tmp_path / "pg") as pg, EmbeddedRedis(tmp_path / "redis") as rd:
+    with EmbeddedPostgres(data_dir / "pg") as pg, EmbeddedRedis(data_dir / "redis") as rd:
         assert not alive(redis_pid)
         assert rd.pid != redis_pid
         assert pg.pid is not None
         assert postgres_processes(pg.pgdata)[0] == pg.pid
-    assert postgres_processes(tmp_path / "pg" / "pgdata") == []
+    assert postgres_processes(data_dir / "pg" / "pgdata") == []
     assert not alive(redis_pid)
 
 
