@@ -86,6 +86,14 @@ class RegistrationCancelled(_Payload, frozen=True, tag="registration.cancelled")
     reason: str = ""
 
 
+class RegistrationRequested(_Payload, frozen=True, tag="registration.requested"):
+    """Someone asked for a seat without proof of address: mail them the confirmation link. Holds no seat."""
+
+    request_id: UUID
+    meeting_id: UUID
+    participant_id: UUID
+
+
 class RegistrationRsvpChanged(_Payload, frozen=True, tag="registration.rsvp_changed"):
     registration_id: UUID
     meeting_id: UUID
@@ -133,6 +141,7 @@ EventPayload = (
     | RegistrationWaitlisted
     | RegistrationPromoted
     | RegistrationCancelled
+    | RegistrationRequested
     | RegistrationRsvpChanged
     | ParticipantLinkRequested
     | ParticipantErased
@@ -152,6 +161,7 @@ EVENT_TYPES: tuple[str, ...] = tuple(
         RegistrationWaitlisted,
         RegistrationPromoted,
         RegistrationCancelled,
+        RegistrationRequested,
         RegistrationRsvpChanged,
         ParticipantLinkRequested,
         ParticipantErased,

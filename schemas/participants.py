@@ -16,13 +16,25 @@ TokenPurpose = Literal["manage", "feed"]
 
 
 class ParticipantIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Find-or-create by e-mail. An existing participant is never changed through this body."""
+    """Find-or-create by e-mail. An existing participant is never changed through this body; from an anonymous
+    caller the details count only once the address is confirmed."""
 
     email: Email
     name: Name
     organisation_code: OrgCode | None = None
     professional_group: Slug | None = None
     locale: Locale = "nl"
+    # "Send me invitations for meetings that match my profile" (professional group, organisation, region).
+    invitation_consent: bool = False
+
+
+class ProfileIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What a person fills in about themselves on a page (registering, confirming, their profile)."""
+
+    name: Name
+    organisation_code: OrgCode | None = None
+    professional_group: Slug | None = None
+    invitation_consent: bool = False
 
 
 class ParticipantPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -30,6 +42,7 @@ class ParticipantPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     organisation_code: OrgCode | UnsetType | None = UNSET
     professional_group: Slug | UnsetType | None = UNSET
     locale: Locale | UnsetType = UNSET
+    invitation_consent: bool | UnsetType = UNSET
 
 
 class Participant(msgspec.Struct, kw_only=True):
@@ -39,6 +52,9 @@ class Participant(msgspec.Struct, kw_only=True):
     organisation_code: str | None
     professional_group: str | None
     locale: str
+    invitation_consent: bool
+    # When the address was proven (a confirmed link, an invitation link, staff vouching); None: not yet.
+    verified_at: datetime | None
     created_at: datetime
     updated_at: datetime
 

@@ -26,6 +26,19 @@ class RegistrationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     participant: ParticipantIn | None = None
 
 
+class RegistrationRequested(msgspec.Struct, kw_only=True):
+    """The answer to a registration without proof of address: the same whoever the address belongs to."""
+
+    status: Literal["bevestig_per_mail"] = "bevestig_per_mail"
+    detail: str
+
+
+class ConfirmIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The token from the confirmation link in the mail."""
+
+    token: Annotated[str, msgspec.Meta(min_length=20, max_length=200)]
+
+
 class Registration(msgspec.Struct, kw_only=True):
     id: UUID
     meeting_id: UUID

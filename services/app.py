@@ -27,10 +27,15 @@ from services.invitations.controllers import (
     InvitationReplyController,
 )
 from services.invitations.pages import InvitationLinkController
+from services.me.controllers import MeController
 from services.meetings.controllers import MeetingController, SeriesController
 from services.organisations.controllers import OrganisationController
-from services.participants.controllers import MeController, ParticipantController
-from services.registrations.controllers import MeetingRegistrationController, RegistrationController
+from services.participants.controllers import ParticipantController
+from services.registrations.controllers import (
+    MeetingRegistrationController,
+    RegistrationController,
+    RegistrationRequestController,
+)
 from services.settings import Settings
 from services.webhooks.controllers import WebhookController
 
@@ -85,6 +90,7 @@ def create_app(settings: Settings) -> Litestar:
             MeController,
             MeetingRegistrationController,
             RegistrationController,
+            RegistrationRequestController,
             InvitationController,
             AudienceListController,
             InvitationReplyController,

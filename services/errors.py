@@ -79,6 +79,12 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class Gone(DomainError):
+    """A link that worked once and no longer does (expired); the detail says how to get a fresh one."""
+
+    status = 410
+    slug = "verlopen"
+    title = "Verlopen"
 class DatabaseUnavailable(Exception):
     """PostgreSQL does not answer (down, restarting, refusing connections) or no pooled connection came free in
     time. Not a DomainError: nothing about the request is wrong, it may simply be sent again later."""

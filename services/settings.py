@@ -34,6 +34,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # DEBUG, INFO, WARNING or ERROR for every process; arq's line per job start and end only with log_jobs.
     log_level: str = "INFO"
     log_jobs: bool = False
+    # Participant links: sign-in links are single-use and short-lived; manage links (in every mail) last this many
+    # days from the mail that carried them; a registration asked for without proof lapses if not confirmed.
+    signin_link_hours: int = 4
+    manage_link_days: int = 90
+    confirm_link_hours: int = 48
+    # Where calendar programs send their "accept/decline" replies (iTIP REPLY), when a mailbox reads them. Unset:
+    # invitations say RSVP=FALSE and point to the links in the mail, instead of letting "accept" mail noreply.
+    reply_address: str = ""
 
     @property
     def is_production(self) -> bool:

@@ -47,8 +47,9 @@ def check_wire(data: bytes) -> None:
     assert not re.search(rb"[\x00-\x08\x0a-\x1f\x7f]", data.replace(b"\r\n", b"")), "control character"
 
 
-def parse_imip(raw: bytes | EmailMessage, *, method: str, to: str | None = None) -> Imip:
-    """Parse and check one iMIP message; returns what tests compare across messages."""
+def parse_imip(raw: bytes | EmailMessage, *, method: str, to: str | None = None, rsvp: bool | None = None) -> Imip:
+    """Parse and check one iMIP message; returns what tests compare across messages. `rsvp`: whether an invitation
+    must ask calendars to reply (True only with an inbound reply address); None leaves it unchecked."""
     if isinstance(raw, EmailMessage):
         raw = raw.as_bytes(policy=email.policy.SMTPUTF8)
     message = email.message_from_bytes(raw, policy=email.policy.default)
@@ -101,8 +102,12 @@ def parse_imip(raw: bytes | EmailMessage, *, method: str, to: str | None = None)
         assert attendee.uri == f"mailto:{to}"
     partstat = str(event["ATTENDEE"].params["PARTSTAT"])
     if method == "REQUEST":
-        assert attendee.rsvp is True
-        assert partstat == "NEEDS-ACTION"
+        # A confirmation tells the calendar the person is coming; an invitation asks (only when replies reach us).
+        assert partstat in ("NEEDS-ACTION", "ACCEPTED")
+        if partstat == "ACCEPTED":
+            assert attendee.rsvp is False
+        elif rsvp is not None:
+            assert attendee.rsvp is rsvp
         assert str(event["STATUS"]) == "CONFIRMED"
     else:
         assert str(event["STATUS"]) == "CANCELLED"

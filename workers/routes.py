@@ -22,9 +22,12 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "meeting.updated": ("sync_meeting_schedule", "render_meeting_fragment", "invitation_schedule_update"),
     "meeting.cancelled": ("sync_meeting_schedule", "render_meeting_fragment", "invitation_meeting_cancelled"),
     "invitation.requested": ("invitation_fanout",),
-    "registration.confirmed": ("invitation_confirmation",),
-    "registration.promoted": ("invitation_confirmation",),
-    "registration.cancelled": ("invitation_registration_cancelled",),
+    "registration.requested": ("registration_request_mail",),
+    "registration.confirmed": ("registration_mail",),
+    "registration.waitlisted": ("registration_mail",),
+    "registration.promoted": ("registration_mail",),
+    "registration.cancelled": ("registration_mail",),
+    "participant.link_requested": ("signin_mail",),
     "participant.erased": ("invitation_forget_participant",),
 }
 

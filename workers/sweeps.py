@@ -17,7 +17,7 @@ from services import scheduling
 from services.db import Connection
 from services.feeds.fragments import refresh_stale_fragments
 from services.registrations.idempotency import purge_idempotency_keys
-from services.registrations.seats import expire_due_offers
+from services.seats.service import expire_due_offers
 
 Sweep = Callable[[Connection], Awaitable[int]]
 

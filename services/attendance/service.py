@@ -12,15 +12,17 @@ from schemas.events import AttendanceRecorded
 from schemas.registrations import Attendance, AttendanceMark, CheckinInfo, Released, SelfCheckinIn
 from services.attendance import checkin
 from services.attendance import queries as q
+from services.dates import moment
 from services.db import Connection
 from services.errors import Conflict, InvalidInput, NotFound
 from services.outbox import emit
 from services.participants import queries as participants
 from services.participants.auth import Actor, ParticipantActor
 from services.registrations import queries as rq
-from services.registrations import seats
-from services.registrations.queries import MeetingSeats
-from services.registrations.service import dutch_time, staff_meeting
+from services.registrations.service import staff_meeting
+from services.seats import queries as sq
+from services.seats import service as seats
+from services.seats.queries import MeetingSeats
 
 # An offered seat is still this person's seat: showing up before answering is an answer too.
 SEAT_HOLDING = ("confirmed", "offered")
@@ -116,7 +118,7 @@ async def record(
     _must_be_live(meeting)
     opens, _ = checkin.window(meeting.starts_at, meeting.ends_at)
     if datetime.now(UTC) < opens:
-        when = dutch_time(opens, meeting.timezone)
+        when = moment(opens, meeting.timezone)
         raise Conflict(f"Aanwezigheid kan worden geregistreerd vanaf {when}", field="starts_at")
     results = []
     for index, mark in enumerate(marks):
@@ -138,7 +140,7 @@ async def record(
 async def self_checkin(conn: Connection, actor: Actor | None, meeting_id: UUID, data: SelfCheckinIn) -> Attendance:
     """Check yourself in with the code shown at the venue, during the window. Raises NotFound, InvalidInput (wrong
     code, nobody named), Conflict (cancelled, outside the window)."""
-    meeting = await rq.meeting_seats(conn, meeting_id)
+    meeting = await sq.meeting_seats(conn, meeting_id)
     if meeting is None or meeting.status == "draft":
         raise NotFound("Deze bijeenkomst bestaat niet")
     _must_be_live(meeting)
@@ -148,7 +150,7 @@ async def self_checkin(conn: Connection, actor: Actor | None, meeting_id: UUID, 
     opens, closes = checkin.window(meeting.starts_at, meeting.ends_at)
     now = datetime.now(UTC)
     if not opens <= now < closes:
-        span = f"{dutch_time(opens, meeting.timezone)} tot {dutch_time(closes, meeting.timezone)}"
+        span = f"{moment(opens, meeting.timezone)} tot {moment(closes, meeting.timezone)}"
         raise Conflict(f"Inchecken kan alleen van {span}", field="code")
     if isinstance(actor, ParticipantActor):
         participant_id = actor.participant_id
@@ -163,7 +165,7 @@ async def release_no_shows(conn: Connection, principal: Principal, meeting_id: U
     """After the start: everyone confirmed but not marked present loses the seat (recorded as no-show) and the
     seats go down the waiting list. Raises NotFound, Forbidden, Conflict (not started, over, not published)."""
     await staff_meeting(conn, principal, meeting_id)
-    meeting = await rq.meeting_seats(conn, meeting_id, lock=True)
+    meeting = await sq.meeting_seats(conn, meeting_id, lock=True)
     if meeting is None:
         raise NotFound("Deze bijeenkomst bestaat niet")
     _must_be_live(meeting)
@@ -174,7 +176,7 @@ async def release_no_shows(conn: Connection, principal: Principal, meeting_id: U
         raise Conflict("Deze bijeenkomst is al afgelopen", field="ends_at")
     rows = await q.unattended_confirmed(conn, meeting_id)
     for row in rows:
-        finished = await rq.finish(conn, row["id"], "cancelled", "no_show_released")
+        finished = await sq.finish(conn, row["id"], "cancelled", "no_show_released")
         await seats.emit_finished(conn, finished, row["status"])
         await _record(
             conn, meeting_id, row["participant_id"], status="no_show", method="organiser", recorded_by=principal.key_id,

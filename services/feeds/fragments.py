@@ -58,7 +58,8 @@ def meeting_url(base_url: str, meeting_id: UUID) -> str:
 
 
 def organizer_email(settings: Settings) -> str:
-    return parseaddr(settings.mail_from)[1] or "noreply@leerkring.local"
+    """The ORGANIZER address calendars reply to: the inbound reply mailbox when there is one."""
+    return settings.reply_address or parseaddr(settings.mail_from)[1] or "noreply@leerkring.local"
 
 
 def _location(src: MeetingSource) -> str | None:

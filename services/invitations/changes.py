@@ -14,7 +14,8 @@ from typing import Any
 import msgspec
 
 from schemas.events import Change
-from services.invitations.messages import STRINGS, Locale, format_when
+from services.dates import format_when
+from services.invitations.messages import STRINGS, Locale
 
 # The fields whose change moves a meeting in people's calendars (the same set that raises SEQUENCE).
 CALENDAR_FIELDS = frozenset(

@@ -65,7 +65,9 @@ _PARTICIPANT_CHUNK = f"""
 WITH c AS (
     SELECT p.id, p.email, p.name, p.locale
     FROM participants p LEFT JOIN organisations o ON o.code = p.organisation_code
-    WHERE p.erased_at IS NULL AND ($4::uuid IS NULL OR p.id > $4)
+    -- By criteria only people who proved their address and asked for invitations (pasted addresses are the
+    -- organiser's own responsibility, see the 'emails' phase).
+    WHERE p.erased_at IS NULL AND p.verified_at IS NOT NULL AND p.invitation_consent AND ($4::uuid IS NULL OR p.id > $4)
       AND (cardinality($5::text[]) = 0 OR p.professional_group = ANY($5))
       AND ((cardinality($6::text[]) = 0 AND cardinality($7::text[]) = 0)
            OR p.organisation_code = ANY($6) OR o.province_code = ANY($7) OR o.safety_region_code = ANY($7))

@@ -1,4 +1,5 @@
-"""The words of invitation mails in Dutch and English, and dates the way people in each language write them.
+"""The words of every mail to a participant, in Dutch and English: calendar mails (invitation, confirmation, update,
+cancellation) and notices about their place (waiting list, offers, confirmation and sign-in links).
 
 Kept as plain tables until the project has gettext catalogs; the templates only ever see `t.<key>`, so moving the
 strings into catalogs later touches this file alone. Dutch is the default for everybody whose locale is not "en".
@@ -6,23 +7,16 @@ strings into catalogs later touches this file alone. Dutch is the default for ev
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-Locale = Literal["nl", "en"]
-Kind = Literal["invitation", "confirmation", "update", "cancellation", "registration_cancelled"]
+from services.dates import Locale as Locale  # re-exported: the mail code names it from here
 
-_NL_DAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-_NL_MONTHS = (
-    "januari", "februari", "maart", "april", "mei", "juni",
-    "juli", "augustus", "september", "oktober", "november", "december",
-)  # fmt: skip
-_EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_EN_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
+# Calendar mails: they carry an iMIP part (services/invitations/compose.METHODS).
+Kind = Literal[
+    "invitation", "confirmation", "promoted", "update", "cancellation", "registration_cancelled", "no_show_released"
+]
+# Notices: text and HTML only.
+NoticeKind = Literal["waitlisted", "offered", "offer_expired", "offer_declined", "request_confirm", "signin"]
 
 # Everything a template or the subject line may ask for, per locale.
 STRINGS: dict[Locale, dict[str, str]] = {
@@ -32,6 +26,49 @@ STRINGS: dict[Locale, dict[str, str]] = {
         "subject_update": "Gewijzigd: {title}",
         "subject_cancellation": "Geannuleerd: {title}",
         "subject_registration_cancelled": "Afgemeld: {title}",
+        "subject_promoted": "Er is een plek vrij: je bent ingeschreven voor {title}",
+        "subject_no_show_released": "Je plek is vrijgegeven: {title}",
+        "intro_promoted": "Er is een plek vrijgekomen en die is voor jou: je bent nu ingeschreven. "
+        "De bijeenkomst staat in je agenda.",
+        "intro_no_show_released": "Je was bij het begin niet als aanwezig aangemeld. Daarom is je plek vrijgegeven "
+        "aan iemand op de wachtlijst. De bijeenkomst verdwijnt uit je agenda.",
+        "subject_waitlisted": "Je staat op de wachtlijst: {title}",
+        "subject_offered": "Er is een plek voor je vrij: {title}",
+        "subject_offer_expired": "Het aanbod is verlopen: {title}",
+        "subject_offer_declined": "Je hebt de plek afgeslagen: {title}",
+        "subject_request_confirm": "Bevestig je inschrijving: {title}",
+        "subject_signin": "Je persoonlijke link voor Leerkring",
+        "intro_waitlisted": "De bijeenkomst is vol. Je staat op de wachtlijst, op plaats {position}.",
+        "next_waitlisted_auto": "Komt er een plek vrij, dan ben je meteen ingeschreven en krijg je daarvan bericht, "
+        "met de uitnodiging voor je agenda.",
+        "next_waitlisted_offer": "Komt er een plek vrij, dan houden we die {hours} uur voor je vast en krijg je een "
+        "mail om hem aan te nemen.",
+        "intro_offered": "Er is een plek vrijgekomen en die houden we voor je vast tot {deadline}. Neem je hem?",
+        "next_offered": "Reageer je niet op tijd, dan gaat de plek naar de volgende op de wachtlijst.",
+        "intro_offer_expired": "Je hebt niet op tijd gereageerd op de plek die we voor je vasthielden. Die gaat nu "
+        "naar de volgende op de wachtlijst.",
+        "next_offer_expired": "Wil je toch komen? Schrijf je dan opnieuw in via de pagina van de bijeenkomst.",
+        "intro_offer_declined": "Je hebt de vrijgekomen plek afgeslagen; hij gaat naar de volgende op de wachtlijst. "
+        "Bedankt dat je het laat weten.",
+        "intro_request_confirm": "Je wilt je inschrijven voor deze bijeenkomst. Bevestig dat met de knop hieronder: "
+        "pas daarna telt je inschrijving.",
+        "next_request_confirm": "De link werkt tot {deadline}. Heb je je niet ingeschreven? Dan kun je deze mail "
+        "negeren; er gebeurt dan niets.",
+        "intro_signin": "Met de knop hieronder open je je persoonlijke pagina bij Leerkring: je inschrijvingen, "
+        "je agenda-abonnement en je gegevens.",
+        "next_signin": "De link werkt één keer, tot {deadline}. Heb je niet om deze mail gevraagd? Dan kun je hem "
+        "negeren.",
+        "button_accept_offer": "Ja, ik neem de plek",
+        "button_decline_offer": "Nee, geef hem door",
+        "button_request_confirm": "Ja, schrijf me in",
+        "button_signin": "Open mijn pagina",
+        "position_unknown": "onbekend",
+        "manage": "Je inschrijvingen en gegevens beheren",
+        "feed_webcal": "Agenda-abonnement (webcal)",
+        "feed_https": "Agenda-abonnement (https, voor Google en Outlook)",
+        "personal_hint": "Deze links zijn persoonlijk: stuur deze mail niet door.",
+        "rsvp_links": "Antwoorden via je agenda-programma komen niet bij ons aan; gebruik de knoppen in deze mail.",
+        "greeting_plain": "Beste,",
         "greeting": "Beste {name},",
         "greeting_anonymous": "Beste collega,",
         "intro_invitation": "{organiser} nodigt je uit voor deze collegiale leerbijeenkomst.",
@@ -63,9 +100,6 @@ STRINGS: dict[Locale, dict[str, str]] = {
         "field_location": "Locatie",
         "field_online": "Online link",
         "none": "geen",
-        "local_time": "Nederlandse tijd",
-        "timezone": "tijdzone {zone}",
-        "to": "tot",
     },
     "en": {
         "subject_invitation": "Invitation: {title}",
@@ -73,6 +107,48 @@ STRINGS: dict[Locale, dict[str, str]] = {
         "subject_update": "Updated: {title}",
         "subject_cancellation": "Cancelled: {title}",
         "subject_registration_cancelled": "Registration cancelled: {title}",
+        "subject_promoted": "A seat is free: you are registered for {title}",
+        "subject_no_show_released": "Your seat was released: {title}",
+        "intro_promoted": "A seat has become free and it is yours: you are now registered. "
+        "The meeting is in your calendar.",
+        "intro_no_show_released": "You had not been marked as present at the start, so your seat was released to "
+        "someone on the waiting list. The meeting will leave your calendar.",
+        "subject_waitlisted": "You are on the waiting list: {title}",
+        "subject_offered": "A seat is free for you: {title}",
+        "subject_offer_expired": "The offer has expired: {title}",
+        "subject_offer_declined": "You declined the seat: {title}",
+        "subject_request_confirm": "Confirm your registration: {title}",
+        "subject_signin": "Your personal link for Leerkring",
+        "intro_waitlisted": "The meeting is full. You are on the waiting list, at place {position}.",
+        "next_waitlisted_auto": "When a seat frees up you are registered at once and we let you know, with the "
+        "invitation for your calendar.",
+        "next_waitlisted_offer": "When a seat frees up we hold it for you for {hours} hours and send you an e-mail "
+        "to accept it.",
+        "intro_offered": "A seat has become free and we are holding it for you until {deadline}. Will you take it?",
+        "next_offered": "If you do not answer in time, the seat goes to the next person on the waiting list.",
+        "intro_offer_expired": "You did not answer in time about the seat we were holding for you. It now goes to "
+        "the next person on the waiting list.",
+        "next_offer_expired": "Still want to come? Register again on the meeting's page.",
+        "intro_offer_declined": "You declined the free seat; it goes to the next person on the waiting list. "
+        "Thank you for letting us know.",
+        "intro_request_confirm": "You asked to register for this meeting. Please confirm with the button below: "
+        "only then does your registration count.",
+        "next_request_confirm": "The link works until {deadline}. Did you not register? Then ignore this e-mail; "
+        "nothing will happen.",
+        "intro_signin": "The button below opens your personal page at Leerkring: your registrations, your calendar "
+        "subscription and your details.",
+        "next_signin": "The link works once, until {deadline}. Did you not ask for this e-mail? Then ignore it.",
+        "button_accept_offer": "Yes, I take the seat",
+        "button_decline_offer": "No, pass it on",
+        "button_request_confirm": "Yes, register me",
+        "button_signin": "Open my page",
+        "position_unknown": "unknown",
+        "manage": "Manage your registrations and details",
+        "feed_webcal": "Calendar subscription (webcal)",
+        "feed_https": "Calendar subscription (https, for Google and Outlook)",
+        "personal_hint": "These links are personal: do not forward this e-mail.",
+        "rsvp_links": "Replies from your calendar program do not reach us; please use the buttons in this e-mail.",
+        "greeting_plain": "Hello,",
         "greeting": "Dear {name},",
         "greeting_anonymous": "Dear colleague,",
         "intro_invitation": "{organiser} invites you to this peer learning meeting.",
@@ -103,9 +179,6 @@ STRINGS: dict[Locale, dict[str, str]] = {
         "field_location": "Location",
         "field_online": "Online link",
         "none": "none",
-        "local_time": "Dutch time",
-        "timezone": "time zone {zone}",
-        "to": "to",
     },
 }
 
@@ -126,23 +199,9 @@ class Strings:
     def get(self, key: str, **values: str) -> str:
         return self._table[key].format(**values) if values else self._table[key]
 
+    def __contains__(self, key: str) -> bool:
+        return key in self._table
+
 
 def pick_locale(value: str | None) -> Locale:
     return "en" if value == "en" else "nl"
-
-
-def _day(value: datetime, locale: Locale) -> str:
-    if locale == "en":
-        return f"{_EN_DAYS[value.weekday()]} {value.day} {_EN_MONTHS[value.month - 1]} {value.year}"
-    return f"{_NL_DAYS[value.weekday()]} {value.day} {_NL_MONTHS[value.month - 1]} {value.year}"
-
-
-def format_when(starts_at: datetime, ends_at: datetime, timezone: str, locale: Locale) -> str:
-    """'donderdag 14 maart 2025, 14:00–16:00 (Nederlandse tijd)', in the meeting's own zone."""
-    zone = ZoneInfo(timezone)
-    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
-    t = STRINGS[locale]
-    label = t["local_time"] if timezone == "Europe/Amsterdam" else t["timezone"].format(zone=timezone)
-    if start.date() == end.date():
-        return f"{_day(start, locale)}, {start:%H:%M}–{end:%H:%M} ({label})"
-    return f"{_day(start, locale)} {start:%H:%M} {t['to']} {_day(end, locale)} {end:%H:%M} ({label})"

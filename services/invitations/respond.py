@@ -12,17 +12,27 @@ from uuid import UUID
 
 import msgspec
 
-from schemas.participants import ParticipantIn
-from schemas.registrations import RegistrationIn
+from schemas.participants import ParticipantIn, ProfileIn
 from services.db import Connection
-from services.errors import NotFound
+from services.errors import InvalidInput, NotFound
 from services.invitations.links import LinkClaims
+from services.participants import queries as participants
 from services.participants.auth import ParticipantActor
 from services.registrations import service as registrations
+from services.registrations.admission import take_seat
 
 Result = Literal["confirmed", "waitlisted", "offered", "declined"]
 # A registration cancelled through a signed link has no participant token behind it.
 _NO_TOKEN = UUID(int=0)
+
+
+class ProfileDraft(msgspec.Struct, frozen=True, kw_only=True):
+    """A profile as far as we know it; the page asks for the rest."""
+
+    name: str = ""
+    organisation_code: str | None = None
+    professional_group: str | None = None
+    invitation_consent: bool = False
 
 
 class Answer(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,20 +62,39 @@ async def _record(conn: Connection, claims: LinkClaims, response: str) -> None:
     )
 
 
-async def _invited_name(conn: Connection, claims: LinkClaims) -> str:
+async def known_profile(conn: Connection, claims: LinkClaims) -> ProfileDraft:
+    """What we know of the invitee to fill in the form: their own profile, else the name the invitation used."""
+    row = await conn.fetchrow(
+        "SELECT name, organisation_code, professional_group, invitation_consent FROM participants "
+        "WHERE email = $1 AND erased_at IS NULL",
+        claims.email,
+    )
+    if row is not None:
+        return ProfileDraft(**dict(row))
     name = await conn.fetchval(
         "SELECT name FROM invitations WHERE meeting_id = $1 AND email = $2 AND name <> '' ORDER BY id DESC LIMIT 1",
         claims.meeting_id,
         claims.email,
     )
-    return str(name) if name else claims.email.split("@", 1)[0]
+    return ProfileDraft(name=str(name or ""))
 
 
-async def register(conn: Connection, claims: LinkClaims) -> Answer:
-    """Register the invitee (confirmed or waitlisted). Raises NotFound, Conflict (closed, full, cancelled)."""
+async def register(conn: Connection, claims: LinkClaims, profile: ProfileIn | None = None) -> Answer:
+    """Register the invitee (confirmed or waitlisted). The signed link proves the mailbox, so what they fill in
+    (`profile`) becomes their profile. Raises InvalidInput (no name known), NotFound, Conflict (closed, full)."""
     title = await meeting_title(conn, claims.meeting_id)
-    person = ParticipantIn(email=claims.email, name=await _invited_name(conn, claims), locale=claims.locale)
-    registration, _ = await registrations.register(conn, None, claims.meeting_id, RegistrationIn(participant=person))
+    known = await known_profile(conn, claims)
+    name = profile.name if profile is not None else known.name
+    if not name.strip():
+        raise InvalidInput("Vul uw naam in", field="name")
+    person = ParticipantIn(email=claims.email, name=name, locale=claims.locale)
+    participant, _ = await participants.find_or_create(conn, person, vouched=True)
+    await participants.prove(conn, participant.id)
+    if profile is not None:
+        await participants.update(conn, participant.id, msgspec.structs.asdict(profile))
+    registration, _ = await take_seat(
+        conn, meeting_id=claims.meeting_id, participant_id=participant.id, staff=False, created_by=None
+    )
     await _record(conn, claims, "registered")
     return Answer(result=registration.status, title=title, position=registration.waitlist_rank)  # type: ignore[arg-type]
 

@@ -21,7 +21,7 @@ from services.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFo
 from services.meetings import queries as q
 from services.organisations.queries import existing_codes
 from services.outbox import emit
-from services.registrations import seats
+from services.seats import service as seats
 
 # A change to any of these moves the meeting in people's calendars: SEQUENCE must rise (RFC 5546 §2.1.4).
 CALENDAR_FIELDS = frozenset(

@@ -11,14 +11,20 @@ from schemas.participants import Participant, ParticipantIn, ParticipantSummary
 from services.db import Connection
 from services.errors import InvalidInput
 
-COLUMNS = "id, email, name, organisation_code, professional_group, locale, created_at, updated_at"
+COLUMNS = (
+    "id, email, name, organisation_code, professional_group, locale, invitation_consent, verified_at, "
+    "created_at, updated_at"
+)
+PROFILE_FIELDS = ("name", "organisation_code", "professional_group", "locale", "invitation_consent")
 
 # Find-or-create in one round trip. A concurrent insert of the same address makes ON CONFLICT wait and then do
 # nothing, while the second SELECT still reads the older snapshot and finds nothing: the caller retries once.
+# $7: staff vouch for the address (and for the consent the person gave them); otherwise the new row is unproven.
 _UPSERT = f"""
 WITH ins AS (
-    INSERT INTO participants (email, name, organisation_code, professional_group, locale)
-    VALUES ($1, $2, $3, $4, $5)
+    INSERT INTO participants (email, name, organisation_code, professional_group, locale, invitation_consent,
+                              consent_changed_at, verified_at)
+    VALUES ($1, $2, $3, $4, $5, $6 AND $7, CASE WHEN $6 AND $7 THEN now() END, CASE WHEN $7 THEN now() END)
     ON CONFLICT (email) DO NOTHING
     RETURNING {COLUMNS}, true AS created
 )
@@ -47,14 +53,17 @@ def to_summary(row: asyncpg.Record, prefix: str = "p_") -> ParticipantSummary:
     )
 
 
-async def find_or_create(conn: Connection, data: ParticipantIn) -> tuple[Participant, bool]:
-    """Returns (participant, created). Raises InvalidInput for an unknown organisation or professional group."""
+async def find_or_create(conn: Connection, data: ParticipantIn, *, vouched: bool = False) -> tuple[Participant, bool]:
+    """Returns (participant, created); an existing participant is left as it is. `vouched`: staff vouch for the
+    address, so a new row counts as proven. Raises InvalidInput for an unknown organisation or professional group."""
     args = (
         normalise_email(data.email),
         data.name.strip(),
         data.organisation_code,
         data.professional_group,
         data.locale,
+        data.invitation_consent,
+        vouched,
     )
     for _ in range(2):
         try:
@@ -77,9 +86,23 @@ async def get(conn: Connection, participant_id: UUID) -> Participant | None:
     return None if row is None else to_participant(row)
 
 
+async def prove(conn: Connection, participant_id: UUID) -> bool:
+    """The address is shown to be theirs (a confirmed link, staff vouching); True when it was not proven before."""
+    row = await conn.fetchrow(
+        "UPDATE participants SET verified_at = now(), updated_at = now() "
+        "WHERE id = $1 AND verified_at IS NULL AND erased_at IS NULL RETURNING id",
+        participant_id,
+    )
+    return row is not None
+
+
 async def update(conn: Connection, participant_id: UUID, values: dict[str, Any]) -> Participant:
-    names = [n for n in ("name", "organisation_code", "professional_group", "locale") if n in values]
+    """Change profile fields (PROFILE_FIELDS). Raises InvalidInput for an unknown organisation or group."""
+    names = [n for n in PROFILE_FIELDS if n in values]
     sets = ", ".join(f"{n} = ${i}" for i, n in enumerate(names, start=2))
+    if "invitation_consent" in values:
+        sets += ", consent_changed_at = CASE WHEN invitation_consent IS DISTINCT FROM "
+        sets += f"${names.index('invitation_consent') + 2} THEN now() ELSE consent_changed_at END"
     try:
         row = await conn.fetchrow(
             f"UPDATE participants SET {sets}, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}",

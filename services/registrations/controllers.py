@@ -13,12 +13,20 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from schemas.common import Page
-from schemas.registrations import Registration, RegistrationIn, RegistrationListItem, RegistrationStatus, RsvpIn
+from schemas.registrations import (
+    ConfirmIn,
+    Registration,
+    RegistrationIn,
+    RegistrationListItem,
+    RegistrationRequested,
+    RegistrationStatus,
+    RsvpIn,
+)
 from services.auth.guards import CurrentPrincipal, provide_principal
 from services.db import Conn, Connection, Pool
 from services.http import CodeParam, CursorParam, LimitParam, SlugParam, TextParam
 from services.participants.auth import Actor, CurrentCaller, ParticipantActor, provide_caller
-from services.registrations import idempotency, listing, service
+from services.registrations import idempotency, listing, requests, service
 from services.registrations.offers import OfferAction
 
 IdempotencyKey: TypeAlias = Annotated[
@@ -48,12 +56,24 @@ async def provide_statement_connection(state: State) -> AsyncGenerator[Connectio
         yield conn
 
 
-def _scope(actor: Actor | None) -> str:
+def _scope(actor: Actor) -> str:
     if isinstance(actor, ParticipantActor):
         return f"participant:{actor.participant_id}"
-    if actor is not None:
-        return f"key:{actor.key_id}"
-    return "anonymous"
+    return f"key:{actor.key_id}"
+
+
+class RegistrationRequestController(Controller):
+    path = "/api/v1/registration-requests"
+    tags = ("inschrijvingen",)
+    security = [{}]  # noqa: RUF012 - the token from the mail is the credential
+
+    @post("/confirm", dependencies={"conn": Provide(provide_statement_connection)})
+    async def confirm_request(self, conn: Conn, data: JSONBody[ConfirmIn]) -> Response[Registration]:
+        """Confirm a registration with the token from the mailed link: the address is proven, and the seat (or the
+        place on the waiting list) is taken now, in confirmation order. 201, or 200 when it was confirmed before.
+        404 for an unknown link, 410 for an expired one, 409 when the meeting closed or filled up."""
+        registration, created = await requests.confirm(conn, data.token)
+        return Response(registration, status_code=201 if created else 200)
 
 
 class MeetingRegistrationController(Controller):
@@ -71,15 +91,22 @@ class MeetingRegistrationController(Controller):
         caller: CurrentCaller,
         meeting_id: FromPath[UUID],
         data: JSONBody[RegistrationIn],
+        state: State,
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[Registration]:
-        """Register: `confirmed` while seats last, else `waitlisted` with a position. 201 for a new registration,
-        200 with the existing one when this person is already registered."""
+    ) -> Response[Registration | RegistrationRequested]:
+        """Register. With a personal link (`participant` token) or an API key: `confirmed` while seats last, else
+        `waitlisted` with a position; 201 for a new registration, 200 with the existing one. Without either, the
+        address is not proven yet: 202, and a mail with a confirmation link goes to it; nothing counts (no seat,
+        no place in line) until that link is confirmed (`POST /api/v1/registration-requests/confirm`)."""
+        actor = caller.actor
+        if actor is None:
+            person = service.anonymous_subject(data)
+            return Response(await requests.request(conn, state.settings, meeting_id, person), status_code=202)
         if idempotency_key is None:
-            registration, created = await service.register(conn, caller.actor, meeting_id, data)
+            registration, created = await service.register(conn, actor, meeting_id, data)
             return Response(registration, status_code=201 if created else 200)
         # The key, the work and the stored answer commit together, or not at all.
-        scope, digest = _scope(caller.actor), idempotency.request_hash("register", str(meeting_id), data)
+        scope, digest = _scope(actor), idempotency.request_hash("register", str(meeting_id), data)
         async with conn.transaction():
             replay = await idempotency.begin(conn, scope, idempotency_key, digest)
             if replay is not None:
@@ -88,7 +115,7 @@ class MeetingRegistrationController(Controller):
                     status_code=replay.status_code,
                     headers={"Idempotent-Replayed": "true"},
                 )
-            registration, created = await service.register(conn, caller.actor, meeting_id, data)
+            registration, created = await service.register(conn, actor, meeting_id, data)
             status = 201 if created else 200
             await idempotency.finish(conn, scope, idempotency_key, status, registration)
         return Response(registration, status_code=status)

@@ -19,6 +19,7 @@ from services.pagination import decode_cursor, encode_cursor
 from services.participants.queries import to_summary
 from services.registrations import queries as q
 from services.registrations.service import staff_meeting
+from services.seats.queries import R_COLUMNS
 
 CSV_COLUMNS = (
     "inschrijving",
@@ -66,7 +67,7 @@ async def list_for_meeting(
     params.append(limit)  # LIMIT NULL means no limit (the CSV export)
     return await conn.fetch(
         f"""
-        SELECT {q.R_COLUMNS}, r.n, w.rank,
+        SELECT {R_COLUMNS}, r.n, w.rank,
                p.id AS p_id, p.name AS p_name, p.email AS p_email, p.organisation_code AS p_organisation_code,
                p.professional_group AS p_professional_group, a.status AS attendance
         FROM registrations r
@@ -152,7 +153,7 @@ async def for_participant(
     after = decode_cursor(cursor, 1)
     rows = await conn.fetch(
         f"""
-        SELECT {q.R_COLUMNS}, r.n,
+        SELECT {R_COLUMNS}, r.n,
                m.title, m.starts_at, m.ends_at, m.timezone, m.status AS meeting_status,
                CASE WHEN r.status = 'waitlisted' THEN (
                    SELECT count(*) FROM registrations w

@@ -30,11 +30,13 @@ def verify(secret: str, registration_id: UUID, action: OfferAction, token: str) 
     return hmac.compare_digest(offer_token(secret, registration_id, action), token)
 
 
+OFFER_PATH = "/aanbod"
+
+
 def offer_links(base_url: str, secret: str, registration_id: UUID) -> dict[OfferAction, str]:
-    """The two links the mail with an offer carries."""
+    """The two links the mail with an offer carries: pages that show a button (a GET never acts)."""
     base = base_url.rstrip("/")
     return {
-        action: f"{base}/api/v1/registrations/{registration_id}/{action}?offer_token="
-        f"{offer_token(secret, registration_id, action)}"
+        action: f"{base}{OFFER_PATH}/{registration_id}/{action}/{offer_token(secret, registration_id, action)}"
         for action in ("accept", "decline")
     }

@@ -9,7 +9,7 @@ import asyncpg
 from schemas.events import RegistrationConfirmed, RegistrationWaitlisted
 from services.db import Connection
 from services.outbox import EVENT_VERSION
-from services.registrations.queries import ACTIVE_SQL, R_COLUMNS, REG_COLUMNS
+from services.seats.queries import ACTIVE_SQL, R_COLUMNS, REG_COLUMNS
 
 # The registration rush in one statement: lock the meeting, decide seat or waiting list (rules.admit, in SQL),
 # insert, bump the counters, and write the event to the outbox exactly as services.outbox.emit would (same

@@ -11,14 +11,10 @@ from litestar.testing import AsyncTestClient
 
 from services.db import Connection
 from services.participants import tokens
-from tests.factories import meeting_body, participant_body
+from tests.api import published, register
+from tests.factories import participant_body
 
 Client = AsyncTestClient  # type: ignore[type-arg]
-
-
-async def published(client: Client, headers: dict[str, str], **overrides: Any) -> dict[str, Any]:
-    meeting = (await client.post("/api/v1/meetings", json=meeting_body(**overrides), headers=headers)).json()
-    return (await client.post(f"/api/v1/meetings/{meeting['id']}/publish", headers=headers)).json()  # type: ignore[no-any-return]
 
 
 async def link_events(conn: Connection) -> list[dict[str, Any]]:
@@ -78,7 +74,7 @@ async def test_organisers_register_on_behalf_list_filter_and_export(
     )
     assert by_details.status_code == 201
     for n in range(3, 6):
-        await client.post(url, json={"participant": participant_body(n)})
+        await register(client, meeting["id"], n)
     anonymous_by_id = await client.post(url, json={"participant_id": person["id"]})
     assert anonymous_by_id.status_code == 403
 
@@ -112,9 +108,8 @@ async def test_organisers_register_on_behalf_list_filter_and_export(
 
 async def test_my_data_export_rotate_and_erase(client: Client, vng: dict[str, str], conn: Connection):
     meeting = await published(client, vng, capacity=1)
-    url = f"/api/v1/meetings/{meeting['id']}/registrations"
-    mine = (await client.post(url, json={"participant": participant_body(1)})).json()
-    waiting = (await client.post(url, json={"participant": participant_body(2)})).json()
+    mine = (await register(client, meeting["id"], 1)).json()
+    waiting = (await register(client, meeting["id"], 2)).json()
     token = await tokens.issue(conn, UUID(mine["participant_id"]), "manage")
     me = {"Authorization": f"Bearer {token}"}
 
@@ -150,16 +145,14 @@ async def test_my_data_export_rotate_and_erase(client: Client, vng: dict[str, st
     assert second == "confirmed", "the erased person's seat went down the waiting list"
     assert await conn.fetchval("SELECT count(*) FROM outbox WHERE type = 'participant.erased'") == 1
     # The address is free again: the same person may come back as someone new.
-    again = await client.post(url, json={"participant": participant_body(1)})
+    again = await register(client, meeting["id"], 1)
     assert again.status_code == 201
     assert again.json()["participant_id"] != mine["participant_id"]
 
 
 async def test_revoking_the_current_link(client: Client, vng: dict[str, str], conn: Connection):
     meeting = await published(client, vng)
-    reg = (
-        await client.post(f"/api/v1/meetings/{meeting['id']}/registrations", json={"participant": participant_body(1)})
-    ).json()
+    reg = (await register(client, meeting["id"], 1)).json()
     keep = await tokens.issue(conn, UUID(reg["participant_id"]), "manage")
     drop = await tokens.issue(conn, UUID(reg["participant_id"]), "manage")
     assert (await client.delete("/api/v1/me/token", headers={"Authorization": f"Bearer {drop}"})).status_code == 204

@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 from services.db import Connection, connect
 from services.registrations.idempotency import purge_idempotency_keys
 from services.registrations.offers import offer_token
-from services.registrations.seats import expire_due_offers
+from services.seats.service import expire_due_offers
 from tests.api import events, published, register, statuses, token_for
 from workers.sweeps import SWEEPS
 

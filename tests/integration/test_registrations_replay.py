@@ -20,8 +20,8 @@ from services.errors import Conflict
 from services.meetings import service as meetings
 from services.participants.queries import find_or_create
 from services.registrations import service
-from services.registrations.rules import WaitlistModel
-from services.registrations.seats import expire_due_offers
+from services.seats.rules import WaitlistModel
+from services.seats.service import expire_due_offers
 from tests.factories import meeting_body
 
 PEOPLE = 8

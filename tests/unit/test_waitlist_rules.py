@@ -9,7 +9,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from services.registrations.rules import Seats, WaitlistModel, admit, capacity_allowed, promotable, promotion
+from services.seats.rules import Seats, WaitlistModel, admit, capacity_allowed, promotable, promotion
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 

@@ -120,6 +120,7 @@ def _item(ctx: Ctx, block: _Block, row: sending.Claimed) -> Item:
             note=batch.note,
             reason=batch.reason,
             registered=row.email in block.registered,
+            rsvp=bool(settings.reply_address),
         )
         return build_mail(settings, composed, recipient, message_id)
 

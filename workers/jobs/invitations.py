@@ -1,11 +1,9 @@
-"""Invitation mail jobs: batches (invitations, updates, cancellations), confirmations, registration cancellations.
+"""Invitation mail jobs: batches (invitations, updates, cancellations); a person's own mails are participant_mail.py.
 
     invitation.requested            -> invitation_fanout: resolve the batch and send it (invitation_batches.py)
     meeting.updated (reschedule)    -> invitation_schedule_update: (re)time ONE pending update mail per meeting
        ... UPDATE_TASK comes due    -> create_update_batch: an 'update' batch + invitation.requested
     meeting.cancelled               -> invitation_meeting_cancelled: stop queued invitations, a 'cancellation' batch
-    registration.confirmed/promoted -> invitation_confirmation: the calendar REQUEST as confirmation
-    registration.cancelled          -> invitation_registration_cancelled: CANCEL, when their calendar holds it
     participant.erased              -> invitation_forget_participant: their queued mail stops, their address goes
 
 Debounce: every reschedule moves the pending task to now + DEBOUNCE (but never past the first edit + MAX_DELAY),
@@ -19,28 +17,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from schemas.events import (
     InvitationRequested,
     MeetingCancelled,
     MeetingUpdated,
     ParticipantErased,
-    RegistrationCancelled,
-    RegistrationConfirmed,
-    RegistrationPromoted,
 )
 from services import scheduling
 from services.db import Connection
 from services.invitations import sending
 from services.invitations.changes import Placement, baseline_from, merge_baseline, previous, summarise
-from services.invitations.compose import Links, Recipient, compose
-from services.invitations.meeting import load
-from services.invitations.messages import Kind, pick_locale
 from services.outbox import emit
-from workers.context import Ctx, load_event, pool_of, settings_of
-from workers.deliveries import send_once
-from workers.jobs.invitation_batches import build_mail, process_batch, signed_links
+from workers.context import load_event, pool_of
+from workers.jobs.invitation_batches import process_batch
 from workers.registry import job
 
 log = logging.getLogger(__name__)
@@ -149,73 +138,6 @@ async def invitation_meeting_cancelled(ctx: dict[str, Any], outbox_id: int) -> N
         await sending.abandon_requests(conn, payload.meeting_id)
         await scheduling.cancel(conn, UPDATE_TASK, payload.meeting_id)
         await new_batch(conn, payload.meeting_id, "cancellation", payload.sequence, reason=payload.reason)
-
-
-async def _registration(conn: Connection, registration_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        """
-        SELECT r.status, r.meeting_id, p.id AS participant_id, p.email, p.name, p.locale
-        FROM registrations r JOIN participants p ON p.id = r.participant_id
-        WHERE r.id = $1 AND p.erased_at IS NULL
-        """,
-        registration_id,
-    )
-
-
-async def _send_single(ctx: Ctx, kind: Kind, registration_id: UUID, key: str) -> bool:
-    """Confirmation or registration-cancelled mail for one registration; True when this call sent it."""
-    settings = settings_of(ctx)
-    async with pool_of(ctx).acquire() as conn:
-        reg = await _registration(conn, registration_id)
-        meeting = await load(conn, reg["meeting_id"], settings) if reg is not None else None
-        if reg is None or meeting is None:
-            return False
-        if kind == "confirmation":
-            wanted = reg["status"] == "confirmed" and meeting.status == "published"
-        else:
-            # Only a calendar that holds the meeting needs a CANCEL; a cancelled meeting has its own batch.
-            wanted = meeting.status == "published" and await sending.holds_meeting(conn, meeting.id, reg["email"])
-    if not wanted or meeting.starts_at <= datetime.now(UTC):
-        return False
-    locale = pick_locale(reg["locale"])
-    recipient = Recipient(email=reg["email"], name=reg["name"], locale=locale)
-    mail_links = signed_links(settings, meeting, reg["email"], locale) if kind == "confirmation" else Links()
-
-    def build(message_id: str) -> Any:
-        composed = compose(kind, meeting.calendar, recipient, links=mail_links, now=datetime.now(UTC))
-        return build_mail(settings, composed, recipient, message_id)
-
-    return await send_once(
-        ctx,
-        key=key,
-        kind=kind,
-        recipient=reg["email"],
-        build=build,
-        meeting_id=meeting.id,
-        participant_id=reg["participant_id"],
-        sequence=meeting.sequence,
-    )
-
-
-@job()
-async def invitation_confirmation(ctx: dict[str, Any], outbox_id: int) -> None:
-    event = await load_event(ctx, outbox_id)
-    payload = event.payload
-    if isinstance(payload, RegistrationPromoted) and payload.mode != "auto":
-        return  # a held seat is not a confirmation yet; accepting it emits registration.confirmed
-    if isinstance(payload, RegistrationConfirmed | RegistrationPromoted):
-        rid = payload.registration_id
-        await _send_single(ctx, "confirmation", rid, f"confirmation:{rid}")
-
-
-@job()
-async def invitation_registration_cancelled(ctx: dict[str, Any], outbox_id: int) -> None:
-    event = await load_event(ctx, outbox_id)
-    payload = event.payload
-    if not isinstance(payload, RegistrationCancelled) or payload.reason == "meeting_cancelled":
-        return
-    rid = payload.registration_id
-    await _send_single(ctx, "registration_cancelled", rid, f"registration_cancelled:{rid}")
 
 
 _FORGET = """

@@ -18,8 +18,8 @@ from schemas.events import RegistrationCancelled, RegistrationPromoted
 from services.db import Connection
 from services.errors import Conflict
 from services.outbox import emit
-from services.registrations import queries as q
-from services.registrations.rules import Seats, capacity_allowed, promotable, promotion
+from services.seats import queries as q
+from services.seats.rules import Seats, capacity_allowed, promotable, promotion
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""/api/v1/me: a participant's own data, by their personal link."""

@@ -1,0 +1,73 @@
+"""The personal links a participant's mail carries: manage page, calendar feed, sign-in, registration confirmation.
+
+Every link is a derived token (services/participants/tokens.py): the mail job makes the same link when it runs
+again, and only its hash is stored. Paths are the pages that open them (services/web).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import msgspec
+
+from services.db import Connection
+from services.feeds.links import feed_url
+from services.participants import tokens
+from services.settings import Settings
+
+MANAGE_PATH = "/mijn"
+SIGNIN_PATH = "/inloggen"
+CONFIRM_PATH = "/bevestigen"
+
+
+class PersonalLinks(msgspec.Struct, frozen=True, kw_only=True):
+    manage: str
+    feed: str  # https
+    feed_webcal: str
+    manage_expires_at: datetime
+
+
+def _base(settings: Settings) -> str:
+    return settings.base_url.rstrip("/")
+
+
+def manage_url(settings: Settings, token: str) -> str:
+    return f"{_base(settings)}{MANAGE_PATH}?token={token}"
+
+
+def signin_url(settings: Settings, token: str) -> str:
+    return f"{_base(settings)}{SIGNIN_PATH}/{token}"
+
+
+def confirm_url(settings: Settings, token: str) -> str:
+    return f"{_base(settings)}{CONFIRM_PATH}/{token}"
+
+
+def confirm_token(settings: Settings, request_id: UUID) -> str:
+    """The token of a registration request's confirmation link (its hash is stored on the request)."""
+    return tokens.derive(settings.secret_key, "confirm", str(request_id))
+
+
+async def for_mail(conn: Connection, settings: Settings, participant_id: UUID, mail_key: str) -> PersonalLinks:
+    """Manage and feed links for the mail with this delivery key; the manage link works for `manage_link_days`."""
+    expires_at = datetime.now(UTC) + timedelta(days=settings.manage_link_days)
+    manage = tokens.derive(settings.secret_key, "manage", mail_key)
+    await tokens.ensure(conn, participant_id, "manage", manage, expires_at=expires_at)
+    feed = feed_url(settings.base_url, f"p/{await tokens.feed_token(conn, settings.secret_key, participant_id)}")
+    return PersonalLinks(
+        manage=manage_url(settings, manage),
+        feed=feed,
+        feed_webcal="webcal://" + feed.partition("://")[2],
+        manage_expires_at=expires_at,
+    )
+
+
+async def signin_link(
+    conn: Connection, settings: Settings, participant_id: UUID, subject: str, *, asked_at: datetime
+) -> tuple[str, datetime]:
+    """The single-use sign-in link for one request (subject: the request's event id) and when it stops working."""
+    expires_at = asked_at + timedelta(hours=settings.signin_link_hours)
+    token = tokens.derive(settings.secret_key, "signin", subject)
+    await tokens.ensure(conn, participant_id, "signin", token, expires_at=expires_at)
+    return signin_url(settings, token), expires_at
