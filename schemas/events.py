@@ -102,10 +102,12 @@ class RegistrationRsvpChanged(_Payload, frozen=True, tag="registration.rsvp_chan
 
 
 class ParticipantLinkRequested(_Payload, frozen=True, tag="participant.link_requested"):
-    """Mail the person a manage link; the mailer issues the token (services.participants.tokens.issue)."""
+    """Mail the person a single-use sign-in link (services.participants.links.signin_link)."""
 
     participant_id: UUID
     created: bool = False
+    # The page to return to after signing in (services.web.session.NEXT_PREFIXES); empty: their own page.
+    next_path: str = ""
 
 
 class ParticipantErased(_Payload, frozen=True, tag="participant.erased"):

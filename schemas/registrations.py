@@ -44,7 +44,7 @@ class Registration(msgspec.Struct, kw_only=True):
     meeting_id: UUID
     participant_id: UUID
     status: RegistrationStatus
-    # The waiting-list number handed out on arrival; it never changes and is never reused.
+    # The waiting-list number handed out on arrival (never reused); only while waiting: null once promoted.
     position: int | None
     # How many people are ahead, plus one: 1 means "next in line". Only while waitlisted.
     waitlist_rank: int | None = None

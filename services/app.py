@@ -37,6 +37,12 @@ from services.registrations.controllers import (
     RegistrationRequestController,
 )
 from services.settings import Settings
+from services.web.account import ManageController, SignInController
+from services.web.checkin import CheckinPageController
+from services.web.confirm import ConfirmController
+from services.web.meetings import MeetingPageController
+from services.web.offers import OfferPageController
+from services.web.render import template_config
 from services.webhooks.controllers import WebhookController
 
 VERSION = "0.1.0"
@@ -95,6 +101,13 @@ def create_app(settings: Settings) -> Litestar:
             AudienceListController,
             InvitationReplyController,
             InvitationLinkController,
+            # The pages every link in a mail or calendar entry opens.
+            MeetingPageController,
+            CheckinPageController,
+            SignInController,
+            ManageController,
+            ConfirmController,
+            OfferPageController,
             AttendanceController,
             EventController,
             WebhookController,
@@ -105,6 +118,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
+        template_config=template_config(),
         openapi_config=OpenAPIConfig(
             title="Leerkring API",
             version=VERSION,

@@ -6,21 +6,21 @@ checks) fetch every URL in a message, so a GET that registered or declined would
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
-from litestar import Controller, Response, get, post
+import msgspec
+from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
+from litestar.response import Template
 
 from schemas.invitations import Locale
 from services.db import Conn, Connection
-from services.errors import DomainError
+from services.errors import DomainError, InvalidInput
 from services.invitations import links, respond
-from services.invitations.compose import template
-
-HTML = "text/html; charset=utf-8"
-# The token is in the URL: keep it out of Referer headers, caches and search engines.
-HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+from services.web import choices, forms, session
+from services.web.account import sign_in_cookie
+from services.web.render import PAGE_ERRORS, field_errors, message, page, summary
 
 PAGES: dict[Locale, dict[str, str]] = {
     "nl": {
@@ -64,16 +64,11 @@ PAGES: dict[Locale, dict[str, str]] = {
 }
 
 
-def _page(
-    locale: Locale, status: int, heading: str, message: str, *, title: str = "", button: str = ""
-) -> Response[str]:
-    body = template("respond.html").render(
-        locale=locale, heading=heading, message=message, title=title, form=bool(button), button=button
-    )
-    return Response(body, status_code=status, media_type=HTML, headers=HEADERS)
+def _page(locale: Locale, status: int, heading: str, text: str, *, title: str = "", button: str = "") -> Template:
+    return message(heading, text, status=status, meeting_title=title, button=button, lang=locale)
 
 
-def _check(state: State, token: str, purpose: links.Purpose) -> links.LinkClaims | Response[str]:
+def _check(state: State, token: str, purpose: links.Purpose) -> links.LinkClaims | Template:
     try:
         return links.verify(state.settings.secret_key, token, purpose)
     except links.InvalidLink as exc:
@@ -84,61 +79,100 @@ def _check(state: State, token: str, purpose: links.Purpose) -> links.LinkClaims
         return _page(locale, 404, t["invalid_heading"], t["invalid"])
 
 
-async def _show(conn: Connection, state: State, token: str, purpose: Literal["register", "decline"]) -> Response[str]:
-    claims = _check(state, token, purpose)
-    if isinstance(claims, Response):
-        return claims
-    t = PAGES[claims.locale]
-    try:
-        title = await respond.meeting_title(conn, claims.meeting_id)
-    except DomainError as exc:
-        return _page(claims.locale, exc.status, t["refused_heading"], exc.detail)
-    return _page(
-        claims.locale,
-        200,
-        t[f"confirm_{purpose}"],
-        t[f"confirm_{purpose}_text"],
-        title=title,
-        button=t[f"button_{purpose}"],
+async def _register_form(
+    conn: Connection,
+    claims: links.LinkClaims,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    """The register page asks for what we do not know yet (name, organisation, professional group, consent)."""
+    title = await respond.meeting_title(conn, claims.meeting_id)
+    known = msgspec.structs.asdict(await respond.known_profile(conn, claims))
+    errors = errors or {}
+    return page(
+        "register.html",
+        status=422 if errors else 200,
+        title=PAGES[claims.locale]["confirm_register"],
+        lang=claims.locale,
+        t=PAGES[claims.locale],
+        meeting_title=title,
+        profile=forms.profile_values(form) if form is not None else known,
+        choices=await choices.load(conn),
+        errors=errors,
+        error_list=summary(errors),
     )
-
-
-async def _act(conn: Connection, state: State, token: str, purpose: Literal["register", "decline"]) -> Response[str]:
-    claims = _check(state, token, purpose)
-    if isinstance(claims, Response):
-        return claims
-    t = PAGES[claims.locale]
-    try:
-        # A savepoint: a refusal (closed, full) must not leave half an answer behind, e.g. a new participant row.
-        async with conn.transaction():
-            answer = await (respond.register(conn, claims) if purpose == "register" else respond.decline(conn, claims))
-    except DomainError as exc:
-        # Closed, full or cancelled: the reason is Dutch (as every problem detail); say it on the page.
-        return _page(claims.locale, exc.status, t["refused_heading"], exc.detail)
-    message = t[answer.result].format(position=answer.position or "?")
-    return _page(claims.locale, 200, t["done"], message, title=answer.title)
 
 
 class InvitationLinkController(Controller):
     path = "/uitnodiging"
     tags = ("uitnodigingen",)
     security = [{}]  # noqa: RUF012 - the signed link is the credential
+    include_in_schema = False
+    exception_handlers = PAGE_ERRORS  # type: ignore[assignment]
 
     @get("/aanmelden/{token:str}")
-    async def show_register(self, conn: Conn, state: State, token: FromPath[str]) -> Response[str]:
-        """What the register link will do, with a button (a GET never acts: mail scanners follow links)."""
-        return await _show(conn, state, token, "register")
+    async def show_register(self, conn: Conn, state: State, token: FromPath[str]) -> Template:
+        """What the register link will do, with the form (a GET never acts: mail scanners follow links)."""
+        claims = _check(state, token, "register")
+        if isinstance(claims, Template):
+            return claims
+        return await _register_form(conn, claims)
 
     @post("/aanmelden/{token:str}", status_code=200)
-    async def register(self, conn: Conn, state: State, token: FromPath[str]) -> Response[str]:
-        """Register the invitee the signed link names."""
-        return await _act(conn, state, token, "register")
+    async def register(
+        self, conn: Conn, state: State, request: Request[Any, Any, Any], token: FromPath[str]
+    ) -> Template:
+        """Register the invitee the signed link names, with what they filled in."""
+        session.same_site(request, state.settings)
+        claims = _check(state, token, "register")
+        if isinstance(claims, Template):
+            return claims
+        t = PAGES[claims.locale]
+        form = await forms.read(request)
+        try:
+            # A savepoint: a refusal (closed, full) must not leave half an answer behind, e.g. a new participant row.
+            async with conn.transaction():
+                profile = forms.profile(form) if form else None
+                answer = await respond.register(conn, claims, profile)
+        except InvalidInput as exc:
+            return await _register_form(conn, claims, form=form, errors=field_errors(exc.errors))
+        except DomainError as exc:
+            return _page(claims.locale, exc.status, t["refused_heading"], exc.detail)
+        done = _page(
+            claims.locale, 200, t["done"], t[answer.result].format(position=answer.position or "?"), title=answer.title
+        )
+        # The signed link proves the mailbox: this browser may see the person's own page from now on.
+        done.cookies.append(await sign_in_cookie(conn, state.settings, answer.participant_id))
+        return done
 
     @get("/afmelden/{token:str}")
-    async def show_decline(self, conn: Conn, state: State, token: FromPath[str]) -> Response[str]:
-        return await _show(conn, state, token, "decline")
+    async def show_decline(self, conn: Conn, state: State, token: FromPath[str]) -> Template:
+        claims = _check(state, token, "decline")
+        if isinstance(claims, Template):
+            return claims
+        t = PAGES[claims.locale]
+        try:
+            title = await respond.meeting_title(conn, claims.meeting_id)
+        except DomainError as exc:
+            return _page(claims.locale, exc.status, t["refused_heading"], exc.detail)
+        return _page(
+            claims.locale, 200, t["confirm_decline"], t["confirm_decline_text"], title=title, button=t["button_decline"]
+        )
 
     @post("/afmelden/{token:str}", status_code=200)
-    async def decline(self, conn: Conn, state: State, token: FromPath[str]) -> Response[str]:
+    async def decline(
+        self, conn: Conn, state: State, request: Request[Any, Any, Any], token: FromPath[str]
+    ) -> Template:
         """Record the decline; an existing registration of the invitee is cancelled and their seat passed on."""
-        return await _act(conn, state, token, "decline")
+        session.same_site(request, state.settings)
+        claims = _check(state, token, "decline")
+        if isinstance(claims, Template):
+            return claims
+        t = PAGES[claims.locale]
+        try:
+            async with conn.transaction():
+                answer = await respond.decline(conn, claims)
+        except DomainError as exc:
+            return _page(claims.locale, exc.status, t["refused_heading"], exc.detail)
+        return _page(claims.locale, 200, t["done"], t["declined"], title=answer.title)

@@ -39,6 +39,7 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
     result: Result
     title: str
     position: int | None = None
+    participant_id: UUID | None = None
 
 
 async def meeting_title(conn: Connection, meeting_id: UUID) -> str:
@@ -96,7 +97,12 @@ async def register(conn: Connection, claims: LinkClaims, profile: ProfileIn | No
         conn, meeting_id=claims.meeting_id, participant_id=participant.id, staff=False, created_by=None
     )
     await _record(conn, claims, "registered")
-    return Answer(result=registration.status, title=title, position=registration.waitlist_rank)  # type: ignore[arg-type]
+    return Answer(
+        result=registration.status,  # type: ignore[arg-type]
+        title=title,
+        position=registration.waitlist_rank,
+        participant_id=participant.id,
+    )
 
 
 async def decline(conn: Connection, claims: LinkClaims) -> Answer:

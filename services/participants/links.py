@@ -7,6 +7,7 @@ again, and only its hash is stored. Paths are the pages that open them (services
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 from uuid import UUID
 
 import msgspec
@@ -64,10 +65,18 @@ async def for_mail(conn: Connection, settings: Settings, participant_id: UUID, m
 
 
 async def signin_link(
-    conn: Connection, settings: Settings, participant_id: UUID, subject: str, *, asked_at: datetime
+    conn: Connection,
+    settings: Settings,
+    participant_id: UUID,
+    subject: str,
+    *,
+    asked_at: datetime,
+    next_path: str = "",
 ) -> tuple[str, datetime]:
-    """The single-use sign-in link for one request (subject: the request's event id) and when it stops working."""
+    """The single-use sign-in link for one request (subject: the request's event id) and when it stops working;
+    `next_path` is the page to return to (checked again when the link is used)."""
     expires_at = asked_at + timedelta(hours=settings.signin_link_hours)
     token = tokens.derive(settings.secret_key, "signin", subject)
     await tokens.ensure(conn, participant_id, "signin", token, expires_at=expires_at)
-    return signin_url(settings, token), expires_at
+    url = signin_url(settings, token)
+    return (f"{url}?{urlencode({'verder': next_path})}" if next_path else url), expires_at

@@ -1,4 +1,4 @@
-"""Participants: find-or-create by e-mail, their own data, export and erasure."""
+"""Participants: find-or-create by e-mail, sign-in links, their own profile."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from services.outbox import emit
 from services.participants import queries as q
 
 LINK_SENT = (
-    "Als dit adres bij ons bekend is of nieuw is aangemaakt, ontvangt u binnen enkele minuten een e-mail "
-    "met uw persoonlijke link."
+    "Als dit adres bij ons bekend is of nieuw is aangemaakt, ontvangt u binnen een minuut een e-mail "
+    "met uw persoonlijke link. Geen mail? Kijk ook in de map met ongewenste e-mail."
 )
 
 
@@ -39,6 +39,17 @@ async def request_link(conn: Connection, data: ParticipantIn) -> LinkRequested:
     participant, created = await q.find_or_create(conn, data)
     if await q.claim_link_request(conn, participant.id):
         await emit(conn, participant.id, ParticipantLinkRequested(participant_id=participant.id, created=created))
+    return LinkRequested(detail=LINK_SENT)
+
+
+async def request_signin(conn: Connection, email: str, *, next_path: str = "") -> LinkRequested:
+    """A sign-in link for a known address (the sign-in form). Unknown addresses get the same answer and nothing
+    else: no participant is made from an address alone. Throttled per person like request_link."""
+    participant_id = await conn.fetchval(
+        "SELECT id FROM participants WHERE email = $1 AND erased_at IS NULL", q.normalise_email(email)
+    )
+    if participant_id is not None and await q.claim_link_request(conn, participant_id):
+        await emit(conn, participant_id, ParticipantLinkRequested(participant_id=participant_id, next_path=next_path))
     return LinkRequested(detail=LINK_SENT)
 
 

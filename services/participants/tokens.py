@@ -109,6 +109,27 @@ async def consume(conn: Connection, token: str, purpose: StoredPurpose) -> UUID 
     return value if isinstance(value, UUID) else None
 
 
+TokenState = Literal["valid", "expired", "used"]
+
+
+async def state(conn: Connection, token: str, purpose: StoredPurpose) -> TokenState | None:
+    """How a token stands, for a page that must say why a link no longer works; None for one we never made."""
+    if not looks_like_token(token):
+        return None
+    row = await conn.fetchrow(
+        """
+        SELECT t.revoked_at IS NOT NULL OR p.erased_at IS NOT NULL AS used, t.expires_at <= now() AS expired
+        FROM participant_tokens t JOIN participants p ON p.id = t.participant_id
+        WHERE t.token_hash = $1 AND t.purpose = $2
+        """,
+        token_hash(token),
+        purpose,
+    )
+    if row is None:
+        return None
+    return "used" if row["used"] else "expired" if row["expired"] else "valid"
+
+
 async def resolve_token(
     conn: Connection, token: str, purpose: StoredPurpose, *, touch: bool = True
 ) -> ResolvedToken | None:

@@ -13,9 +13,10 @@ from services.seats.queries import ACTIVE_SQL, REG_COLUMNS
 
 
 def to_registration(row: asyncpg.Record, rank: int | None = None) -> Registration:
-    return Registration(
-        **{c: row[c] for c in Registration.__struct_fields__ if c != "waitlist_rank"}, waitlist_rank=rank
-    )
+    """The API view: a waiting-list number only while waiting (the row keeps it, so it is never handed out twice)."""
+    values = {c: row[c] for c in Registration.__struct_fields__ if c not in ("waitlist_rank", "position")}
+    position = row["position"] if row["status"] == "waitlisted" else None
+    return Registration(**values, position=position, waitlist_rank=rank)
 
 
 async def get(conn: Connection, registration_id: UUID, *, lock: bool = False) -> asyncpg.Record | None:

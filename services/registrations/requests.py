@@ -63,6 +63,10 @@ class Request(msgspec.Struct, frozen=True, kw_only=True):
     registration_id: UUID | None
     proven: bool
 
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= datetime.now(UTC)
+
 
 async def request(conn: Connection, settings: Settings, meeting_id: UUID, data: ParticipantIn) -> RequestedAnswer:
     """Record the request and mail the confirmation link. Raises NotFound, Conflict (closed, full) before anything
@@ -104,7 +108,7 @@ async def confirm(conn: Connection, token: str, profile: dict[str, Any] | None =
         row = await q.get(conn, found.registration_id)
         if row is not None:
             return await q.with_rank(conn, row), False
-    if found.expires_at <= datetime.now(UTC):
+    if found.expired:
         raise Gone("Deze bevestigingslink is verlopen. Schrijf u opnieuw in via de pagina van de bijeenkomst.")
     await _apply_details(conn, found, profile)
     registration, created = await take_seat(
@@ -130,6 +134,3 @@ async def purge_lapsed(conn: Connection, *, older_than: timedelta = timedelta(da
         older_than,
     )
     return int(status.split()[-1])
-
-
-__all__ = ["REQUESTED", "NotFound", "Request", "confirm", "find", "purge_lapsed", "request"]

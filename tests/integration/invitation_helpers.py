@@ -33,12 +33,13 @@ async def add_participants(
     organisation: str | None = "GM0518",
     locale: str = "nl",
 ) -> list[str]:
-    """Insert participants in one statement; returns their addresses in order."""
+    """Insert proven participants who asked for invitations, in one statement; returns their addresses in order."""
     emails = [f"{prefix}{i:05d}@gemeente.example.nl" for i in range(count)]
     await conn.execute(
         """
-        INSERT INTO participants (email, name, organisation_code, professional_group, locale)
-        SELECT e, 'Deelnemer ' || split_part(e, '@', 1), $2, $3, $4 FROM unnest($1::text[]) AS e
+        INSERT INTO participants (email, name, organisation_code, professional_group, locale, verified_at,
+                                  invitation_consent)
+        SELECT e, 'Deelnemer ' || split_part(e, '@', 1), $2, $3, $4, now(), true FROM unnest($1::text[]) AS e
         """,
         emails,
         organisation,

@@ -88,7 +88,7 @@ async def signin_mail(ctx: dict[str, Any], outbox_id: int) -> None:
         if person is None:
             return
         url, expires_at = await personal.signin_link(
-            conn, settings, person.id, str(event.id), asked_at=event.occurred_at
+            conn, settings, person.id, str(event.id), asked_at=event.occurred_at, next_path=event.payload.next_path
         )
     if expires_at <= datetime.now(UTC):
         log.info("sign-in request %s is older than its link would live; not sent", event.id)

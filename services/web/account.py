@@ -1,0 +1,298 @@
+"""Signing in without a password, and the participant's own page (/mijn).
+
+GET  /inloggen                 the form: an e-mail address gets a single-use sign-in link
+POST /inloggen                 the same answer for known and unknown addresses
+GET  /inloggen/{token}         what the link will do, with a button (a GET never spends it: mail scanners)
+POST /inloggen/{token}         spend it: the browser gets a session (a fresh manage token in a cookie)
+GET  /mijn?token=...           a manage link from a mail: the session, then the same page without the token
+GET  /mijn                     my meetings, my feed links, my profile, my data, delete me
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie, State
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+
+from services.attendance import checkin
+from services.dates import format_when, moment
+from services.db import Conn, Connection
+from services.errors import DomainError, InvalidInput
+from services.feeds import links as feed_links
+from services.feeds.personal import PERSONAL_NAME
+from services.me import service as me
+from services.participants import queries as participants
+from services.participants import service as participant_service
+from services.participants import tokens
+from services.participants.auth import ParticipantActor
+from services.settings import Settings
+from services.web import choices, forms, session
+from services.web.render import HEADERS, field_errors, message, page, summary
+
+NextParam = Annotated[str | None, QueryParameter(name="verder", max_length=300)]
+TokenParam = Annotated[str | None, QueryParameter(name="token", max_length=200)]
+
+_STATUS = {
+    "confirmed": "Je bent ingeschreven.",
+    "offered": "Er is een plek voor je vrij; kijk op de pagina van de bijeenkomst of in je mail.",
+    "cancelled": "Afgemeld.",
+    "declined": "Afgemeld.",
+}
+
+
+def _signin_failed(state_: str | None) -> Template:
+    if state_ == "expired":
+        lines = ("Deze link is verlopen: een inloglink werkt maar een paar uur.", "Vraag hieronder een nieuwe aan.")
+        return message("Link verlopen", *lines, status=410, signin_form=True)
+    if state_ == "used":
+        lines = ("Deze link is al gebruikt: een inloglink werkt één keer.", "Vraag hieronder een nieuwe aan.")
+        return message("Link al gebruikt", *lines, status=410, signin_form=True)
+    return message(
+        "Link onbekend", "Deze link kennen we niet. Vraag hieronder een nieuwe aan.", status=404, signin_form=True
+    )
+
+
+async def sign_in_cookie(conn: Connection, settings: Settings, participant_id: Any) -> Cookie:
+    """A session for this browser: a fresh manage token, valid as long as a manage link from a mail."""
+    expires_at = datetime.now(UTC) + timedelta(days=settings.manage_link_days)
+    token = await tokens.issue(conn, participant_id, "manage", expires_at=expires_at)
+    return session.cookie(settings, token, expires_at)
+
+
+async def _sign_in(conn: Connection, settings: Settings, participant_id: Any, target: str) -> Redirect:
+    cookie = await sign_in_cookie(conn, settings, participant_id)
+    return Redirect(target, status_code=303, cookies=[cookie], headers=HEADERS)
+
+
+async def _registrations(conn: Connection, participant_id: Any) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        """
+        SELECT r.meeting_id, r.status, r.position, m.title, m.starts_at, m.ends_at, m.timezone, m.status AS m_status,
+               CASE WHEN r.status = 'waitlisted' THEN (
+                   SELECT count(*) FROM registrations w
+                   WHERE w.meeting_id = r.meeting_id AND w.status = 'waitlisted' AND w.position <= r.position
+               ) END AS rank
+        FROM registrations r JOIN meetings m ON m.id = r.meeting_id
+        WHERE r.participant_id = $1 AND (r.status IN ('confirmed', 'waitlisted', 'offered') OR m.ends_at > now())
+        ORDER BY m.starts_at
+        """,
+        participant_id,
+    )
+    now = datetime.now(UTC)
+    items = []
+    for r in rows:
+        opens, closes = checkin.window(r["starts_at"], r["ends_at"])
+        text = f"Op de wachtlijst, plaats {r['rank']}." if r["status"] == "waitlisted" else _STATUS[r["status"]]
+        if r["m_status"] == "cancelled":
+            text = "Deze bijeenkomst is geannuleerd."
+        items.append(
+            {
+                "meeting_id": r["meeting_id"],
+                "title": r["title"],
+                "when": format_when(r["starts_at"], r["ends_at"], r["timezone"]),
+                "status_text": text,
+                "checkin": r["status"] in ("confirmed", "offered") and opens <= now < closes,
+            }
+        )
+    return items
+
+
+async def manage_page(
+    conn: Connection,
+    settings: Settings,
+    visitor: ParticipantActor,
+    *,
+    status: int = 200,
+    notice: str = "",
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    person = await participant_service.me(conn, visitor.participant_id)
+    feed = await tokens.feed_token(conn, settings.secret_key, visitor.participant_id)
+    profile = forms.profile_values(form) if form is not None else msgspec.structs.asdict(person)
+    errors = errors or {}
+    return page(
+        "manage.html",
+        status=status,
+        title="Mijn bijeenkomsten",
+        signed_in=True,
+        notice=notice,
+        participant=person,
+        registrations=await _registrations(conn, visitor.participant_id),
+        feed=feed_links.personal_links(settings.base_url, feed, PERSONAL_NAME, with_group=False),
+        profile=profile,
+        choices=await choices.load(conn),
+        errors=errors,
+        error_list=summary(errors),
+    )
+
+
+class SignInController(Controller):
+    path = "/inloggen"
+    include_in_schema = False
+
+    @get("/")
+    async def form(self) -> Template:
+        return page("signin.html", title="Inloggen", email="")
+
+    @post("/", status_code=202)
+    async def ask(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
+        session.same_site(request, state.settings)
+        form = await forms.read(request)
+        email = form.get("email", "")
+        if "@" not in email or len(email) > 254:
+            errors = {"email": "Vul een geldig e-mailadres in"}
+            return page(
+                "signin.html", status=422, title="Inloggen", email=email, errors=errors, error_list=summary(errors)
+            )
+        answer = await participant_service.request_signin(conn, email, next_path=session.safe_next(form.get("next")))
+        return message("Kijk in je mail", answer.detail, status=202)
+
+    @get("/{token:str}")
+    async def show(self, conn: Conn, token: FromPath[str], verder: NextParam = None) -> Template:
+        found = await tokens.state(conn, token, "signin")
+        if found != "valid":
+            return _signin_failed(found)
+        return message("Inloggen", "Met de knop open je je persoonlijke pagina.", button="Open mijn pagina")
+
+    @post("/{token:str}", status_code=303)
+    async def use(
+        self, conn: Conn, state: State, request: Request[Any, Any, Any], token: FromPath[str], verder: NextParam = None
+    ) -> Response[Any]:
+        session.same_site(request, state.settings)
+        participant_id = await tokens.consume(conn, token, "signin")
+        if participant_id is None:
+            return _signin_failed(await tokens.state(conn, token, "signin"))
+        await participants.prove(conn, participant_id)
+        return await _sign_in(conn, state.settings, participant_id, session.safe_next(verder))
+
+
+class ManageController(Controller):
+    path = "/mijn"
+    include_in_schema = False
+
+    @get("/")
+    async def show(
+        self, conn: Conn, state: State, request: Request[Any, Any, Any], token: TokenParam = None
+    ) -> Response[Any]:
+        settings: Settings = state.settings
+        if token is not None:
+            # A manage link from a mail: remember it in this browser, then drop the token from the address bar.
+            resolved = await tokens.resolve_token(conn, token, "manage")
+            if resolved is None:
+                return _manage_link_failed(await tokens.state(conn, token, "manage"))
+            await participants.prove(conn, resolved.participant_id)
+            expires = await conn.fetchval("SELECT expires_at FROM participant_tokens WHERE id = $1", resolved.token_id)
+            cookie = session.cookie(
+                settings, token, expires or datetime.now(UTC) + timedelta(days=settings.manage_link_days)
+            )
+            return Redirect("/mijn", status_code=303, cookies=[cookie], headers=HEADERS)
+        visitor = await session.participant(conn, request)
+        if visitor is None:
+            return message(
+                "Log in om verder te gaan",
+                "Open de link uit je laatste mail van Leerkring, of vraag hieronder een nieuwe aan.",
+                status=401,
+                signin_form=True,
+            )
+        return await manage_page(conn, settings, visitor)
+
+    @post("/gegevens", status_code=200)
+    async def save_profile(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
+        visitor = await _visitor(conn, state, request)
+        form = await forms.read(request)
+        try:
+            async with conn.transaction():
+                await participants.update(conn, visitor.participant_id, msgspec.structs.asdict(forms.profile(form)))
+        except InvalidInput as exc:
+            errors = field_errors(exc.errors)
+            return await manage_page(conn, state.settings, visitor, status=422, form=form, errors=errors)
+        return await manage_page(conn, state.settings, visitor, notice="Je gegevens zijn opgeslagen.")
+
+    @post("/agenda-link", status_code=200)
+    async def new_feed_link(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
+        visitor = await _visitor(conn, state, request)
+        await tokens.rotate_feed(conn, state.settings.secret_key, visitor.participant_id)
+        notice = "Je hebt een nieuwe agenda-link. De oude werkt niet meer: abonneer je hieronder opnieuw."
+        return await manage_page(conn, state.settings, visitor, notice=notice)
+
+    @get("/gegevens.json")
+    async def download(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Response[bytes]:
+        visitor = await _visitor(conn, state, request)
+        export = await me.export(conn, visitor.participant_id)
+        headers = {**HEADERS, "Content-Disposition": 'attachment; filename="mijn-gegevens-leerkring.json"'}
+        return Response(msgspec.json.encode(export), media_type="application/json", headers=headers)
+
+    @post("/uitloggen", status_code=200)
+    async def sign_out_everywhere(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
+        visitor = await _visitor(conn, state, request)
+        await tokens.revoke_all(conn, visitor.participant_id, "manage")
+        await tokens.revoke_all(conn, visitor.participant_id, "signin")
+        done = message(
+            "Je bent overal uitgelogd",
+            "De persoonlijke links in eerdere mails werken niet meer.",
+            "Je agenda-abonnement blijft werken.",
+            signin_form=True,
+        )
+        done.cookies.append(session.forget(state.settings))
+        return done
+
+    @post("/verwijderen", status_code=200)
+    async def erase(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
+        visitor = await _visitor(conn, state, request)
+        form = await forms.read(request)
+        if form.get("bevestig") != "ja":
+            errors = {"bevestig": "Vink aan dat je echt alles wilt laten verwijderen"}
+            return await manage_page(conn, state.settings, visitor, status=422, errors=errors)
+        erased = await me.erase(conn, visitor.participant_id)
+        lines = [f"Je naam en e-mailadres zijn gewist op {moment(erased.erased_at)}."]
+        if erased.cancelled_registrations:
+            lines.append(
+                f"{erased.cancelled_registrations} inschrijving(en) zijn geannuleerd; je plek gaat naar de volgende."
+            )
+        done = message("Je gegevens zijn verwijderd", *lines)
+        done.cookies.append(session.forget(state.settings))
+        return done
+
+
+def _manage_link_failed(state_: str | None) -> Template:
+    if state_ == "expired":
+        return message(
+            "Link verlopen",
+            "Deze persoonlijke link is verlopen. Vraag hieronder een nieuwe aan.",
+            status=410,
+            signin_form=True,
+        )
+    if state_ == "used":
+        return message(
+            "Link werkt niet meer",
+            "Je bent overal uitgelogd; deze link werkt daarom niet meer.",
+            status=410,
+            signin_form=True,
+        )
+    return message(
+        "Link onbekend", "Deze link kennen we niet. Vraag hieronder een nieuwe aan.", status=404, signin_form=True
+    )
+
+
+async def _visitor(conn: Connection, state: State, request: Request[Any, Any, Any]) -> ParticipantActor:
+    """The signed-in participant of a form post. Raises NotAuthenticated, Forbidden (a form from another site)."""
+    session.same_site(request, state.settings)
+    visitor = await session.participant(conn, request)
+    if visitor is None:
+        raise _NotSignedIn()
+    return visitor
+
+
+class _NotSignedIn(DomainError):
+    status = 401
+    slug = "niet-aangemeld"
+    title = "Log in om verder te gaan"
+
+    def __init__(self) -> None:
+        super().__init__("Je sessie is verlopen of je bent uitgelogd. Open de link uit je laatste mail opnieuw.")

@@ -1,0 +1,179 @@
+"""/bijeenkomsten/{id}: the meeting's page, where every mail and calendar entry links to.
+
+What, when, where and for whom; seats left or the waiting list; the visitor's own place (with cancel, or the
+answer to a held seat); registering: at once for someone signed in, by a confirmation mail for anyone else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath
+from litestar.response import Template
+
+from schemas.meetings import Meeting
+from schemas.participants import ParticipantIn
+from schemas.registrations import RegistrationIn
+from services.dates import format_when, moment
+from services.db import Conn, Connection
+from services.errors import DomainError, InvalidInput
+from services.meetings import service as meetings
+from services.participants.auth import ParticipantActor
+from services.registrations import offers, requests
+from services.registrations import queries as rq
+from services.registrations import service as registrations
+from services.registrations.admission import refuse_if_closed
+from services.seats import queries as sq
+from services.settings import Settings
+from services.web import choices, forms, session
+from services.web.render import field_errors, message, page, refusal, summary
+
+
+async def _names(conn: Connection, table: str, key: str, values: list[str]) -> list[str]:
+    if not values:
+        return []
+    rows = await conn.fetch(f"SELECT {key}, name FROM {table} WHERE {key} = ANY($1::text[])", values)
+    names = {r[key]: r["name"] for r in rows}
+    return [names.get(v, v) for v in values]
+
+
+async def _audience(conn: Connection, meeting: Meeting) -> str:
+    groups = await _names(conn, "professional_groups", "slug", meeting.audience.groups)
+    places = await _names(conn, "organisations", "code", meeting.audience.organisations + meeting.audience.regions)
+    parts = [", ".join(groups)] if groups else []
+    if places:
+        parts.append("uit " + ", ".join(places))
+    return " ".join(parts) if parts else "Iedereen die in het sociaal domein werkt"
+
+
+def _where(meeting: Meeting) -> str:
+    venue = meeting.venue
+    if venue is None:
+        return "Online" if meeting.online_url else ""
+    return ", ".join(p for p in (venue.name, venue.address, venue.city) if p)
+
+
+def _mine_text(row: Any, rank: int | None, zone: str) -> str:
+    if row["status"] == "confirmed":
+        return "Je bent ingeschreven. De bijeenkomst staat in je agenda."
+    if row["status"] == "waitlisted":
+        return f"Je staat op de wachtlijst, op plaats {rank}. Komt er een plek vrij, dan hoor je het meteen."
+    return f"Er is een plek voor je vrij. We houden hem vast tot {moment(row['offer_expires_at'], zone)}."
+
+
+async def meeting_page(
+    conn: Connection,
+    settings: Settings,
+    meeting_id: UUID,
+    visitor: ParticipantActor | None,
+    *,
+    status: int = 200,
+    notice: str = "",
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    """The page; raises NotFound for an unknown meeting or a draft."""
+    meeting = await meetings.get(conn, None, meeting_id)
+    mine = await rq.active_for(conn, meeting_id, visitor.participant_id) if visitor is not None else None
+    rank = (
+        await rq.waitlist_rank(conn, meeting_id, mine["position"]) if mine and mine["status"] == "waitlisted" else None
+    )
+    closed_reason = ""
+    try:
+        refuse_if_closed(await sq.meeting_seats(conn, meeting_id), staff=False)
+        is_open = True
+    except DomainError as exc:
+        is_open, closed_reason = False, exc.detail
+    organisers = ", ".join(await _names(conn, "organisations", "code", meeting.organiser_codes))
+    profile = forms.profile_values(form or {}) | {"email": (form or {}).get("email", "")}
+    errors = errors or {}
+    return page(
+        "meeting.html",
+        status=status,
+        title=meeting.title,
+        meeting=meeting,
+        when=format_when(meeting.starts_at, meeting.ends_at, meeting.timezone),
+        where=_where(meeting),
+        audience=await _audience(conn, meeting),
+        organisers=organisers,
+        mine=mine,
+        mine_text=_mine_text(mine, rank, meeting.timezone) if mine else "",
+        offer_links=offers.offer_links("", settings.secret_key, mine["id"]) if mine else {},
+        open=is_open and meeting.status == "published",
+        closed_reason=closed_reason,
+        notice=notice,
+        signed_in=visitor is not None,
+        profile=profile,
+        choices=await choices.load(conn),
+        errors=errors,
+        error_list=summary(errors),
+    )
+
+
+def _registered_notice(status: str, rank: int | None) -> str:
+    if status == "waitlisted":
+        return f"De bijeenkomst is vol: je staat op de wachtlijst, op plaats {rank}. We mailen je zodra er plek is."
+    return "Je bent ingeschreven. De bevestiging met de agenda-uitnodiging komt per mail."
+
+
+class MeetingPageController(Controller):
+    path = "/bijeenkomsten"
+    include_in_schema = False
+
+    @get("/{meeting_id:uuid}")
+    async def show(
+        self, conn: Conn, state: State, request: Request[Any, Any, Any], meeting_id: FromPath[UUID]
+    ) -> Template:
+        try:
+            return await meeting_page(conn, state.settings, meeting_id, await session.participant(conn, request))
+        except DomainError as exc:
+            return refusal(exc)
+
+    @post("/{meeting_id:uuid}/inschrijven", status_code=200)
+    async def register(
+        self, conn: Conn, state: State, request: Request[Any, Any, Any], meeting_id: FromPath[UUID]
+    ) -> Template:
+        """Signed in: register now. Anyone else: a confirmation mail to the address given (nothing counts before)."""
+        settings: Settings = state.settings
+        session.same_site(request, settings)
+        visitor = await session.participant(conn, request)
+        form = await forms.read(request)
+        try:
+            async with conn.transaction():
+                if visitor is not None:
+                    registration, _ = await registrations.register(conn, visitor, meeting_id, RegistrationIn())
+                    notice = _registered_notice(registration.status, registration.waitlist_rank)
+                    return await meeting_page(conn, settings, meeting_id, visitor, notice=notice)
+                person = forms.decode({"email": form.get("email", ""), **forms.profile_values(form)}, ParticipantIn)
+                answer = await requests.request(conn, settings, meeting_id, person)
+        except InvalidInput as exc:
+            errors = field_errors(exc.errors) or {"email": exc.detail}
+            return await meeting_page(conn, settings, meeting_id, visitor, status=422, form=form, errors=errors)
+        except DomainError as exc:
+            return refusal(exc)
+        return message("Bijna klaar: kijk in je mail", answer.detail, status=202)
+
+    @post("/{meeting_id:uuid}/afmelden", status_code=200)
+    async def cancel(
+        self, conn: Conn, state: State, request: Request[Any, Any, Any], meeting_id: FromPath[UUID]
+    ) -> Template:
+        settings: Settings = state.settings
+        session.same_site(request, settings)
+        visitor = await session.participant(conn, request)
+        if visitor is None:
+            return message(
+                "Log eerst in", "Open de link uit je mail of log in om je af te melden.", status=401, signin_form=True
+            )
+        mine = await rq.active_for(conn, meeting_id, visitor.participant_id)
+        try:
+            if mine is not None:
+                async with conn.transaction():
+                    await registrations.cancel(conn, visitor, mine["id"])
+            return await meeting_page(
+                conn, settings, meeting_id, visitor, notice="Je bent afgemeld. Bedankt dat je het laat weten."
+            )
+        except DomainError as exc:
+            return refusal(exc)

@@ -1,0 +1,74 @@
+"""Rendering pages: one Jinja environment (Litestar's template engine), one way to answer with a page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from litestar import Request
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.template.config import TemplateConfig
+
+from services.errors import DomainError, FieldError
+
+HTML = "text/html; charset=utf-8"
+# Pages opened from a personal link carry a token in their URL: keep it out of Referer headers, caches and
+# search engines. Every page here is personal or acts on a link, so all of them get these.
+HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.PackageLoader("services.web", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(instance=JinjaTemplateEngine(engine_instance=_ENVIRONMENT))
+
+
+def page(name: str, *, status: int = 200, **context: Any) -> Template:
+    """The page `name` (templates/*.html). Every page may show the form errors; none are there by default."""
+    context.setdefault("errors", {})
+    context.setdefault("error_list", [])
+    context.setdefault("signed_in", False)
+    return Template(template_name=name, context=context, status_code=status, headers=HEADERS, media_type=HTML)
+
+
+def message(title: str, *lines: str, status: int = 200, **context: Any) -> Template:
+    """A page that says one thing (done, refused, expired), optionally with one button or a sign-in form."""
+    context.setdefault("meeting_title", "")
+    context.setdefault("button", "")
+    context.setdefault("links", [])
+    context.setdefault("signin_form", False)
+    return page("message.html", status=status, title=title, lines=list(lines), **context)
+
+
+def refusal(error: DomainError, **context: Any) -> Template:
+    """A domain error as a page with the same status the API would answer."""
+    return message(error.title, error.detail, status=error.status, **context)
+
+
+def field_errors(errors: list[FieldError]) -> dict[str, str]:
+    """Errors by form field, for the message at each field (the first one per field)."""
+    found: dict[str, str] = {}
+    for error in errors:
+        name = error.field.rsplit(".", 1)[-1]
+        found.setdefault(name, error.message)
+    return found
+
+
+def summary(errors: dict[str, str]) -> list[dict[str, str]]:
+    """The error summary above a form: one entry per field, linking to it."""
+    return [{"field": name, "message": text} for name, text in errors.items()]
+
+
+def on_page_error(request: Request[Any, Any, Any], exc: DomainError) -> Template:
+    """Pages answer a broken rule with a page, not with problem+json (web controllers install this)."""
+    return refusal(exc, signin_form=exc.status == 401)
+
+
+PAGE_ERRORS = {DomainError: on_page_error}
