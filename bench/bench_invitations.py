@@ -93,17 +93,18 @@ async def wait_stored(maildir: Path, count: int, within: float = 300.0, *, progr
 async def seed(conn: Any, invitees: int) -> None:
     await conn.execute(
         """
-        INSERT INTO participants (email, name, organisation_code, professional_group, locale)
+        INSERT INTO participants (email, name, organisation_code, professional_group, locale, verified_at,
+                                  invitation_consent)
         SELECT 'p' || i || '@gemeente.example.nl', 'Deelnemer ' || i, 'GM0518', 'wmo-consulent',
-               CASE WHEN i % 10 = 0 THEN 'en' ELSE 'nl' END
+               CASE WHEN i % 10 = 0 THEN 'en' ELSE 'nl' END, now(), true
         FROM generate_series(1, $1) AS i
         """,
         invitees,
     )
     await conn.execute(
         """
-        INSERT INTO participants (email, name, organisation_code, professional_group)
-        SELECT 'j' || i || '@gemeente.example.nl', 'Jeugd ' || i, 'GM0518', 'jeugdconsulent'
+        INSERT INTO participants (email, name, organisation_code, professional_group, verified_at, invitation_consent)
+        SELECT 'j' || i || '@gemeente.example.nl', 'Jeugd ' || i, 'GM0518', 'jeugdconsulent', now(), true
         FROM generate_series(1, 100) AS i
         """
     )

@@ -19,7 +19,8 @@ from services.invitations.links import LinkClaims
 from services.participants import queries as participants
 from services.participants.auth import ParticipantActor
 from services.registrations import service as registrations
-from services.registrations.admission import take_seat
+from services.registrations.admission import refuse_if_closed, refuse_if_full, take_seat
+from services.seats import queries as sq
 
 Result = Literal["confirmed", "waitlisted", "offered", "declined"]
 # A registration cancelled through a signed link has no participant token behind it.
@@ -84,6 +85,9 @@ async def register(conn: Connection, claims: LinkClaims, profile: ProfileIn | No
     """Register the invitee (confirmed or waitlisted). The signed link proves the mailbox, so what they fill in
     (`profile`) becomes their profile. Raises InvalidInput (no name known), NotFound, Conflict (closed, full)."""
     title = await meeting_title(conn, claims.meeting_id)
+    # Closed or full: say so before asking anything of the person.
+    meeting = refuse_if_closed(await sq.meeting_seats(conn, claims.meeting_id), staff=False)
+    refuse_if_full(meeting)
     known = await known_profile(conn, claims)
     name = profile.name if profile is not None else known.name
     if not name.strip():

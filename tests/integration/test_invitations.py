@@ -10,7 +10,7 @@ import pytest
 from localdev.mailsink import MailSink
 from services.calendar import meeting_uid
 from services.db import Connection
-from services.participants.service import erase
+from services.me.service import erase
 from services.settings import Settings
 from tests.factories import meeting_body
 from tests.integration.invitation_helpers import (

@@ -204,8 +204,9 @@ async def test_hostile_titles_and_names_come_out_as_text(
         client, vng, title=title, description="Regel\r\nATTENDEE:mailto:x@y.nl\nBcc: z@y.nl"
     )
     await conn.execute(
-        "INSERT INTO participants (email, name, organisation_code, professional_group) VALUES "
-        "('jan@gemeente.nl', 'Jan, \"de\" Vries; \\ 🙂', 'GM0518', 'wmo-consulent')"
+        "INSERT INTO participants (email, name, organisation_code, professional_group, verified_at, "
+        "invitation_consent) VALUES ('jan@gemeente.nl', 'Jan, \"de\" Vries; \\ 🙂', 'GM0518', 'wmo-consulent', "
+        "now(), true)"
     )
     async with running_workers(mail_settings):
         await invite(

@@ -101,10 +101,11 @@ async def test_registration_is_confirmed_in_the_calendar_and_cancelled_from_it(
     meeting = await published_meeting(client, vng, capacity=1)
     reg_url = f"/api/v1/meetings/{meeting['id']}/registrations"
     async with running_workers(mail_settings):
-        first = await client.post(reg_url, json={"participant": participant_body(1)})
-        second = await client.post(reg_url, json={"participant": participant_body(2, locale="en")})
+        first = await client.post(reg_url, json={"participant": participant_body(1)}, headers=vng)
+        second = await client.post(reg_url, json={"participant": participant_body(2, locale="en")}, headers=vng)
         assert (first.json()["status"], second.json()["status"]) == ("confirmed", "waitlisted")
-        (confirmation,) = await mails(mail_sink, 1)
+        # The first is confirmed (with the calendar REQUEST), the second hears she is on the waiting list.
+        (confirmation,) = by_recipient(await mails(mail_sink, 2))["deelnemer1@gemeente.example.nl"]
         parsed = parse_imip(confirmation.raw, method="REQUEST", to="deelnemer1@gemeente.example.nl")
         assert str(parsed.message["Subject"]).startswith("Inschrijving bevestigd: ")
         assert "/uitnodiging/afmelden/" in parsed.text
@@ -112,12 +113,14 @@ async def test_registration_is_confirmed_in_the_calendar_and_cancelled_from_it(
         # Cancelling frees the seat: a CANCEL for the first, the second moves up and is confirmed (in English).
         response = await client.post(f"/api/v1/registrations/{first.json()['id']}/cancel", headers=vng)
         assert response.status_code == 200, response.text
-        received = by_recipient(await mails(mail_sink, 3))
+        received = by_recipient(await mails(mail_sink, 4))
     cancel = parse_imip(received["deelnemer1@gemeente.example.nl"][1].raw, method="CANCEL")
     assert cancel.uid == parsed.uid
     assert cancel.sequence == parsed.sequence
-    promoted = parse_imip(received["deelnemer2@gemeente.example.nl"][0].raw, method="REQUEST")
-    assert str(promoted.message["Subject"]).startswith("Registration confirmed: ")
+    waitlisted, promoted_mail = received["deelnemer2@gemeente.example.nl"]
+    assert str(waitlisted.message["Subject"]).startswith("You are on the waiting list: ")
+    promoted = parse_imip(promoted_mail.raw, method="REQUEST")
+    assert str(promoted.message["Subject"]).startswith("A seat is free: you are registered for ")
 
 
 def link(text: str, purpose: str) -> str:
@@ -137,7 +140,7 @@ async def test_register_and_decline_links_work_without_logging_in(
         register, decline = link(text, "aanmelden"), link(text, "afmelden")
         page = await client.get(register)
         assert page.status_code == 200
-        assert '<form method="post">' in page.text
+        assert '<form method="post"' in page.text
         assert page.headers["referrer-policy"] == "no-referrer"
         assert await conn.fetchval("SELECT count(*) FROM registrations") == 0, "a GET never acts"
         done = await client.post(register)
@@ -172,7 +175,9 @@ async def test_register_and_decline_links_work_without_logging_in(
 
 async def test_a_link_for_a_full_meeting_says_so(client: Client, vng: dict[str, str], conn: Connection) -> None:
     meeting = await published_meeting(client, vng, capacity=1, waitlist_enabled=False)
-    await client.post(f"/api/v1/meetings/{meeting['id']}/registrations", json={"participant": participant_body(1)})
+    await client.post(
+        f"/api/v1/meetings/{meeting['id']}/registrations", json={"participant": participant_body(1)}, headers=vng
+    )
     token = links.make(
         "test-secret", "register", UUID(meeting["id"]), "laat@bureau.nl", locale="nl",
         until=datetime.now(UTC) + timedelta(days=1),
