@@ -21,6 +21,8 @@ from arq.connections import ArqRedis
 from asyncpg import Record
 
 from services.db import Pool
+from services.participants.tokens import purge_expired
+from services.registrations.requests import purge_lapsed
 from workers.enqueue import QueuedJob, enqueue_many, long_suspected, present
 from workers.liveness import claim_dead_workers
 from workers.settings import WorkerTuning
@@ -149,6 +151,10 @@ async def purge(pool: Pool, tuning: WorkerTuning, *, batch: int = 5000) -> int:
         tuning.outbox_retention_days,
     )
     await pool.execute("DELETE FROM worker_processes WHERE stopped_at < now() - interval '7 days'")
+    async with pool.acquire() as conn:
+        # Participant data nobody needs any more: lapsed registration requests, long-dead personal links.
+        await purge_lapsed(conn)
+        await purge_expired(conn)
     if total:
         log.info("purged %d published event(s) older than %d days", total, tuning.outbox_retention_days)
     return total

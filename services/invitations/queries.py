@@ -98,9 +98,20 @@ async def list_invitees(
     rows = await conn.fetch(
         """
         SELECT i.id, i.email, i.name, i.participant_id, i.locale, i.status, i.attempts, i.last_error, i.sequence,
-               i.sent_at, r.response
+               i.sent_at,
+               -- Registered by whatever route (the link, the meeting page, an organiser): "registered"; one who
+               -- registered and cancelled since has in effect declined.
+               CASE WHEN reg.active THEN 'registered'
+                    WHEN r.response = 'registered' THEN 'declined'
+                    ELSE r.response END AS response
         FROM invitations i
         LEFT JOIN invitation_responses r ON r.meeting_id = i.meeting_id AND r.email = i.email
+        LEFT JOIN LATERAL (
+            SELECT true AS active FROM registrations g JOIN participants p ON p.id = g.participant_id
+            WHERE g.meeting_id = i.meeting_id AND p.email = i.email
+              AND g.status IN ('confirmed', 'waitlisted', 'offered')
+            LIMIT 1
+        ) reg ON true
         WHERE i.batch_id = $1 AND ($2::text IS NULL OR i.status = $2) AND ($3::bigint IS NULL OR i.id > $3)
         ORDER BY i.id
         LIMIT $4

@@ -59,6 +59,8 @@ async def erase(conn: Connection, participant_id: UUID) -> Erased:
         await seats.emit_finished(conn, finished, current["status"])
         await seats.fill_free_seats(conn, row["meeting_id"])
     await tokens.revoke_all(conn, participant_id)
+    # What they said about themselves in requests they never confirmed goes too.
+    await conn.execute("DELETE FROM registration_requests WHERE participant_id = $1", participant_id)
     erased = await participants.anonymise(conn, participant_id)
     if erased is None:
         raise NotFound("Deze deelnemer bestaat niet")

@@ -221,3 +221,15 @@ async def list_tokens(conn: Connection, participant_id: UUID) -> list[TokenInfo]
         participant_id,
     )
     return [TokenInfo(**dict(r)) for r in rows]
+
+
+async def purge_expired(conn: Connection) -> int:
+    """Sweep: forget tokens a month after they expired or were revoked (until then a page can say why a link no
+    longer works, instead of "unknown"). Feed tokens never expire; a rotated one goes a month after rotation."""
+    status = await conn.execute(
+        """
+        DELETE FROM participant_tokens
+        WHERE coalesce(least(expires_at, revoked_at), expires_at, revoked_at) < now() - interval '30 days'
+        """
+    )
+    return int(status.split()[-1])

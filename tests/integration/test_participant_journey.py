@@ -282,3 +282,24 @@ async def test_pages_refuse_forms_from_other_sites_and_unknown_links(browser: Cl
     assert (await browser.get("/bevestigen/lkp_onbekend_onbekend_onbekend")).status_code == 404
     assert (await browser.get("/inloggen/lkp_onbekend_onbekend_onbekend")).status_code == 404
     assert (await browser.get("/bijeenkomsten/00000000-0000-0000-0000-000000000000")).status_code == 404
+
+
+async def test_an_invitee_who_registers_by_another_route_shows_as_registered(
+    browser: Client, vng: dict[str, str], mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published(browser, vng)
+    invitations = f"/api/v1/meetings/{meeting['id']}/invitations"
+    async with running_workers(mail_settings):
+        batch = (
+            await browser.post(invitations, json={"emails": ["Els <els@gemeente.example.nl>"]}, headers=vng)
+        ).json()
+        (invitation,) = await mails(mail_sink, 1)
+        # She uses the meeting page behind "Meer informatie", not the invitation's own button.
+        page = link(invitation, "/bijeenkomsten/")
+        asked = await browser.post(f"{page}/inschrijven", data={"email": "els@gemeente.example.nl", "name": "Els"})
+        assert asked.status_code == 202
+        request = (await mails(mail_sink, 2))[1]
+        assert (await browser.post(link(request, "/bevestigen/"))).status_code == 200
+        await mails(mail_sink, 3)
+    invitees = (await browser.get(f"{invitations}/{batch['batch']['id']}/invitees", headers=vng)).json()["items"]
+    assert [(i["email"], i["response"]) for i in invitees] == [("els@gemeente.example.nl", "registered")]

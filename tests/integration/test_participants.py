@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +12,8 @@ from litestar.testing import AsyncTestClient
 
 from services.db import Connection
 from services.participants import tokens
+from services.participants.tokens import purge_expired
+from services.registrations.requests import purge_lapsed
 from tests.api import published, register
 from tests.factories import participant_body
 
@@ -159,3 +162,27 @@ async def test_revoking_the_current_link(client: Client, vng: dict[str, str], co
     assert (await client.get("/api/v1/me", params={"token": drop})).status_code == 401
     assert (await client.get("/api/v1/me", params={"token": keep})).status_code == 200
     assert (await client.get("/api/v1/me", headers={"Authorization": "Bearer lkr_x_y"})).status_code == 401
+
+
+async def test_lapsed_requests_and_long_dead_links_are_forgotten(client: Client, vng: dict[str, str], conn: Connection):
+    meeting = await published(client, vng)
+    url = f"/api/v1/meetings/{meeting['id']}/registrations"
+    for n in (1, 2):
+        assert (await client.post(url, json={"participant": participant_body(n)})).status_code == 202
+    await conn.execute(
+        "UPDATE registration_requests SET expires_at = now() - interval '8 days' "
+        "WHERE participant_id = (SELECT id FROM participants WHERE email = 'deelnemer1@gemeente.example.nl')"
+    )
+    assert await purge_lapsed(conn) == 1
+    left = await conn.fetch(
+        "SELECT p.email FROM registration_requests r JOIN participants p ON p.id = r.participant_id"
+    )
+    assert [r["email"] for r in left] == ["deelnemer2@gemeente.example.nl"], "an open request stays"
+
+    person = UUID((await client.post("/api/v1/participants", json=participant_body(3), headers=vng)).json()["id"])
+    now = datetime.now(UTC)
+    dead = await tokens.issue(conn, person, "manage", expires_at=now - timedelta(days=31))
+    recent = await tokens.issue(conn, person, "manage", expires_at=now - timedelta(days=1))
+    assert await purge_expired(conn) == 1
+    assert await tokens.state(conn, dead, "manage") is None
+    assert await tokens.state(conn, recent, "manage") == "expired", "a recently expired link can still say why"
