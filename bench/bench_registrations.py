@@ -2,13 +2,20 @@
 
     .venv/bin/python bench/bench_registrations.py [--people 3000] [--rounds 5] [--connections 64]
 
-HTTP: uvicorn (one worker, uvloop, httptools) serving services.asgi, pool of 10 connections; anonymous
-registrations (participant found-or-created by e-mail, seat decided, event written to the outbox) for one
-100-seat meeting, sent over 64 keep-alive connections by a minimal HTTP/1.1 client (httpx costs more CPU than
-the server on these two cores and would measure itself).
-Bare: 64 asyncio tasks on an asyncpg pool of 10 doing the textbook "BEGIN; SELECT … FOR UPDATE on the meeting;
-count; INSERT; COMMIT" for another 100-seat meeting, with participants made beforehand.
-Prints throughput and p50/p99 latency of each round, and the median over rounds of the ratio HTTP / bare.
+Three ways to fill one 100-seat meeting with `--people` registrations, each round on a fresh meeting:
+
+* confirm link: what a person without a personal link does last — `POST /bevestigen/{token}`, the button
+  behind the link in the confirmation mail (address proven, details applied, seat or waiting-list place
+  decided, event written, the browser signed in). The requests themselves were made beforehand (they hold
+  no seat); this is the step that races for the seats.
+* personal link: `POST /api/v1/meetings/{id}/registrations` with the participant's own bearer token.
+* bare: 64 asyncio tasks on an asyncpg pool of 10 doing the textbook "BEGIN; SELECT … FOR UPDATE on the
+  meeting; count; INSERT; COMMIT", with participants made beforehand.
+
+The HTTP side is uvicorn (one worker, uvloop, httptools) serving services.asgi with a pool of 10, driven over
+`--connections` keep-alive connections by `wrk` (Debian: `apt-get install wrk`), which costs far less CPU on
+these two cores than any Python client; without wrk a minimal asyncio HTTP/1.1 client is used and said so.
+Prints throughput and p50/p99 latency of each round, and the median over rounds of each ratio HTTP / bare.
 
 PostgreSQL: LEERKRING_BENCH_DATABASE_URL (an admin DSN; a scratch database is created and dropped) or
 127.0.0.1:5432 as user postgres. Redis: LEERKRING_REDIS_URL or redis://127.0.0.1:6379/15 (the API needs a URL;
@@ -20,13 +27,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -39,9 +50,14 @@ from services.auth.keys import create_key  # noqa: E402
 from services.db import connect  # noqa: E402
 from services.migrate import migrate  # noqa: E402
 from services.organisations.importer import import_reference_data  # noqa: E402
-from tests.factories import meeting_body, participant_body  # noqa: E402
+from services.participants.links import confirm_token  # noqa: E402
+from services.participants.tokens import derive, token_hash  # noqa: E402
+from services.settings import Settings  # noqa: E402
+from tests.factories import meeting_body  # noqa: E402
 
 POOL = 10
+SECRET = "bench"  # noqa: S105 - signs the links of a scratch database
+KINDS = ("confirm", "personal")
 
 
 class HttpConnection:
@@ -99,30 +115,184 @@ async def drive(name: str, count: int, workers: int, one: Callable[[int, int], A
     return Result(name, count / elapsed, percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000)
 
 
-async def http_round(port: int, key: str, people: int, connections: int, tag: str) -> Result:
-    auth = f"Authorization: Bearer {key}\r\n"
+WRK_SCRIPT = r"""
+-- Each thread sends its share of the lines of LK_LINES, one request per line, and says so on stdout when all its
+-- answers are in (the bench then stops wrk with SIGINT). A connection whose turn comes after the last line asks for
+-- a page that does not exist; those 404s are not counted. Time is taken here, from the first request to the last
+-- answer, with a monotonic clock through LuaJIT's FFI: wrk's own duration is the -d it was given.
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } lk_timespec; int clock_gettime(int, lk_timespec *); ]]
+local ts = ffi.new("lk_timespec")
+local function now() ffi.C.clock_gettime(1, ts); return tonumber(ts.tv_sec) * 1e6 + tonumber(ts.tv_nsec) / 1e3 end
+
+local counter = 0
+local threads = {}
+function setup(thread)
+  thread:set("index", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  local nthreads = tonumber(os.getenv("LK_THREADS"))
+  mine = {}
+  local n = 0
+  for line in io.lines(os.getenv("LK_LINES")) do
+    if n % nthreads == index then mine[#mine + 1] = line end
+    n = n + 1
+  end
+  sent, got, bad, first, last = 0, 0, 0, 0, 0
+  statuses = ""
+  kind, meeting, expected = os.getenv("LK_KIND"), os.getenv("LK_MEETING"), tonumber(os.getenv("LK_STATUS"))
+end
+function request()
+  -- wrk calls the first thread's request() once before connecting, to check what it builds: not a real send.
+  if index == 0 and not verified then
+    verified = true
+    return wrk.format("GET", "/bench-filler")
+  end
+  if sent == 0 then first = now() end
+  sent = sent + 1
+  local item = mine[sent]
+  if item == nil then return wrk.format("GET", "/bench-filler") end
+  if kind == "confirm" then
+    return wrk.format("POST", "/bevestigen/" .. item,
+      {["Content-Type"] = "application/x-www-form-urlencoded", ["Content-Length"] = "0"}, "")
+  end
+  return wrk.format("POST", "/api/v1/meetings/" .. meeting .. "/registrations",
+    {["Authorization"] = "Bearer " .. item, ["Content-Type"] = "application/json"}, "{}")
+end
+function response(status, headers, body)
+  if got >= #mine or (status == 404 and string.find(body, "bench-filler", 1, true)) then return end
+  got = got + 1
+  if status ~= expected then
+    bad = bad + 1
+    if bad <= 3 then statuses = statuses .. " " .. status .. ":" .. string.sub(body, 1, 200) end
+  end
+  if got == #mine then
+    last = now()
+    wrk.thread:stop()
+    io.write("LK_THREAD_DONE\n")
+    io.flush()
+  end
+end
+function done(summary, latency, requests)
+  local total, failed, start, finish, why = 0, 0, math.huge, 0, ""
+  for _, t in ipairs(threads) do
+    total = total + t:get("got")
+    failed = failed + t:get("bad")
+    start = math.min(start, t:get("first"))
+    finish = math.max(finish, t:get("last"))
+    why = why .. t:get("statuses")
+  end
+  io.write(string.format("LK_RESULT %d %d %d %d %d\n", total, failed, finish - start,
+    latency:percentile(50), latency:percentile(99)))
+  if failed > 0 then io.write("LK_WHY" .. why .. "\n") end
+end
+"""
+
+
+def wrk_round(name: str, port: int, kind: str, lines: list[str], connections: int, meeting_id: str) -> Result:
+    """Send one request per line through wrk; raises RuntimeError when any answer is not the expected status."""
+    threads = 2
+    with tempfile.TemporaryDirectory() as tmp:
+        script, data = Path(tmp, "rush.lua"), Path(tmp, "lines.txt")
+        script.write_text(WRK_SCRIPT)
+        data.write_text("\n".join(lines) + "\n")
+        env = {**os.environ, "LK_LINES": str(data), "LK_THREADS": str(threads), "LK_KIND": kind,
+               "LK_MEETING": meeting_id, "LK_STATUS": "200" if kind == "confirm" else "201"}  # fmt: skip
+        command = ["wrk", f"-t{threads}", f"-c{connections}", "-d300s", "--timeout", "30s", "-s", str(script),
+                   f"http://127.0.0.1:{port}"]  # fmt: skip
+        wrk = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+        assert wrk.stdout is not None
+        out, finished = [], 0
+        for line in wrk.stdout:
+            out.append(line)
+            finished += line.startswith("LK_THREAD_DONE")
+            if finished == threads:
+                wrk.send_signal(signal.SIGINT)  # wrk's main thread otherwise sleeps out its -d
+                break
+        out += wrk.stdout.readlines()
+        wrk.wait(timeout=30)
+    result = next(line for line in out if line.startswith("LK_RESULT")).split()[1:]
+    total, failed, micros, p50, p99 = (int(x) for x in result)
+    if failed or total != len(lines):
+        raise RuntimeError(f"{name}: {failed} unexpected answers, {total} of {len(lines)} answered\n{''.join(out)}")
+    return Result(name, total / (micros / 1e6), p50 / 1000, p99 / 1000)
+
+
+async def python_round(name: str, port: int, kind: str, lines: list[str], connections: int, meeting_id: str) -> Result:
+    """The same without wrk, from a minimal asyncio client (slower: it shares the two cores with the server)."""
     conns = [await HttpConnection.open(port) for _ in range(connections)]
+    expected = 200 if kind == "confirm" else 201
+
+    async def one(w: int, i: int) -> None:
+        if kind == "confirm":
+            status, answer = await conns[w].request("POST", f"/bevestigen/{lines[i]}")
+        else:
+            path, auth = f"/api/v1/meetings/{meeting_id}/registrations", f"Authorization: Bearer {lines[i]}\r\n"
+            status, answer = await conns[w].request("POST", path, b"{}", auth)
+        if status != expected:
+            raise RuntimeError(f"{name} answered {status}: {answer[:300]!r}")
+
     try:
-        _, body = await conns[0].request(
-            "POST", "/api/v1/meetings", msgspec.json.encode(meeting_body(capacity=100)), auth
-        )
-        meeting_id = msgspec.json.decode(body)["id"]
-        await conns[0].request("POST", f"/api/v1/meetings/{meeting_id}/publish", b"", auth)
-        path = f"/api/v1/meetings/{meeting_id}/registrations"
-        bodies = [
-            msgspec.json.encode({"participant": participant_body(n, email=f"{tag}{n}@bench.example.nl")})
-            for n in range(people)
-        ]
-
-        async def one(w: int, i: int) -> None:
-            status, answer = await conns[w].request("POST", path, bodies[i])
-            if status != 201:
-                raise RuntimeError(f"registration answered {status}: {answer[:300]!r}")
-
-        return await drive("HTTP (uvicorn + Litestar)", people, connections, one)
+        return await drive(name, len(lines), connections, one)
     finally:
         for c in conns:
             c.close()
+
+
+async def http_meeting(port: int, key: str) -> str:
+    conn = await HttpConnection.open(port)
+    try:
+        auth = f"Authorization: Bearer {key}\r\n"
+        _, body = await conn.request("POST", "/api/v1/meetings", msgspec.json.encode(meeting_body(capacity=100)), auth)
+        meeting_id = str(msgspec.json.decode(body)["id"])
+        await conn.request("POST", f"/api/v1/meetings/{meeting_id}/publish", b"", auth)
+        return meeting_id
+    finally:
+        conn.close()
+
+
+async def waiting_requests(conn: asyncpg.Connection, meeting_id: str, people: int, tag: str) -> list[str]:
+    """People who asked to register (nothing counts yet) and the tokens of the links in their mails."""
+    settings = Settings(secret_key=SECRET)
+    ids = [uuid.uuid4() for _ in range(people)]
+    requests = [uuid.uuid4() for _ in range(people)]
+    await conn.copy_records_to_table(
+        "participants",
+        records=[(pid, f"{tag}{n}@confirm.example.nl", f"Deelnemer {n}") for n, pid in enumerate(ids)],
+        columns=["id", "email", "name"],
+    )
+    links = [confirm_token(settings, rid) for rid in requests]
+    expires = datetime.now(UTC) + timedelta(days=1)
+    await conn.copy_records_to_table(
+        "registration_requests",
+        records=[
+            (rid, uuid.UUID(meeting_id), pid, token_hash(t), expires)
+            for rid, pid, t in zip(requests, ids, links, strict=True)
+        ],
+        columns=["id", "meeting_id", "participant_id", "token_hash", "expires_at"],
+    )
+    return links
+
+
+async def personal_tokens(conn: asyncpg.Connection, people: int, tag: str) -> list[str]:
+    """Proven participants and their personal (manage) tokens, as their mails carry them."""
+    ids = [uuid.uuid4() for _ in range(people)]
+    await conn.copy_records_to_table(
+        "participants",
+        records=[
+            (pid, f"{tag}{n}@personal.example.nl", f"Deelnemer {n}", datetime.now(UTC)) for n, pid in enumerate(ids)
+        ],
+        columns=["id", "email", "name", "verified_at"],
+    )
+    found = [derive(SECRET, "manage", f"bench:{pid}") for pid in ids]
+    await conn.copy_records_to_table(
+        "participant_tokens",
+        records=[(pid, "manage", token_hash(t)) for pid, t in zip(ids, found, strict=True)],
+        columns=["participant_id", "purpose", "token_hash"],
+    )
+    return found
 
 
 BARE_LOCK = "SELECT capacity FROM meetings WHERE id = $1 FOR UPDATE"
@@ -200,6 +370,19 @@ def with_database(dsn: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
+async def http_round(
+    args: argparse.Namespace, port: int, key: str, setup: asyncpg.Connection, kind: str, tag: str
+) -> Result:
+    meeting_id = await http_meeting(port, key)
+    if kind == "confirm":
+        name, lines = "HTTP confirm link (page)", await waiting_requests(setup, meeting_id, args.people, tag)
+    else:
+        name, lines = "HTTP personal link (API)", await personal_tokens(setup, args.people, tag)
+    if shutil.which("wrk"):
+        return await asyncio.to_thread(wrk_round, name, port, kind, lines, args.connections, meeting_id)
+    return await python_round(name + " [no wrk]", port, kind, lines, args.connections, meeting_id)
+
+
 async def main(args: argparse.Namespace) -> None:
     admin_dsn = os.environ.get("LEERKRING_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("LEERKRING_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -208,6 +391,8 @@ async def main(args: argparse.Namespace) -> None:
     await admin.execute(f'CREATE DATABASE "{name}"')
     dsn = with_database(admin_dsn, name)
     process: subprocess.Popen[bytes] | None = None
+    if not shutil.which("wrk"):
+        print("wrk not found (apt-get install wrk): the HTTP side is driven by a Python client and reads low")
     try:
         setup = await connect(dsn)
         await migrate(setup)
@@ -215,7 +400,7 @@ async def main(args: argparse.Namespace) -> None:
         key, _ = await create_key(setup, role="organiser", organisation_code="VNG", name="bench")
         port = free_port()
         env = {**os.environ, "LEERKRING_DATABASE_URL": dsn, "LEERKRING_REDIS_URL": redis_url,
-               "LEERKRING_SECRET_KEY": "bench", "LEERKRING_DB_POOL_MAX": str(POOL)}  # fmt: skip
+               "LEERKRING_SECRET_KEY": SECRET, "LEERKRING_DB_POOL_MAX": str(POOL)}  # fmt: skip
         process = subprocess.Popen(  # noqa: ASYNC220 - starting the server does not block
             [sys.executable, "-m", "uvicorn", "services.asgi:create", "--factory", "--port", str(port),
              "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
@@ -223,36 +408,43 @@ async def main(args: argparse.Namespace) -> None:
         )  # fmt: skip
         await wait_for(port, process)
         pool = await asyncpg.create_pool(dsn, min_size=POOL, max_size=POOL)
-        # Warm up both sides (prepared statements on every pooled connection, first-call costs); not counted.
+        # Warm up every side (prepared statements on every pooled connection, first-call costs); not counted.
         meeting_id, ids = await bare_setup(setup, 500, "warm-")
         await bare_round(pool, meeting_id, ids, args.connections)
-        await http_round(port, key, 500, args.connections, "warm-")
-        results: dict[str, list[Result]] = {"http": [], "bare": []}
-        ratios: list[float] = []
+        warm = argparse.Namespace(**{**vars(args), "people": 500})
+        for kind in KINDS:
+            await http_round(warm, port, key, setup, kind, f"warm-{kind}-")
+        results: dict[str, list[Result]] = {kind: [] for kind in ("bare", *KINDS)}
+        ratios: dict[str, list[float]] = {kind: [] for kind in KINDS}
         for r in range(args.rounds):
             meeting_id, ids = await bare_setup(setup, args.people, f"r{r}-")
-            # Alternate which goes first, and compare within a round: other work on a shared machine changes
-            # the absolute figures from minute to minute, much less the ratio of two runs a few seconds apart.
-            for kind in ("bare", "http") if r % 2 == 0 else ("http", "bare"):
+            # Rotate which goes first, and compare within a round: other work on a shared machine changes the
+            # absolute figures from minute to minute, much less the ratio of runs a few seconds apart.
+            order = ("bare", *KINDS)
+            for kind in order[r % len(order) :] + order[: r % len(order)]:
                 if kind == "bare":
                     result = await bare_round(pool, meeting_id, ids, args.connections)
                 else:
-                    result = await http_round(port, key, args.people, args.connections, f"r{r}-")
+                    result = await http_round(args, port, key, setup, kind, f"r{r}-{kind}-")
                 results[kind].append(result)
                 latency = f"p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms"
-                print(f"round {r + 1}  {result.name:26} {result.rate:7.0f}/s  {latency}")
-            ratios.append(results["http"][-1].rate / results["bare"][-1].rate)
-            print(f"round {r + 1}  ratio HTTP / bare {ratios[-1]:.2f}")
+                print(f"round {r + 1}  {result.name:30} {result.rate:7.0f}/s  {latency}")
+            for kind in KINDS:
+                ratios[kind].append(results[kind][-1].rate / results["bare"][-1].rate)
+            print(f"round {r + 1}  ratio / bare: " + ", ".join(f"{k} {ratios[k][-1]:.2f}" for k in KINDS))
         await pool.close()
         await setup.close()
         print(f"\nmedian of {args.rounds} rounds, {args.people} registrations each, {args.connections} concurrent:")
-        for kind, label in (("http", "HTTP"), ("bare", "bare")):
-            rows = results[kind]
+        for rows in results.values():
             p50 = statistics.median(x.p50_ms for x in rows)
             p99 = statistics.median(x.p99_ms for x in rows)
-            print(f"  {label:5} {statistics.median(x.rate for x in rows):7.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
-        spread = f"rounds {min(ratios):.2f}..{max(ratios):.2f}"
-        print(f"  ratio HTTP / bare = {statistics.median(ratios):.2f} (median of rounds; {spread}; aim: at least 0.70)")
+            rate = statistics.median(x.rate for x in rows)
+            print(f"  {rows[0].name:30} {rate:7.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
+        for kind in KINDS:
+            found = ratios[kind]
+            spread = f"rounds {min(found):.2f}..{max(found):.2f}"
+            aim = "; aim: at least 0.70" if kind == "confirm" else ""
+            print(f"  ratio {kind} / bare = {statistics.median(found):.2f} (median of rounds; {spread}{aim})")
     finally:
         if process is not None:
             process.terminate()
