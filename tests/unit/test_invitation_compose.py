@@ -83,6 +83,30 @@ def test_confirmation_offers_only_cancelling() -> None:
     assert LINKS.register not in parsed.text
 
 
+def test_calendars_are_asked_to_reply_only_when_replies_reach_us() -> None:
+    answering = parse_imip(mail(rsvp=True), method="REQUEST", rsvp=True)
+    assert "RSVP=TRUE" in answering.ics.decode().replace("\r\n ", "")
+    silent = parse_imip(mail(rsvp=False), method="REQUEST", rsvp=False)
+    assert "RSVP=FALSE" in silent.ics.decode().replace("\r\n ", "")
+    assert "gebruik de knoppen in deze mail" in silent.text, "without a reply mailbox: point to the links"
+    confirmed = parse_imip(mail("confirmation", rsvp=True), method="REQUEST")
+    assert confirmed.partstat == "ACCEPTED", "a confirmation tells the calendar the person is coming"
+
+
+def test_every_participant_mail_carries_their_own_links() -> None:
+    own = Links(
+        decline=LINKS.decline,
+        manage="https://lk.test/mijn?token=lkp_m",
+        feed="https://lk.test/feeds/p/lkp_f.ics",
+        feed_webcal="webcal://lk.test/feeds/p/lkp_f.ics",
+    )
+    parsed = parse_imip(mail("confirmation", links=own), method="REQUEST")
+    for url in (own.manage, own.feed, own.feed_webcal):
+        assert url in parsed.text
+        assert f'href="{url}"' in parsed.html
+    assert "stuur deze mail niet door" in parsed.text
+
+
 @pytest.mark.parametrize("kind", ["cancellation", "registration_cancelled"])
 def test_cancellations_are_method_cancel_without_links(kind: str) -> None:
     parsed = parse_imip(mail(kind, m=meeting(sequence=3, status="cancelled"), reason="Ziekte"), method="CANCEL")
