@@ -303,3 +303,57 @@ async def test_an_invitee_who_registers_by_another_route_shows_as_registered(
         await mails(mail_sink, 3)
     invitees = (await browser.get(f"{invitations}/{batch['batch']['id']}/invitees", headers=vng)).json()["items"]
     assert [(i["email"], i["response"]) for i in invitees] == [("els@gemeente.example.nl", "registered")]
+
+
+async def test_my_page_from_the_mail_link_edits_rotates_downloads_logs_out_and_erases(
+    browser: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published(browser, vng, capacity=1)
+    url = f"/api/v1/meetings/{meeting['id']}/registrations"
+    async with running_workers(mail_settings):
+        for n in (1, 2):
+            assert (await browser.post(url, json={"participant": participant_body(n)}, headers=vng)).status_code == 201
+        received = await mails(mail_sink, 2)
+        mine = to(received, "deelnemer1@gemeente.example.nl")[0]
+        old_manage, old_feed = link(mine, "/mijn?token="), link(mine, "/feeds/p/")
+        page = await browser.get(old_manage)
+        assert "Op de wachtlijst" not in page.text
+        assert meeting["title"] in page.text
+
+        bad = await browser.post("/mijn/gegevens", data={"name": "", "organisation_code": "GM0363"})
+        assert bad.status_code == 422
+        assert "Vul je naam in" in bad.text
+        saved = await browser.post(
+            "/mijn/gegevens", data={"name": "Nieuwe Naam", "organisation_code": "GM0363", "invitation_consent": "ja"}
+        )
+        assert "Je gegevens zijn opgeslagen" in saved.text
+        row = await conn.fetchrow(
+            "SELECT name, organisation_code, invitation_consent FROM participants WHERE email = $1",
+            "deelnemer1@gemeente.example.nl",
+        )
+        assert tuple(row) == ("Nieuwe Naam", "GM0363", True)
+
+        rotated = await browser.post("/mijn/agenda-link")
+        assert "nieuwe agenda-link" in rotated.text
+        assert (await browser.get(old_feed)).status_code == 404, "the old feed link stopped working"
+        download = await browser.get("/mijn/gegevens.json")
+        assert download.headers["content-disposition"].startswith("attachment")
+        assert download.json()["participant"]["name"] == "Nieuwe Naam"
+
+        out = await browser.post("/mijn/uitloggen")
+        assert "overal uitgelogd" in out.text
+        assert (await browser.get("/mijn")).status_code == 401
+        assert (await browser.get(old_manage)).status_code == 410, "links in earlier mails stop working"
+
+        # Back in through a fresh sign-in link, then: delete me. The seat goes to the next in line.
+        await browser.post("/inloggen", data={"email": "deelnemer1@gemeente.example.nl"})
+        received = await mails(mail_sink, 3)
+        await press(browser, link(received[2], "/inloggen/"))
+        refused = await browser.post("/mijn/verwijderen", data={})
+        assert refused.status_code == 422, "erasure needs the box ticked"
+        erased = await browser.post("/mijn/verwijderen", data={"bevestig": "ja"})
+        assert "Je gegevens zijn verwijderd" in erased.text
+        received = await mails(mail_sink, 4)
+    promoted = to(received, "deelnemer2@gemeente.example.nl")[-1]
+    assert str(promoted.message["Subject"]).startswith("Er is een plek vrij")
+    assert await conn.fetchval("SELECT count(*) FROM participants WHERE email LIKE 'deelnemer1%'") == 0
