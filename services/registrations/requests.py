@@ -25,7 +25,7 @@ from services.outbox import emit
 from services.participants import links, tokens
 from services.participants import queries as participants
 from services.registrations import queries as q
-from services.registrations.admission import refuse_if_closed, take_seat
+from services.registrations.admission import refuse_if_closed, refuse_if_full, take_seat
 from services.seats import queries as sq
 from services.settings import Settings
 
@@ -71,14 +71,14 @@ class Request(msgspec.Struct, frozen=True, kw_only=True):
 async def request(conn: Connection, settings: Settings, meeting_id: UUID, data: ParticipantIn) -> RequestedAnswer:
     """Record the request and mail the confirmation link. Raises NotFound, Conflict (closed, full) before anything
     is written; the answer never says whether the address was known or already registered."""
-    meeting = await sq.meeting_seats(conn, meeting_id)
-    refuse_if_closed(meeting, staff=False)
+    meeting = refuse_if_closed(await sq.meeting_seats(conn, meeting_id), staff=False)
+    refuse_if_full(meeting)
     async with conn.transaction():
         participant, _ = await participants.find_or_create(conn, data)
         request_id = uuid4()
         digest = tokens.token_hash(links.confirm_token(settings, request_id))
         now = datetime.now(UTC)
-        closes = min(meeting.registration_closes_at or meeting.starts_at, meeting.starts_at)  # type: ignore[union-attr]
+        closes = min(meeting.registration_closes_at or meeting.starts_at, meeting.starts_at)
         expires_at = min(now + timedelta(hours=settings.confirm_link_hours), closes)
         details = msgspec.json.encode(msgspec.structs.asdict(data)).decode()
         opened = await conn.fetchval(
