@@ -85,6 +85,8 @@ class Gone(DomainError):
     status = 410
     slug = "verlopen"
     title = "Verlopen"
+
+
 class DatabaseUnavailable(Exception):
     """PostgreSQL does not answer (down, restarting, refusing connections) or no pooled connection came free in
     time. Not a DomainError: nothing about the request is wrong, it may simply be sent again later."""

@@ -14,9 +14,9 @@ from uuid import UUID
 import pytest
 from litestar.testing import AsyncTestClient
 
+from localdev.mailsink import MailSink, ReceivedMail
 from services.app import create_app
 from services.db import Connection
-from services.mailsink import MailSink, ReceivedMail
 from services.settings import Settings
 from tests.api import published
 from tests.factories import participant_body
