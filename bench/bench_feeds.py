@@ -107,7 +107,7 @@ async def seed(conn: Any, meetings: int) -> uuid.UUID:
         rows,
     )
     settings = Settings(base_url="https://leerkring.example.nl")
-    while await refresh_stale_fragments(conn, settings, limit=1000, min_interval=0):
+    while await refresh_stale_fragments(conn, settings, limit=1000):
         pass
     person = await conn.fetchval(
         "INSERT INTO participants (email, name, organisation_code, professional_group) "

@@ -106,6 +106,7 @@ def serve_leerkring(database_url: str, redis_url: str, smtp_url: str) -> None:
     from workers.registry import job
     from workers.runner import serve
     from workers.settings import load_tuning
+    from workers.testing import route_only
 
     @job(name="bench_noop")
     async def bench_noop(ctx: dict[str, Any], outbox_id: int) -> None:
@@ -126,8 +127,7 @@ def serve_leerkring(database_url: str, redis_url: str, smtp_url: str) -> None:
 
         await send_once(ctx, key=f"bench:{event.id}", kind="bench", recipient="p@gemeente.nl", build=build)
 
-    routes.ROUTES.clear()
-    routes.ROUTES["meeting.published"] = (os.environ["BENCH_JOB"],)
+    route_only({"meeting.published": (os.environ["BENCH_JOB"],)})
     routes.EVERY_EVENT = ()
     settings = Settings(
         database_url=database_url, redis_url=redis_url, smtp_url=smtp_url, var_dir=Path(tempfile.mkdtemp())

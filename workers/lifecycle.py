@@ -8,18 +8,21 @@ liveness lock (workers/liveness.py), and three background loops:
                   crashed workers and lost jobs, and now and then the retention purge
     webhooks      attempts whose retry time has come (workers/jobs/webhooks.py)
 
-Shutdown (after arq let running jobs finish or re-queued them): stop the loops, wait for shielded
-sends still on the wire, hand back any delivery this process still claims, deregister, close.
+Shutdown (after arq let running jobs finish or re-queued them), every step with its share of the grace
+period (workers/stopping.py): ask the loops to stop (they finish their current step, so no statement is cut
+off), wait for shielded sends still on the wire, hand back any delivery this process still claims,
+deregister, close. A loop or send that overruns its share is cancelled, twice, and then abandoned.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -31,7 +34,8 @@ from workers.liveness import ControlConnection
 from workers.mailer import mailer_for
 from workers.recovery import purge, recover_dead_workers, requeue_lost_jobs
 from workers.relay import CHANNEL, Relay
-from workers.sweeps import SWEEPS
+from workers.stopping import bounded, budget, stop_tasks
+from workers.sweeps import SWEEPS, Sweep
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,7 @@ async def startup(ctx: Ctx) -> None:
         limits=httpx.Limits(max_connections=50, max_keepalive_connections=10),
     )
     ctx["inflight"] = set()
+    ctx["stopping"] = asyncio.Event()
     control = ControlConnection(dsn)
     ctx["control"] = control
     ctx["worker_id"] = await control.start()
@@ -67,36 +72,58 @@ async def startup(ctx: Ctx) -> None:
     log.info("worker %s started (max_jobs=%d, poll_delay=%ss)", ctx["worker_id"], tuning.max_jobs, tuning.poll_delay)
 
 
+# Every job of this process has ended, so a claim it still holds is a send that never happened (or one whose
+# outcome died with an abandoned send: the at-least-once window, as after a crash).
+_RELEASE_OWN_CLAIMS = """
+UPDATE deliveries SET status = 'queued', claimed_at = NULL, claimed_by = NULL
+WHERE status = 'claimed' AND claimed_by = $1
+"""
+
+
 async def shutdown(ctx: Ctx) -> None:
-    loops: list[asyncio.Task[None]] = ctx.get("loops", [])
-    for task in loops:
-        task.cancel()
-    await asyncio.gather(*loops, return_exceptions=True)
+    shares = budget(tuning_of(ctx))
+    stopping: asyncio.Event | None = ctx.get("stopping")
+    if stopping is not None:
+        stopping.set()
+    relay: Relay | None = ctx.get("relay")
+    if relay is not None:
+        relay.stop()
+    if await stop_tasks(ctx.get("loops", []), within=shares.loops, what="background loop(s)"):
+        ctx["abandoned"] = True
     inflight: set[asyncio.Future[Any]] = ctx.get("inflight", set())
-    if inflight:
-        await asyncio.wait(inflight, timeout=60)
+    if await stop_tasks(set(inflight), within=shares.sends, what="shielded send(s)"):
+        ctx["abandoned"] = True
+    loop = asyncio.get_running_loop()
+    end = loop.time() + shares.cleanup
+
+    def left(cap: float) -> float:
+        return min(cap, end - loop.time())
+
     pool = ctx.get("pool")
     if pool is not None:
-        # Every job of this process has ended, so a claim still held is a send that never happened.
-        with contextlib.suppress(Exception):
-            await pool.execute(
-                "UPDATE deliveries SET status = 'queued', claimed_at = NULL, claimed_by = NULL "
-                "WHERE status = 'claimed' AND claimed_by = $1",
-                worker_id_of(ctx),
-            )
+        await bounded(pool.execute(_RELEASE_OWN_CLAIMS, worker_id_of(ctx)), left(5.0), "handing back claims")
         control: ControlConnection | None = ctx.get("control")
         if control is not None:
-            await control.stop(pool)
-    for name in ("mailer", "http"):
-        resource = ctx.get(name)
-        if resource is not None:
-            with contextlib.suppress(Exception):
-                await (resource.close() if name == "mailer" else resource.aclose())
+            await bounded(control.stop(pool), left(5.0), "deregistering")
+    if ctx.get("mailer") is not None:
+        await bounded(ctx["mailer"].close(), left(3.0), "closing the mailer")
+    if ctx.get("http") is not None:
+        await bounded(ctx["http"].aclose(), left(3.0), "closing the HTTP client")
+    for name in ("ledger_pool", "pool"):
+        if ctx.get(name) is not None and not await bounded(ctx[name].close(), left(5.0), f"closing {name}"):
+            ctx[name].terminate()
+    log.info("worker %s stopped", worker_id_of(ctx))
+
+
+def abandon(ctx: Ctx) -> None:
+    """The shutdown overran its deadline: drop every connection at once (the process is about to exit)."""
     for name in ("ledger_pool", "pool"):
         if ctx.get(name) is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(ctx[name].close(), 10)
-    log.info("worker %s stopped", worker_id_of(ctx))
+                ctx[name].terminate()
+    control: ControlConnection | None = ctx.get("control")
+    if control is not None:
+        control.terminate()
 
 
 async def _safely(what: str, step: Awaitable[Any]) -> None:
@@ -109,31 +136,50 @@ async def _safely(what: str, step: Awaitable[Any]) -> None:
 
 
 async def _maintenance(ctx: Ctx, control: ControlConnection) -> None:
-    pool, redis, tuning = pool_of(ctx), redis_of(ctx), tuning_of(ctx)
+    pool, redis, tuning, stopping = pool_of(ctx), redis_of(ctx), tuning_of(ctx), _stopping(ctx)
     last_purge = 0.0
-    while True:
+    last_run: dict[Sweep, float] = {}
+    while not stopping.is_set():
         started = time.monotonic()
-        await _safely("control connection", control.check())
-        await _safely("heartbeat", control.heartbeat(ledger_pool_of(ctx)))
-        for sweep in SWEEPS:
-            await _safely(f"sweep {sweep.__qualname__}", _in_transaction(ctx, sweep))
+        due = [s for s in SWEEPS if started - last_run.get(s, -s.every) >= s.every]
+        last_run.update(dict.fromkeys(due, started))
+        steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
+            ("control connection", control.check),
+            ("heartbeat", lambda: control.heartbeat(ledger_pool_of(ctx))),
+            *((f"sweep {sweep.name}", functools.partial(_in_transaction, ctx, sweep)) for sweep in due),
+        ]
         if control.may_judge_others(tuning.dead_after):
-            await _safely("dead worker recovery", recover_dead_workers(pool, redis, tuning))
-        await _safely("lost job check", requeue_lost_jobs(pool, redis, tuning))
+            steps.append(("dead worker recovery", lambda: recover_dead_workers(pool, redis, tuning)))
+        steps.append(("lost job check", lambda: requeue_lost_jobs(pool, redis, tuning)))
         if started - last_purge >= tuning.purge_interval:
             last_purge = started
-            await _safely("purge", purge(pool, tuning))
-        await asyncio.sleep(max(0.0, tuning.sweep_interval - (time.monotonic() - started)))
+            steps.append(("purge", lambda: purge(pool, tuning)))
+        for what, step in steps:
+            if stopping.is_set():
+                return  # between two steps: nothing is cut off
+            await _safely(what, step())
+        await pause(stopping, tuning.sweep_interval - (time.monotonic() - started))
 
 
-async def _in_transaction(ctx: Ctx, sweep: Any) -> None:
+async def _in_transaction(ctx: Ctx, sweep: Sweep) -> None:
     async with pool_of(ctx).acquire() as conn, conn.transaction():
-        await sweep(conn)
+        await sweep.run(conn, settings_of(ctx))
 
 
 async def _every(ctx: Ctx, what: str, step: Any) -> None:
-    interval = tuning_of(ctx).sweep_interval
-    while True:
+    interval, stopping = tuning_of(ctx).sweep_interval, _stopping(ctx)
+    while not stopping.is_set():
         started = time.monotonic()
         await _safely(what, step())
-        await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+        await pause(stopping, interval - (time.monotonic() - started))
+
+
+def _stopping(ctx: Ctx) -> asyncio.Event:
+    return cast("asyncio.Event", ctx["stopping"])
+
+
+async def pause(stopping: asyncio.Event, seconds: float) -> None:
+    """Sleep for `seconds`, or less when the worker is stopping. (asyncio.timeout, not wait_for: see stopping.py.)"""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(max(0.0, seconds)):
+            await stopping.wait()

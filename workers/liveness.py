@@ -105,7 +105,10 @@ class ControlConnection:
         """Reconnect when the connection was lost; True when it is (again) healthy."""
         if self._conn is not None and not self._conn.is_closed():
             try:
-                await asyncio.wait_for(self._conn.fetchval("SELECT 1"), 5)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the shutdown's cancellation when it
+                # arrives with the answer (gh-86296), and the maintenance loop then never stops.
+                async with asyncio.timeout(5):
+                    await self._conn.fetchval("SELECT 1")
                 return True
             except Exception:
                 log.warning("control connection lost; reconnecting", exc_info=True)
@@ -132,8 +135,17 @@ class ControlConnection:
                 "UPDATE worker_processes SET stopped_at = now() WHERE id = $1 AND stopped_at IS NULL", self.worker_id
             )
         if self._conn is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._conn.close(), 5)
+            try:
+                async with asyncio.timeout(5):
+                    await self._conn.close()
+            except Exception:
+                self._conn.terminate()
+            self._conn = None
+
+    def terminate(self) -> None:
+        """Drop the connection at once: PostgreSQL releases the liveness lock, as after a crash."""
+        if self._conn is not None:
+            self._conn.terminate()
             self._conn = None
 
 

@@ -62,6 +62,7 @@ class Relay:
         self._redis = redis
         self._tuning = tuning
         self._wake = asyncio.Event()
+        self._stopping = False
         self.published = 0
         # True while idle on LISTEN (observable for tests and health checks).
         self.waiting = False
@@ -70,24 +71,34 @@ class Relay:
         """asyncpg listener callback (connection, pid, channel, payload)."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """Ask `run` to return once its current batch is through (workers/lifecycle.py: shutdown)."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
-        """Relay until cancelled; errors are logged and retried, never fatal."""
-        while True:
+        """Relay until stopped (or cancelled); errors are logged and retried, never fatal."""
+        while not self._stopping:
             self._wake.clear()
             try:
-                while await self.publish_batch() >= self._tuning.relay_batch:
+                while not self._stopping and await self.publish_batch() >= self._tuning.relay_batch:
                     pass
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("relay: batch failed; retrying")
-                await asyncio.sleep(min(1.0, self._tuning.relay_sweep_interval))
+                await self._sleep(min(1.0, self._tuning.relay_sweep_interval))
             self.waiting = True
             try:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._tuning.relay_sweep_interval)
+                await self._sleep(self._tuning.relay_sweep_interval)
             finally:
                 self.waiting = False
+
+    async def _sleep(self, seconds: float) -> None:
+        """Until a NOTIFY, stop() or `seconds`. asyncio.timeout, not wait_for: workers/stopping.py says why."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many events it took."""

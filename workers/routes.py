@@ -7,6 +7,10 @@ route names a job that is not registered, so a typo fails at once, not silently.
 Every event also goes to the jobs in EVERY_EVENT (webhook fan-out), so editing a tuple here can
 never cut webhooks off.
 
+A promise needs a consumer: every event type in schemas/events.py EVENT_TYPES has a routed job here or
+is listed in WEBHOOK_ONLY with the reason nothing in Leerkring acts on it. The worker refuses to start
+otherwise (workers/runner.py: check_routes), so a new event type cannot be emitted into the void.
+
 Ordering: jobs for one event run concurrently, and jobs for different events run concurrently.
 A job that must see an aggregate's events one at a time, in outbox order, is registered with
 `@job(ordered=True)`. Everything else re-reads the current state from PostgreSQL and so converges
@@ -29,6 +33,17 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "registration.cancelled": ("registration_mail",),
     "participant.link_requested": ("signin_mail",),
     "participant.erased": ("invitation_forget_participant",),
+}
+
+
+# Event types only webhook subscribers (and GET /api/v1/events) receive, each with why no job consumes it.
+WEBHOOK_ONLY: dict[str, str] = {
+    "meeting.ended": "a fact for subscribers; no Leerkring feature acts on a meeting's end yet",
+    "registration.rsvp_changed": "the RSVP lives on the registration, read where it is shown; subscribers are told",
+    "attendance.recorded": "reports read attendance from its table; subscribers (an LMS, say) are told",
+    "evaluation.submitted": "reports read evaluations from their table; subscribers are told",
+    "registration.waitlisted": "until the participant-journey jobs route them",
+    "participant.link_requested": "until the participant-journey jobs route them",
 }
 
 

@@ -27,6 +27,11 @@ class WorkerTuning(msgspec.Struct, frozen=True, kw_only=True):
     keep_result: float = 60.0
     # Seconds a stopping worker lets running jobs finish before cancelling (and so re-queueing) them.
     shutdown_wait: float = 10.0
+    # The process manager's grace period between SIGTERM and SIGKILL. deploy/ sets 60 s in all three places
+    # (k8s terminationGracePeriodSeconds, systemd TimeoutStopSec, compose stop_grace_period): change them
+    # together. Every step of a shutdown gets a share of it (workers/stopping.py: budget), so the worker is gone
+    # before SIGKILL, with its claims handed back.
+    stop_grace: float = 60.0
 
     # Retry policy for event jobs: attempt n waits min(retry_base * 2**(n-1), retry_cap) seconds;
     # after max_attempts the job becomes a dead letter.

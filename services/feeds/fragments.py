@@ -7,10 +7,8 @@ that API processes poll to drop stale cached bodies.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from uuid import UUID
@@ -21,7 +19,7 @@ from services.calendar import CalendarMeeting, meeting_uid, render_vevent
 from services.db import Connection
 from services.feeds import queries as q
 from services.feeds.queries import MeetingSource, NewFragment, StoredFragment
-from services.settings import Settings, load_settings
+from services.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +28,8 @@ RENDER_VERSION = 1
 # Feeds hold meetings that ended up to this long ago; cancelled ones stay visibly cancelled just as long.
 WINDOW = timedelta(weeks=4)
 ORGANIZER_FALLBACK = "Leerkring"
-# The stale-fragment sweep is a safety net behind the jobs, so it need not scan every second.
+# The stale-fragment sweep is a safety net behind the jobs, so it need not scan every second (workers/sweeps.py).
 SWEEP_INTERVAL = 30.0
-_last_sweep = -SWEEP_INTERVAL
 # Personal feeds show a place on the waiting list, or a seat held for someone, as a tentative appointment.
 WAITLISTED_PREFIX = "Wachtlijst: "
 OFFERED_PREFIX = "Plek aangeboden: "
@@ -173,21 +170,13 @@ async def refresh_fragment(conn: Connection, meeting_id: UUID, *, base_url: str,
         return True
 
 
-async def refresh_stale_fragments(
-    conn: Connection, settings: Settings | None = None, *, limit: int = 200, min_interval: float = SWEEP_INTERVAL
-) -> int:
+async def refresh_stale_fragments(conn: Connection, settings: Settings, *, limit: int = 200) -> int:
     """Render fragments that are missing or behind their meeting (lost jobs, backfill, a new RENDER_VERSION).
 
-    A worker sweep (workers/sweeps.py): runs at most every `min_interval` seconds per process, since jobs do the
-    real work and this is the safety net. Returns how many meetings it rendered. Each meeting gets its own
-    savepoint, so one that cannot be rendered is logged and skipped (and tried again next time).
+    A worker sweep (workers/sweeps.py, every SWEEP_INTERVAL seconds) with the worker's own settings, so it renders
+    with the same base_url as the jobs. Returns how many meetings it rendered. Each meeting gets its own savepoint,
+    so one that cannot be rendered is logged and skipped (and tried again next time).
     """
-    global _last_sweep
-    now = time.monotonic()
-    if now - _last_sweep < min_interval:
-        return 0
-    _last_sweep = now
-    settings = settings or _default_settings()
     organizer = organizer_email(settings)
     done = 0
     for meeting_id in await q.stale_meetings(conn, cutoff(), RENDER_VERSION, limit):
@@ -197,8 +186,3 @@ async def refresh_stale_fragments(
         except ValueError:
             log.exception("cannot render the calendar fragment of meeting %s", meeting_id)
     return done
-
-
-@functools.cache
-def _default_settings() -> Settings:
-    return load_settings()

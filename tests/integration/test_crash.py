@@ -49,11 +49,10 @@ import asyncio, os, signal, sys
 from typing import Any
 from services.settings import load_settings
 from workers.mailer import Mailer
-from workers.routes import ROUTES
+from workers.testing import route_only
 from tests.integration.test_crash import crash_mail  # registers the job
 
-ROUTES.clear()
-ROUTES["meeting.published"] = ("crash_mail",)
+route_only({"meeting.published": ("crash_mail",)})
 settings = load_settings(dotenv=None)
 """
 
