@@ -64,6 +64,8 @@ class Relay:
         self._wake = asyncio.Event()
         self._stopping = False
         self.published = 0
+        # Times the sweep timer, not a NOTIFY or stop(), ended a wait (observable for tests and health checks).
+        self.sweeps = 0
         # True while idle on LISTEN (observable for tests and health checks).
         self.waiting = False
 
@@ -96,9 +98,11 @@ class Relay:
 
     async def _sleep(self, seconds: float) -> None:
         """Until a NOTIFY, stop() or `seconds`. asyncio.timeout, not wait_for: workers/stopping.py says why."""
-        with contextlib.suppress(TimeoutError):
+        try:
             async with asyncio.timeout(seconds):
                 await self._wake.wait()
+        except TimeoutError:
+            self.sweeps += 1
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many events it took."""

@@ -157,7 +157,7 @@ async def test_sigkill_during_a_burst_loses_nothing_and_sends_nothing_twice(
         async def all_sent() -> bool:
             return len(await deliveries(conn, "sent")) == 600
 
-        await wait_until(all_sent, within=30)
+        await wait_until(all_sent, within=90)  # a bound for a loaded machine, not a speed requirement
         second.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(second.wait, 20) == 0, "SIGTERM is a clean stop"
     finally:

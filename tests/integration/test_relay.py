@@ -127,13 +127,11 @@ async def test_notify_wakes_the_relay_without_waiting_for_a_sweep(
             return bool(relay.waiting)
 
         await wait_until(idle)  # its start-up sweep is over; from now on only a NOTIFY wakes it
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        sweeps = relay.sweeps
         [outbox_id] = await emit_published(runs)
-        await wait_until(lambda: no_pending_jobs(runs), within=3)
-        elapsed = loop.time() - started
+        await wait_until(lambda: no_pending_jobs(runs), within=30)
+        assert relay.sweeps == sweeps, "published without waiting for the (60 s) sweep: the NOTIFY woke the relay"
     assert await runs_per_event(runs, "record") == {outbox_id: 1}
-    assert elapsed < 2.0, f"took {elapsed:.2f}s: the NOTIFY did not wake the relay"
 
 
 async def test_two_relays_and_two_workers_run_every_job_once(
@@ -159,7 +157,7 @@ async def test_two_relays_and_two_workers_run_every_job_once(
         finally:
             await pool.close()
         expected = sorted(i for batch in batches for i in batch)
-        await wait_until(lambda: no_pending_jobs(runs), within=20)
+        await wait_until(lambda: no_pending_jobs(runs), within=60)
         published = [w.ctx["relay"].published for w in workers]
     assert len(expected) == 300
     assert sum(published) == 300, "each event was published by exactly one relay"
