@@ -22,10 +22,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from arq.worker import Function, Retry, func
+from asyncpg import Record
 
 from services.db import Pool
 from services.deadletters.service import record as record_dead_letter
 from services.outbox import event_from_row
+from workers.coalesce import Coalesced
 from workers.context import EVENT_COLUMNS_O, Ctx, EventGone, ledger_pool_of, pool_of, tuning_of, worker_id_of
 from workers.registry import JobDeferred, JobSpec, PermanentJobError
 from workers.settings import WorkerTuning, retry_delay
@@ -34,18 +36,22 @@ log = logging.getLogger(__name__)
 
 ARQ_MAX_TRIES = 100_000
 
-# Starting also reads the event, so the job's load_event() costs no extra round trip.
+# Starting also reads the event, so the job's load_event() costs no extra round trip. START and DONE are each sent
+# for all the jobs of this worker that reach them while the previous one is on the wire (`Batches`): one round trip
+# for many jobs under load, the same single-row statement's effect for each.
 _START = f"""
 WITH started AS (
-    UPDATE event_jobs SET attempts = attempts + 1, started_at = now(), started_by = $3
-    WHERE outbox_id = $1 AND job = $2 AND status = 'pending'
-    RETURNING outbox_id, attempts
+    UPDATE event_jobs j SET attempts = j.attempts + 1, started_at = now(), started_by = $3
+    FROM unnest($1::bigint[], $2::text[]) AS r(outbox_id, job)
+    WHERE j.outbox_id = r.outbox_id AND j.job = r.job AND j.status = 'pending'
+    RETURNING j.outbox_id, j.job, j.attempts
 )
-SELECT s.attempts, {EVENT_COLUMNS_O} FROM started s JOIN outbox o ON o.id = s.outbox_id
+SELECT s.job, s.attempts, {EVENT_COLUMNS_O} FROM started s JOIN outbox o ON o.id = s.outbox_id
 """
 _DONE = """
-UPDATE event_jobs SET status = 'done', finished_at = now(), last_error = NULL
-WHERE outbox_id = $1 AND job = $2 AND status = 'pending'
+UPDATE event_jobs j SET status = 'done', finished_at = now(), last_error = NULL
+FROM unnest($1::bigint[], $2::text[]) AS r(outbox_id, job)
+WHERE j.outbox_id = r.outbox_id AND j.job = r.job AND j.status = 'pending'
 """
 _ATTEMPT_FAILED = "UPDATE event_jobs SET last_error = $3 WHERE outbox_id = $1 AND job = $2"
 # A deferral gives back the attempt START counted.
@@ -67,6 +73,30 @@ SELECT EXISTS (
     WHERE me.id = $1 AND (o.published_at IS NULL OR j.status = 'pending')
 )
 """
+
+
+class LedgerBatches:
+    """This worker's START and DONE statements, each coalesced across its concurrent jobs (workers/coalesce.py)."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self._ctx = ctx
+        self.start: Coalesced[tuple[int, str], Record] = Coalesced(self._start)
+        self.done: Coalesced[tuple[int, str], None] = Coalesced(self._done)
+
+    async def _start(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], Record]:
+        ids, names = [k[0] for k in keys], [k[1] for k in keys]
+        rows = await ledger_pool_of(self._ctx).fetch(_START, ids, names, worker_id_of(self._ctx))
+        return {(int(r["id"]), str(r["job"])): r for r in rows}
+
+    async def _done(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], None]:
+        await ledger_pool_of(self._ctx).execute(_DONE, [k[0] for k in keys], [k[1] for k in keys])
+        return {}
+
+
+def batches_of(ctx: Ctx) -> LedgerBatches:
+    """The worker's batches (workers/lifecycle.py makes them at start-up); unbatched ones for a bare ctx."""
+    batches = ctx.get("ledger_batches")
+    return batches if isinstance(batches, LedgerBatches) else LedgerBatches(ctx)
 
 
 def arq_function(spec: JobSpec, tuning: WorkerTuning) -> Function:
@@ -97,7 +127,7 @@ async def execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
         if spec.ordered and await pool.fetchval(_PREDECESSORS, outbox_id, spec.name):
             # Not an attempt: nothing ran. Poll quickly at first, then back off.
             raise Retry(defer=min(0.02 * 2 ** min(arq_try, 8), 2.0))
-        started = await pool.fetchrow(_START, outbox_id, spec.name, worker_id_of(ctx))
+        started = await batches_of(ctx).start((outbox_id, spec.name))
     except Retry:
         raise
     except Exception as exc:  # PostgreSQL unreachable or restarting: nothing was recorded, back off and try again
@@ -123,7 +153,7 @@ async def execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
     except Exception as exc:
         await _failed(ctx, spec, outbox_id, attempts, max_attempts, exc)
     else:
-        await _done(pool, spec, outbox_id, arq_try, tuning)
+        await _done(ctx, spec, outbox_id, arq_try, tuning)
 
 
 def _past_horizon(ctx: Ctx, tuning: WorkerTuning) -> bool:
@@ -158,9 +188,9 @@ async def _failed(ctx: Ctx, spec: JobSpec, outbox_id: int, attempts: int, max_at
     raise Retry(defer=delay) from exc
 
 
-async def _done(pool: Pool, spec: JobSpec, outbox_id: int, arq_try: int, tuning: WorkerTuning) -> None:
+async def _done(ctx: Ctx, spec: JobSpec, outbox_id: int, arq_try: int, tuning: WorkerTuning) -> None:
     try:
-        await pool.execute(_DONE, outbox_id, spec.name)
+        await batches_of(ctx).done((outbox_id, spec.name))
     except Exception as exc:  # the work is done; running it again is harmless, losing it is not
         raise Retry(defer=retry_delay(arq_try, tuning.retry_base, tuning.retry_cap)) from exc
 

@@ -30,6 +30,7 @@ import httpx
 from services.db import create_pool
 from workers.context import Ctx, ledger_pool_of, pool_of, redis_of, settings_of, tuning_of, worker_id_of
 from workers.jobs.webhooks import USER_AGENT, retry_due
+from workers.ledger import LedgerBatches
 from workers.liveness import ControlConnection
 from workers.mailer import mailer_for
 from workers.recovery import purge, recover_dead_workers, requeue_lost_jobs
@@ -57,6 +58,7 @@ async def startup(ctx: Ctx) -> None:
     )
     ctx["inflight"] = set()
     ctx["stopping"] = asyncio.Event()
+    ctx["ledger_batches"] = LedgerBatches(ctx)
     control = ControlConnection(dsn)
     ctx["control"] = control
     ctx["worker_id"] = await control.start()

@@ -2,12 +2,12 @@
 
 It wakes on `NOTIFY outbox` (sent by services.outbox.emit, delivered by PostgreSQL only on commit)
 and sweeps every `relay_sweep_interval` seconds anyway, in case a notification was missed (e.g.
-while the connection was being re-established). One batch is one transaction:
+while the connection was being re-established). One batch is one statement (its own transaction, one
+round trip):
 
     claim   up to `relay_batch` unpublished rows, oldest first, FOR UPDATE SKIP LOCKED
     ledger  one `event_jobs` row per routed job, and the rows marked published
-    commit
-    enqueue the jobs in one Redis round trip (workers/enqueue.py), job id `{name}:{outbox_id}`
+then it enqueues the jobs in one Redis round trip (workers/enqueue.py), job id `{name}:{outbox_id}`.
 
 Enqueueing after the commit means a crash in between leaves ledger rows whose jobs never reached
 Redis; the maintenance loop finds and enqueues them (workers/recovery.py), as it does after a
@@ -31,24 +31,29 @@ from arq.connections import ArqRedis
 
 from services.db import Pool
 from workers.enqueue import QueuedJob, enqueue_many
-from workers.routes import jobs_for
+from workers.routes import jobs_for, route_arrays
 from workers.settings import WorkerTuning
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "outbox"
 
-_CLAIM = """
+# One statement, so one round trip and its own transaction: claim a batch, mark it published, and write one ledger
+# row per routed job ($2/$3: the (event type, job) pairs of ROUTES; $4: EVERY_EVENT's jobs, for every type).
+_PUBLISH = """
 WITH batch AS (
     SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+), published AS (
+    UPDATE outbox o SET published_at = now() FROM batch WHERE o.id = batch.id
+    RETURNING o.id, o.type
+), ledger AS (
+    INSERT INTO event_jobs (outbox_id, job)
+    SELECT p.id, r.job FROM published p JOIN unnest($2::text[], $3::text[]) AS r(type, job) ON r.type = p.type
+    UNION ALL
+    SELECT p.id, e.job FROM published p CROSS JOIN unnest($4::text[]) AS e(job)
+    ON CONFLICT DO NOTHING
 )
-UPDATE outbox o SET published_at = now() FROM batch WHERE o.id = batch.id
-RETURNING o.id, o.type
-"""
-_LEDGER = """
-INSERT INTO event_jobs (outbox_id, job)
-SELECT * FROM unnest($1::bigint[], $2::text[])
-ON CONFLICT DO NOTHING
+SELECT id, type FROM published
 """
 _ENQUEUE_FAILED = """
 UPDATE event_jobs SET checked_at = '-infinity'
@@ -106,12 +111,10 @@ class Relay:
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many events it took."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(_CLAIM, self._tuning.relay_batch)
-            ordered = sorted(rows, key=lambda r: int(r["id"]))
-            jobs = [QueuedJob(name, int(r["id"])) for r in ordered for name in jobs_for(r["type"])]
-            if jobs:
-                await conn.execute(_LEDGER, [j.outbox_id for j in jobs], [j.name for j in jobs])
+        rows = await self._pool.fetch(_PUBLISH, self._tuning.relay_batch, *route_arrays())
+        # The jobs the statement wrote ledger rows for, in outbox order.
+        ordered = sorted(rows, key=lambda r: int(r["id"]))
+        jobs = [QueuedJob(name, int(r["id"])) for r in ordered for name in jobs_for(r["type"])]
         if jobs:
             try:
                 await enqueue_many(self._redis, jobs)

@@ -50,3 +50,9 @@ WEBHOOK_ONLY: dict[str, str] = {
 def jobs_for(event_type: str) -> tuple[str, ...]:
     """The job names to enqueue for one event, without duplicates, routed jobs first."""
     return tuple(dict.fromkeys((*ROUTES.get(event_type, ()), *EVERY_EVENT)))
+
+
+def route_arrays() -> tuple[list[str], list[str], list[str]]:
+    """ROUTES as parallel (event type, job) arrays, and EVERY_EVENT: for SQL that writes the same jobs as jobs_for."""
+    pairs = [(event_type, name) for event_type, names in ROUTES.items() for name in names]
+    return [t for t, _ in pairs], [n for _, n in pairs], list(EVERY_EVENT)

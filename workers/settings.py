@@ -23,8 +23,8 @@ class WorkerTuning(msgspec.Struct, frozen=True, kw_only=True):
     # I/O-bound jobs (PostgreSQL, SMTP, HTTP): a few dozen in flight saturate two cores.
     max_jobs: int = 32
     job_timeout: float = 120.0
-    # Results live in PostgreSQL (event_jobs); arq's copy only serves debugging.
-    keep_result: float = 60.0
+    # Results live in PostgreSQL (event_jobs), so arq keeps none: storing them cost a pickle and a key per job.
+    keep_result: float = 0.0
     # Seconds a stopping worker lets running jobs finish before cancelling (and so re-queueing) them.
     shutdown_wait: float = 10.0
     # The process manager's grace period between SIGTERM and SIGKILL. deploy/ sets 60 s in all three places
