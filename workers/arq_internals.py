@@ -65,16 +65,23 @@ async def write_jobs(
     one round trip; returns how many were new to Redis."""
     if not jobs:
         return 0
-    script = redis.register_script(_ENQUEUE)
     now_ms = int(time.time() * 1000)
     score = now_ms + defer_ms
     async with redis.pipeline(transaction=False) as pipe:
         for job in jobs:
             payload = serialize_job(job.function, job.args, {}, None, now_ms)
-            await script(
-                keys=[job_key_prefix + job.job_id, queue_name, result_key_prefix + job.job_id],
-                args=[payload, defer_ms + expires_extra_ms, score, job.job_id],
-                client=pipe,
+            # EVAL, not a registered script: redis-py would ask SCRIPT EXISTS first, a second round trip per batch
+            # (Redis caches the compiled script by its hash anyway).
+            pipe.eval(
+                _ENQUEUE,
+                3,
+                job_key_prefix + job.job_id,
+                queue_name,
+                result_key_prefix + job.job_id,
+                payload,  # type: ignore[arg-type]  # redis-py accepts bytes and ints here; its stubs say str
+                str(defer_ms + expires_extra_ms),
+                str(score),
+                job.job_id,
             )
         results = await pipe.execute()
     return sum(1 for r in results if r == 1)
