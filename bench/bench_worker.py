@@ -129,10 +129,32 @@ def serve_leerkring(database_url: str, redis_url: str, smtp_url: str) -> None:
 
     route_only({"meeting.published": (os.environ["BENCH_JOB"],)})
     routes.EVERY_EVENT = ()
+    statements = count_statements()
     settings = Settings(
         database_url=database_url, redis_url=redis_url, smtp_url=smtp_url, var_dir=Path(tempfile.mkdtemp())
     )
     asyncio.run(serve(settings, load_tuning()))
+    Path(os.environ["BENCH_COUNTS"]).write_text(str(statements[0]))
+
+
+def count_statements() -> list[int]:
+    """Count the statements this process sends to PostgreSQL: every one goes out through one of these two."""
+    from asyncpg.connection import Connection
+
+    count = [0]
+    do_execute, execute = getattr(Connection, "_do_execute"), Connection.execute  # noqa: B009
+
+    async def counted_do_execute(self: Connection, *args: Any, **kwargs: Any) -> Any:  # prepared, with arguments
+        count[0] += 1
+        return await do_execute(self, *args, **kwargs)
+
+    async def counted_execute(self: Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        count[0] += 0 if args else 1  # with arguments it goes through _do_execute
+        return await execute(self, query, *args, **kwargs)
+
+    setattr(Connection, "_do_execute", counted_do_execute)  # noqa: B010
+    setattr(Connection, "execute", counted_execute)  # noqa: B010
+    return count
 
 
 # ------------------------------------------------------------------------------------------ load generator
@@ -205,8 +227,11 @@ async def leerkring(db: str, redis_url: str, smtp_url: str, job_name: str, event
     await redis.aclose()
     pool = await create_pool(db, min_size=16, max_size=16)
     await pool.execute("TRUNCATE outbox, deliveries, worker_processes CASCADE")
-    env = {"BENCH_JOB": job_name}  # the production defaults of workers/settings.py: poll 0.01 s, max_jobs 32
+    counts = Path(tempfile.mkdtemp()) / "statements"
+    # The production defaults of workers/settings.py: poll 0.01 s, max_jobs 32.
+    env = {"BENCH_JOB": job_name, "BENCH_COUNTS": str(counts)}
     worker = spawn("--serve", "leerkring", db, redis_url, smtp_url, env=env)
+    commands = Redis.from_url(redis_url)
     try:
         await until(lambda: pool.fetchval("SELECT count(*) > 0 FROM worker_processes"), within=30)
         started = time.perf_counter()
@@ -224,14 +249,27 @@ async def leerkring(db: str, redis_url: str, smtp_url: str, job_name: str, event
         async def done() -> bool:
             return await pool.fetchval("SELECT count(*) FROM event_jobs WHERE status = 'done'") >= events  # type: ignore[no-any-return]
 
+        redis_before = await redis_commands(commands)
         await until(done, interval=0.01)
         elapsed = time.perf_counter() - started
+        redis_per_event = (await redis_commands(commands) - redis_before) / events
         if job_name == "bench_mail":
             assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'sent'") == events
-        return elapsed
     finally:
         stop(worker)
         await pool.close()
+        await commands.aclose()
+    # Per event, in the worker process (relay, ledger, job, and its background loops while it ran).
+    ROUND_TRIPS.append((job_name, int(counts.read_text()) / events, redis_per_event))
+    return elapsed
+
+
+ROUND_TRIPS: list[tuple[str, float, float]] = []
+
+
+async def redis_commands(redis: Redis) -> int:
+    """Commands Redis has processed so far (the bench's own INFO calls included, a handful per run)."""
+    return int((await redis.info("stats"))["total_commands_processed"])
 
 
 async def main(quick: bool) -> None:
@@ -309,6 +347,11 @@ async def main(quick: bool) -> None:
     print(f"  no-op: leerkring / bare arq defaults     {rate[labels[2]] / rate[labels[0]]:.2f}")
     print(f"  mail:  leerkring / bare arq pooled       {rate[labels[5]] / rate[labels[4]]:.2f}")
     print(f"  mail:  leerkring / bare arq naive SMTP   {rate[labels[5]] / rate[labels[3]]:.2f}")
+    print("\nround trips per event (median over runs): PostgreSQL statements by the worker, Redis commands by all")
+    for job_name in ("bench_noop", "bench_mail"):
+        pg = statistics.median(p for n, p, _ in ROUND_TRIPS if n == job_name)
+        redis = statistics.median(r for n, _, r in ROUND_TRIPS if n == job_name)
+        print(f"  {job_name:<12} {pg:5.2f} PostgreSQL  {redis:5.2f} Redis")
 
 
 if __name__ == "__main__":

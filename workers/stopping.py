@@ -16,15 +16,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Collection
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 
 from workers.settings import WorkerTuning
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 # How long a cancelled task gets to unwind (its finally blocks: a statement to finish, a connection to release).
 AFTER_CANCEL = 2.0
@@ -75,16 +73,19 @@ async def stop_tasks(tasks: Collection[asyncio.Future[Any]], *, within: float, w
     return pending
 
 
-async def bounded(step: Awaitable[T], seconds: float, what: str) -> T | None:
-    """Await `step` for at most `seconds`; None (logged) when it timed out or failed. Cancellation still propagates."""
+async def bounded(step: Awaitable[Any], seconds: float, what: str) -> bool:
+    """Await `step` for at most `seconds`; True when it completed, False (logged) when it timed out or failed.
+    A cancellation of the caller still propagates."""
     try:
         async with asyncio.timeout(max(0.0, seconds)):
-            return await step
+            await step
     except TimeoutError:
         log.warning("shutdown: %s took longer than %.1fs; skipped", what, seconds)
     except Exception:
         log.warning("shutdown: %s failed", what, exc_info=True)
-    return None
+    else:
+        return True
+    return False
 
 
 def describe(tasks: Collection[asyncio.Future[Any]]) -> str:

@@ -84,3 +84,15 @@ def test_the_budget_fits_the_grace_period_of_deploy() -> None:
     assert min(shares.jobs, shares.loops, shares.cleanup, shares.sends) > 0
     tight = budget(msgspec.structs.replace(tuning, stop_grace=5.0, shutdown_wait=10.0))
     assert tight.total >= 1.0, "a grace period shorter than the job wait still leaves close() a second"
+
+
+async def test_a_bounded_step_says_whether_it_completed(caplog: pytest.LogCaptureFixture) -> None:
+    assert await stopping.bounded(asyncio.sleep(0), 1.0, "a quick step") is True
+    assert await stopping.bounded(asyncio.Event().wait(), 0.05, "closing a pool") is False
+    assert "closing a pool took longer than 0.1s; skipped" in caplog.text
+
+    async def fails() -> None:
+        raise ConnectionError("weg")
+
+    assert await stopping.bounded(fails(), 1.0, "handing back claims") is False
+    assert "handing back claims failed" in caplog.text
