@@ -83,12 +83,15 @@ class LedgerBatches:
         self.start: Coalesced[tuple[int, str], Record] = Coalesced(self._start)
         self.done: Coalesced[tuple[int, str], None] = Coalesced(self._done)
 
+    # Keys sorted: two workers' batches then lock rows they share in the same order.
     async def _start(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], Record]:
+        keys = sorted(keys)
         ids, names = [k[0] for k in keys], [k[1] for k in keys]
         rows = await ledger_pool_of(self._ctx).fetch(_START, ids, names, worker_id_of(self._ctx))
         return {(int(r["id"]), str(r["job"])): r for r in rows}
 
     async def _done(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], None]:
+        keys = sorted(keys)
         await ledger_pool_of(self._ctx).execute(_DONE, [k[0] for k in keys], [k[1] for k in keys])
         return {}
 
