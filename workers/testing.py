@@ -33,7 +33,7 @@ FAST = WorkerTuning(
     keep_result=5.0,
     shutdown_wait=1.0,
     # The harness below gives workers this long to stop, as a process manager would (deploy/ uses 60 s).
-    stop_grace=20.0,
+    stop_grace=30.0,
     max_attempts=3,
     retry_base=0.05,
     retry_cap=0.2,
