@@ -46,7 +46,11 @@ async def startup(ctx: Ctx) -> None:
     dsn = settings.database_url or ""
     ctx["pool"] = await create_pool(dsn, min_size=2, max_size=tuning.pool_max)
     ctx["ledger_pool"] = await asyncpg.create_pool(
-        dsn, min_size=1, max_size=tuning.ledger_pool_max, server_settings={"synchronous_commit": "off"}
+        dsn,
+        min_size=1,
+        max_size=tuning.ledger_pool_max,
+        server_settings={"synchronous_commit": "off"},
+        reset=_keep_session,
     )
     if "mailer" not in ctx:
         ctx["mailer"] = mailer_for(settings.smtp_url, settings.var_dir / "mail", pool_size=min(16, tuning.max_jobs))
@@ -72,6 +76,12 @@ async def startup(ctx: Ctx) -> None:
     loops.append(asyncio.create_task(_every(ctx, "webhook retries", lambda: retry_due(ctx)), name="webhooks"))
     ctx["loops"] = loops
     log.info("worker %s started (max_jobs=%d, poll_delay=%ss)", ctx["worker_id"], tuning.max_jobs, tuning.poll_delay)
+
+
+async def _keep_session(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    """The ledger pool's reset on release. asyncpg has already rolled back a transaction left open; the ledger's
+    own statements leave no other session state (no advisory locks, cursors, LISTEN or SET), so the default reset
+    (four commands, one round trip on every release: half of a no-op job's statements) would find nothing."""
 
 
 # Every job of this process has ended, so a claim it still holds is a send that never happened (or one whose
