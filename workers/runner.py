@@ -93,7 +93,8 @@ def build_worker(
         poll_delay=tuning.poll_delay,
         max_tries=ARQ_MAX_TRIES,
         health_check_interval=HEALTH_CHECK_INTERVAL,
-        allow_abort_jobs=True,
+        # Nothing aborts jobs (re-runs go through the ledger): spare arq the abort check on every poll and job.
+        allow_abort_jobs=False,
         retry_jobs=True,
         stop_budget=budget(tuning),
         on_abandon=abandon,
