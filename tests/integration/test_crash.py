@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
 import signal
 import subprocess
 import sys
@@ -21,13 +20,12 @@ import pytest
 from localdev.mailsink import MailSink
 from services.db import Connection
 from services.settings import Settings
+from tests.integration.worker_helpers import ROOT, worker_env
 from workers.context import load_event, settings_of
 from workers.deliveries import send_once
 from workers.mailer import Mailer, build_message
 from workers.registry import job
 from workers.testing import FAST, emit_published, running_workers, wait_until
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @job(name="crash_mail")
@@ -93,26 +91,6 @@ async def main() -> None:
 asyncio.run(main())
 """
 )
-
-
-def worker_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEERKRING_")}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        LEERKRING_DATABASE_URL=settings.database_url or "",
-        LEERKRING_REDIS_URL=settings.redis_url or "",
-        LEERKRING_SMTP_URL=settings.smtp_url or "",
-        LEERKRING_SECRET_KEY="test",
-        LEERKRING_VAR_DIR=str(tmp_path),
-        LEERKRING_WORKER_POLL_DELAY="0.01",
-        LEERKRING_WORKER_MAX_JOBS="16",
-        LEERKRING_WORKER_SWEEP_INTERVAL="0.1",
-        LEERKRING_WORKER_RELAY_SWEEP_INTERVAL="0.25",
-        LEERKRING_WORKER_DEAD_AFTER="0.5",
-        LEERKRING_WORKER_LOST_CHECK_AFTER="1",
-        LEERKRING_WORKER_SHUTDOWN_WAIT="2",
-    )
-    return env
 
 
 def start(

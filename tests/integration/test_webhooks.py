@@ -18,7 +18,7 @@ from services.db import Connection
 from services.settings import Settings
 from services.webhooks import signing
 from tests.factories import meeting_body
-from workers.routes import ROUTES
+from workers.routes import ROUTES, WEBHOOK_ONLY
 from workers.testing import FAST, running_workers, wait_until
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -92,6 +92,7 @@ def only_webhooks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Meeting events go to the webhook fan-out alone here; other features' jobs are not under test."""
     for event_type in ("meeting.published", "meeting.updated", "meeting.cancelled", "meeting.ended"):
         monkeypatch.setitem(ROUTES, event_type, ())
+        monkeypatch.setitem(WEBHOOK_ONLY, event_type, "only the webhook fan-out is under test here")
 
 
 async def subscribe(client: Client, headers: dict[str, str], url: str, **extra: Any) -> dict[str, Any]:

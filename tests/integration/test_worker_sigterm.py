@@ -22,7 +22,7 @@ from services.db import Connection
 from services.mailsink import MailSink
 from services.settings import Settings
 from tests.integration.invitation_helpers import Client, add_participants, invite, published_meeting
-from tests.integration.test_crash import worker_env
+from tests.integration.worker_helpers import worker_env
 
 REPETITIONS = 50
 GRACE = 15.0  # LEERKRING_WORKER_STOP_GRACE for these processes; production's is 60 s (deploy/)
