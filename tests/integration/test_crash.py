@@ -117,13 +117,13 @@ async def test_sigkill_during_a_burst_loses_nothing_and_sends_nothing_twice(
     first = start(RUN_WORKER, mail_settings, tmp_path)
     second: subprocess.Popen[bytes] | None = None
     try:
-        await wait_until(lambda: running_worker_count(conn, 1), within=20)
+        await wait_until(lambda: running_worker_count(conn, 1), within=60)
         await emit_published(conn, 600)
 
         async def some_sent() -> bool:
             return len(await deliveries(conn, "sent")) >= 150
 
-        await wait_until(some_sent, within=20, interval=0.005)
+        await wait_until(some_sent, within=60, interval=0.005)
         first.send_signal(signal.SIGKILL)
         assert await asyncio.to_thread(first.wait, 10) == -signal.SIGKILL
         # What the dead worker left mid-send: the only deliveries whose fate PostgreSQL cannot know.
@@ -168,9 +168,9 @@ async def test_a_worker_killed_after_its_claim_is_recovered(
     it is sent again, with the same Message-ID."""
     killed = start(SELF_KILLING, mail_settings, tmp_path, moment)
     try:
-        await wait_until(lambda: running_worker_count(conn, 1), within=20)
+        await wait_until(lambda: running_worker_count(conn, 1), within=60)
         await emit_published(conn, 1)
-        assert await asyncio.to_thread(killed.wait, 20) == -signal.SIGKILL
+        assert await asyncio.to_thread(killed.wait, 60) == -signal.SIGKILL
     finally:
         if killed.poll() is None:
             killed.kill()
@@ -182,7 +182,7 @@ async def test_a_worker_killed_after_its_claim_is_recovered(
         async def sent() -> bool:
             return len(await deliveries(conn, "sent")) == 1
 
-        await wait_until(sent, within=10)
+        await wait_until(sent, within=30)
     assert await conn.fetchval("SELECT attempts FROM deliveries") == 2
     assert await conn.fetchval("SELECT crashed FROM worker_processes ORDER BY id LIMIT 1") is True
     message_ids = [m.message["Message-ID"] for m in mail_sink.messages]
@@ -209,6 +209,6 @@ async def test_a_live_worker_taken_for_dead_registers_anew(conn: Connection, wor
                 await conn.fetchval("SELECT stopped_at IS NULL FROM worker_processes WHERE id = $1", control.worker_id)
             )
 
-        await wait_until(registered_anew, within=10)
+        await wait_until(registered_anew, within=30)
     ids = [r["id"] for r in await conn.fetch("SELECT id FROM worker_processes ORDER BY id")]
     assert ids == [old, control.worker_id]

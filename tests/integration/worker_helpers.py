@@ -26,5 +26,7 @@ def worker_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
         LEERKRING_WORKER_DEAD_AFTER="0.5",
         LEERKRING_WORKER_LOST_CHECK_AFTER="1",
         LEERKRING_WORKER_SHUTDOWN_WAIT="2",
+        # A clean stop is over within this (the tests wait as long for it); production gives 60 s.
+        LEERKRING_WORKER_STOP_GRACE="20",
     )
     return env
