@@ -18,8 +18,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from localdev.mailsink import MailSink
 from services.db import Connection
-from services.mailsink import MailSink
 from services.settings import Settings
 from tests.integration.invitation_helpers import Client, add_participants, invite, published_meeting
 from tests.integration.worker_helpers import worker_env
@@ -34,7 +34,7 @@ class SlowSink(MailSink):
     """An SMTP server that answers DATA after SMTP_DELAY: sending takes time, as it does with a real relay."""
 
     def _store(self, raw: bytes, mail_from: str, rcpt_tos: tuple[str, ...]) -> None:
-        time.sleep(SMTP_DELAY)  # runs in a thread of the sink's own loop (services/mailsink.py)
+        time.sleep(SMTP_DELAY)  # runs in a thread of the sink's own loop (localdev/mailsink.py)
         super()._store(raw, mail_from, rcpt_tos)
 
 
