@@ -42,8 +42,6 @@ WEBHOOK_ONLY: dict[str, str] = {
     "registration.rsvp_changed": "the RSVP lives on the registration, read where it is shown; subscribers are told",
     "attendance.recorded": "reports read attendance from its table; subscribers (an LMS, say) are told",
     "evaluation.submitted": "reports read evaluations from their table; subscribers are told",
-    "registration.waitlisted": "until the participant-journey jobs route them",
-    "participant.link_requested": "until the participant-journey jobs route them",
 }
 
 
