@@ -70,3 +70,12 @@ def by_recipient(received: list[ReceivedMail]) -> dict[str, list[ReceivedMail]]:
 
 async def batch_done(conn: Connection, batch_id: str | UUID) -> bool:
     return bool(await conn.fetchval("SELECT state = 'done' FROM invitation_batches WHERE id = $1", UUID(str(batch_id))))
+
+
+async def batches_done(conn: Connection, meeting_id: str | UUID) -> bool:
+    """Every batch of the meeting finished: each invitee's mail has its outcome, so no more mail can come."""
+    return bool(
+        await conn.fetchval(
+            "SELECT bool_and(state = 'done') FROM invitation_batches WHERE meeting_id = $1", UUID(str(meeting_id))
+        )
+    )
