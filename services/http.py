@@ -13,5 +13,7 @@ CursorParam: TypeAlias = Annotated[
 ]
 CodeParam: TypeAlias = Annotated[str | None, QueryParameter(max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
 SlugParam: TypeAlias = Annotated[str | None, QueryParameter(max_length=60, pattern=r"^[a-z0-9-]+$")]
-TextParam: TypeAlias = Annotated[str | None, QueryParameter(max_length=100)]
+# Free text to search for; PostgreSQL text cannot hold a NUL byte, so one is a field error rather than a 500.
+NO_NUL = r"^[^\x00]*$"
+TextParam: TypeAlias = Annotated[str | None, QueryParameter(max_length=100, pattern=NO_NUL)]
 TimeParam: TypeAlias = Annotated[datetime | None, QueryParameter(description="RFC 3339 met offset")]

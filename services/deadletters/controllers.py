@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
 from schemas.common import Page
 from schemas.deadletters import DeadLetter, DeadLetterStatus
 from services.auth.guards import CurrentPrincipal, provide_principal, require_role
 from services.db import Conn
 from services.deadletters import service
-from services.errors import InvalidInput
 from services.http import CursorParam, LimitParam
-from services.pagination import decode_cursor, encode_cursor
+from services.pagination import RowId, decode_cursor, encode_cursor
 
+# A bigserial id: anything past 2^63 - 1 cannot name a dead letter (and would overflow the query parameter).
+DeadLetterId = Annotated[int, PathParameter(ge=1, le=2**63 - 1, description="Nummer van de mislukte taak")]
 StatusParam = Annotated[DeadLetterStatus, QueryParameter(description="open (standaard), resolved of all")]
 
 
@@ -35,9 +36,7 @@ class DeadLetterController(Controller):
     ) -> Page[DeadLetter]:
         """Failed work, newest first (admin)."""
         require_role(principal, "admin")
-        position = decode_cursor(cursor, 1)
-        if position is not None and not isinstance(position[0], int):
-            raise InvalidInput("Ongeldige cursor; gebruik de next_cursor van de vorige pagina", field="cursor")
+        position = decode_cursor(cursor, tuple[RowId])
         items = await service.list_dead_letters(
             conn, status=status, before_id=position[0] if position else None, limit=limit + 1
         )
@@ -46,14 +45,14 @@ class DeadLetterController(Controller):
 
     @get("/{dead_letter_id:int}")
     async def get_dead_letter(
-        self, conn: Conn, principal: CurrentPrincipal, dead_letter_id: FromPath[int]
+        self, conn: Conn, principal: CurrentPrincipal, dead_letter_id: DeadLetterId
     ) -> DeadLetter:
         require_role(principal, "admin")
         return await service.get(conn, dead_letter_id)
 
     @post("/{dead_letter_id:int}/retry", status_code=200)
     async def retry_dead_letter(
-        self, conn: Conn, principal: CurrentPrincipal, dead_letter_id: FromPath[int]
+        self, conn: Conn, principal: CurrentPrincipal, dead_letter_id: DeadLetterId
     ) -> DeadLetter:
         """Run the failed work again (admin); a worker picks it up within seconds."""
         require_role(principal, "admin")

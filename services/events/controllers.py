@@ -15,7 +15,7 @@ from services.db import Conn
 from services.errors import InvalidInput
 from services.events.queries import list_events
 from services.http import CursorParam, LimitParam
-from services.pagination import decode_cursor, encode_cursor
+from services.pagination import RowId, decode_cursor, encode_cursor
 
 TypeParam = Annotated[str | None, QueryParameter(max_length=60, description="alleen dit gebeurtenistype")]
 AggregateParam = Annotated[UUID | None, QueryParameter(description="alleen gebeurtenissen van dit object")]
@@ -43,12 +43,7 @@ class EventController(Controller):
         require_role(principal, "admin", "organiser")
         if type is not None and type not in EVENT_TYPES:
             raise InvalidInput(f"Onbekend gebeurtenistype '{type}'", field="type")
-        position = decode_cursor(cursor, 2)
-        after = (0, 0)
-        if position is not None:
-            if not all(isinstance(v, int) and v >= 0 for v in position):
-                raise InvalidInput("Ongeldige cursor; gebruik de next_cursor van de vorige pagina", field="cursor")
-            after = (position[0], position[1])
+        after = decode_cursor(cursor, tuple[RowId, RowId]) or (0, 0)
         events, last = await list_events(
             conn,
             after=after,

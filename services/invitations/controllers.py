@@ -29,7 +29,7 @@ from services.errors import InvalidInput
 from services.http import CodeParam, CursorParam, LimitParam
 from services.invitations import lists, preview, replies, service
 from services.invitations.replies import ReplyRecorded
-from services.pagination import decode_cursor, encode_cursor
+from services.pagination import RowId, decode_cursor, encode_cursor
 
 NoteParam: TypeAlias = Annotated[
     str, QueryParameter(max_length=2000, description="Een persoonlijk bericht van de organisator, als voorbeeld")
@@ -91,9 +91,7 @@ class InvitationController(Controller):
         limit: LimitParam = 50,
     ) -> Page[Invitee]:
         """Delivery status per invitee, in the order they were added."""
-        after = decode_cursor(cursor, 1)
-        if after is not None and not isinstance(after[0], int):
-            raise InvalidInput("Ongeldige cursor; gebruik de next_cursor van de vorige pagina", field="cursor")
+        after = decode_cursor(cursor, tuple[RowId])
         items = await service.invitees(
             conn, principal, meeting_id, batch_id, status=status, after_id=after[0] if after else None, limit=limit + 1
         )

@@ -252,7 +252,7 @@ async def list_visible(
     conn: Connection,
     principal: Principal | None,
     *,
-    cursor: list[Any] | None,
+    cursor: tuple[datetime, UUID] | None,
     limit: int,
     audience_organisation: str | None,
     **filters: Any,
@@ -266,7 +266,7 @@ async def list_visible(
         restrict_drafts=None if is_admin else True,
         own_organisation=principal.organisation_code if principal and principal.role == "organiser" else None,
         only_funder=principal.organisation_code if principal and principal.role == "funder" else None,
-        after_starts_at=datetime.fromisoformat(cursor[0]) if cursor else None,
-        after_id=UUID(cursor[1]) if cursor else None,
+        after_starts_at=cursor[0] if cursor else None,
+        after_id=cursor[1] if cursor else None,
         limit=limit,
     )

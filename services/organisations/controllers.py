@@ -13,10 +13,10 @@ from schemas.common import Page
 from schemas.organisations import ImportResult, Organisation, OrganisationIn
 from services.auth.guards import CurrentPrincipal, provide_principal, require_role
 from services.db import Conn
-from services.http import CursorParam, LimitParam
+from services.http import NO_NUL, CursorParam, LimitParam
 from services.organisations import queries as q
 from services.organisations import service
-from services.pagination import decode_cursor, encode_cursor
+from services.pagination import SortText, decode_cursor, encode_cursor
 
 
 class OrganisationController(Controller):
@@ -28,15 +28,13 @@ class OrganisationController(Controller):
         self,
         conn: Conn,
         kind: FromQuery[Literal["municipality", "region", "organiser", "funder"] | None] = None,
-        q_: Annotated[str | None, QueryParameter(name="q", max_length=100)] = None,
+        q_: Annotated[str | None, QueryParameter(name="q", max_length=100, pattern=NO_NUL)] = None,
         cursor: CursorParam = None,
         limit: LimitParam = 50,
     ) -> Page[Organisation]:
         """List organisations, ordered by name; filter on kind or a piece of the name/code."""
-        after = decode_cursor(cursor, 2)
-        items = await q.list_organisations(
-            conn, kind=kind, query=q_, after=(after[0], after[1]) if after else None, limit=limit + 1
-        )
+        after = decode_cursor(cursor, tuple[SortText, SortText])
+        items = await q.list_organisations(conn, kind=kind, query=q_, after=after, limit=limit + 1)
         more = len(items) > limit
         items = items[:limit]
         return Page(items=items, next_cursor=encode_cursor(items[-1].name, items[-1].code) if more else None)

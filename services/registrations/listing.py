@@ -15,7 +15,7 @@ from schemas.common import Page
 from schemas.registrations import MeetingSummary, MyRegistration, RegistrationListItem
 from services.db import Connection
 from services.meetings.queries import effective_status
-from services.pagination import decode_cursor, encode_cursor
+from services.pagination import RowId, decode_cursor, encode_cursor
 from services.participants.queries import to_summary
 from services.registrations import queries as q
 from services.registrations.service import staff_meeting
@@ -100,8 +100,8 @@ async def for_meeting(
 ) -> Page[RegistrationListItem]:
     """Registrations in arrival order (the waiting list is that order too). Raises NotFound, Forbidden."""
     await staff_meeting(conn, principal, meeting_id)
-    after = decode_cursor(cursor, 1)
-    rows = await list_for_meeting(conn, meeting_id, limit + 1, after=int(after[0]) if after else None, **filters)
+    after = decode_cursor(cursor, tuple[RowId])
+    rows = await list_for_meeting(conn, meeting_id, limit + 1, after=after[0] if after else None, **filters)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=[_item(r) for r in rows], next_cursor=encode_cursor(rows[-1]["n"]) if more and rows else None)
@@ -150,7 +150,7 @@ async def for_participant(
     conn: Connection, participant_id: UUID, *, cursor: str | None, limit: int | None
 ) -> Page[MyRegistration]:
     """A participant's own registrations, newest first, with the meeting they are for."""
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, tuple[RowId])
     rows = await conn.fetch(
         f"""
         SELECT {R_COLUMNS}, r.n,

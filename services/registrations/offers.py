@@ -27,7 +27,7 @@ def verify(secret: str, registration_id: UUID, action: OfferAction, token: str) 
     """Constant-time check; without a configured secret no link is valid."""
     if not secret or not token:
         return False
-    return hmac.compare_digest(offer_token(secret, registration_id, action), token)
+    return hmac.compare_digest(offer_token(secret, registration_id, action).encode(), token.encode())
 
 
 OFFER_PATH = "/aanbod"

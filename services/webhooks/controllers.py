@@ -13,13 +13,10 @@ from schemas.common import Page
 from schemas.webhooks import CreatedWebhook, Webhook, WebhookAttempt, WebhookIn
 from services.auth.guards import CurrentPrincipal, provide_principal
 from services.db import Conn
-from services.errors import InvalidInput
 from services.http import CursorParam, LimitParam
-from services.pagination import decode_cursor, encode_cursor
+from services.pagination import RowId, decode_cursor, encode_cursor
 from services.settings import Settings
 from services.webhooks import service
-
-_BAD_CURSOR = "Ongeldige cursor; gebruik de next_cursor van de vorige pagina"
 
 
 class WebhookController(Controller):
@@ -40,13 +37,7 @@ class WebhookController(Controller):
         self, conn: Conn, principal: CurrentPrincipal, cursor: CursorParam = None, limit: LimitParam = 50
     ) -> Page[Webhook]:
         """Subscriptions: all for administrators, their organisation's for organisers."""
-        position = decode_cursor(cursor, 2)
-        after = None
-        if position is not None:
-            try:
-                after = (datetime.fromisoformat(position[0]), UUID(position[1]))
-            except (TypeError, ValueError):
-                raise InvalidInput(_BAD_CURSOR, field="cursor") from None
+        after = decode_cursor(cursor, tuple[datetime, UUID])
         items = await service.list_webhooks(conn, principal, after=after, limit=limit + 1)
         more, items = len(items) > limit, items[:limit]
         last = items[-1] if items else None
@@ -73,9 +64,7 @@ class WebhookController(Controller):
         limit: LimitParam = 50,
     ) -> Page[WebhookAttempt]:
         """Every delivery attempt, newest first: status code, duration, error and the start of the answer."""
-        position = decode_cursor(cursor, 1)
-        if position is not None and not isinstance(position[0], int):
-            raise InvalidInput(_BAD_CURSOR, field="cursor")
+        position = decode_cursor(cursor, tuple[RowId])
         items = await service.attempts(
             conn, principal, webhook_id, before_id=position[0] if position else None, limit=limit + 1
         )

@@ -37,4 +37,4 @@ def verify(secret: str, body: bytes, header: str, *, tolerance: int = 300, now: 
     if abs((now if now is not None else time.time()) - timestamp) > tolerance:
         return False
     expected = signature(secret, body, timestamp).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, fields.get("v1", ""))
+    return hmac.compare_digest(expected.encode(), fields.get("v1", "").encode())

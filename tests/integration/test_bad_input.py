@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from litestar.testing import AsyncTestClient
 
 from services.db import Connection
+from tests.api import published, register
 from tests.factories import meeting_body
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -111,3 +114,71 @@ async def test_bad_query_parameters(client: Client):
     assert_problem(await client.get("/api/v1/meetings", params={"cursor": "!!!"}), 422, "cursor")
     assert_problem(await client.get("/api/v1/meetings", params={"status": "gezellig"}), 422, "status")
     assert_problem(await client.get("/api/v1/meetings", params={"from": "2027-01-01T00:00:00"}), 422, "from")
+
+
+def _cursor(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+# Cursors we never handed out, each shaped to get past a length check and reach a query if decoding let it.
+_FOREIGN_CURSORS = [
+    "niet-base64-!!",
+    _cursor("{}"),
+    _cursor('["x"]'),
+    _cursor('["2027-01-01T10:00:00+01:00", "geen-uuid"]'),
+    _cursor("[99999999999999999999, 1]"),
+    _cursor("[-1, -1]"),
+    _cursor('["\\u0000", "GM0518"]'),
+    _cursor("[1.5]"),
+]
+_NO_LIST_CURSORS = {"niet-base64-!!", _cursor("{}"), _cursor("[1.5]"), _cursor("[99999999999999999999, 1]")}
+
+
+@pytest.mark.parametrize("cursor", _FOREIGN_CURSORS)
+async def test_a_foreign_cursor_is_a_field_error_on_every_list(
+    client: Client, admin: dict[str, str], vng: dict[str, str], cursor: str
+):
+    meeting = await published(client, vng)
+    lists = [
+        ("/api/v1/meetings", vng),
+        ("/api/v1/organisations", vng),
+        (f"/api/v1/meetings/{meeting['id']}/registrations", vng),
+        (f"/api/v1/meetings/{meeting['id']}/invitations/{uuid4()}/invitees", vng),
+        ("/api/v1/events", admin),
+        ("/api/v1/webhooks", admin),
+        (f"/api/v1/webhooks/{uuid4()}/attempts", admin),
+        ("/api/v1/dead-letters", admin),
+    ]
+    for path, headers in lists:
+        response = await client.get(path, params={"cursor": cursor}, headers=headers)
+        if cursor in _NO_LIST_CURSORS or response.status_code != 200:
+            # A cursor of the right shape (two strings for organisations) is just a position: a page, maybe empty.
+            assert_problem(response, 422, "cursor")
+
+
+async def test_search_text_with_a_nul_byte_is_a_field_error(client: Client, vng: dict[str, str]):
+    meeting = await published(client, vng)
+    for path in ("/api/v1/organisations", f"/api/v1/meetings/{meeting['id']}/registrations"):
+        response = await client.get(path, params={"q": "Den\x00Haag"}, headers=vng)
+        assert response.status_code in (400, 422), response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_dead_letter_id_past_bigint_is_a_field_error(client: Client, admin: dict[str, str]):
+    for path in (f"/api/v1/dead-letters/{2**63}", f"/api/v1/dead-letters/{2**64 + 7}"):
+        assert_problem(await client.get(path, headers=admin), 422, "dead_letter_id")
+    assert_problem(await client.post(f"/api/v1/dead-letters/{2**63}/retry", headers=admin), 422, "dead_letter_id")
+
+
+async def test_a_non_ascii_offer_token_is_refused_like_any_wrong_token(client: Client, vng: dict[str, str]):
+    meeting = await published(client, vng, capacity=1)
+    for n in (1, 2):
+        await register(client, meeting["id"], n)
+    waiting = (await client.get(f"/api/v1/meetings/{meeting['id']}/registrations", headers=vng)).json()["items"][-1]
+    for token in ("ĳsbeer-€", "x" * 20):
+        response = await client.post(f"/api/v1/registrations/{waiting['id']}/accept", params={"offer_token": token})
+        assert response.status_code in (401, 403, 404), response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+    page = await client.get(f"/aanbod/{waiting['id']}/accept/ĳsbeer-€")
+    assert page.status_code in (403, 404)
+    assert "text/html" in page.headers["content-type"]
