@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -27,7 +27,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Seconds a request waits for a pooled connection before it is answered 503 with Retry-After.
     db_acquire_timeout: float = 10.0
     max_body_bytes: int = 1_048_576
-    environment: str = "development"
+    # Exactly one of these: anything else (a typo such as "prod") refuses to start rather than running half-open.
+    # The production image sets "production"; /dev/mail and the embedded servers exist only in "development".
+    environment: Literal["development", "production"] = "development"
+    # Webhooks go only to public addresses; a developer may let them reach their own machine (never in production).
+    webhook_allow_private: bool = False
     # Seconds an idle HTTP keep-alive connection stays open: longer than a load balancer's idle timeout (often 60 s),
     # so the balancer closes first and never sends a request on a connection the API is closing.
     keep_alive_timeout: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 75
@@ -46,6 +50,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def webhooks_may_reach_private(self) -> bool:
+        return self.webhook_allow_private and not self.is_production
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:

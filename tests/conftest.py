@@ -124,6 +124,7 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
         db_pool_min=1,
         db_pool_max=5,
         max_body_bytes=65_536,
+        webhook_allow_private=True,  # the tests' webhook receivers listen on 127.0.0.1
     )
 
 

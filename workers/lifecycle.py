@@ -28,6 +28,7 @@ import asyncpg
 import httpx
 
 from services.db import create_pool
+from services.webhooks.transport import webhook_transport
 from workers.context import Ctx, ledger_pool_of, pool_of, redis_of, settings_of, tuning_of, worker_id_of
 from workers.jobs.webhooks import USER_AGENT, retry_due
 from workers.ledger import LedgerBatches
@@ -58,7 +59,10 @@ async def startup(ctx: Ctx) -> None:
         timeout=httpx.Timeout(tuning.webhook_timeout, connect=min(3.0, tuning.webhook_timeout)),
         follow_redirects=False,
         headers={"User-Agent": USER_AGENT},
-        limits=httpx.Limits(max_connections=50, max_keepalive_connections=10),
+        transport=webhook_transport(
+            httpx.Limits(max_connections=50, max_keepalive_connections=10),
+            allow_private=settings.webhooks_may_reach_private,
+        ),
     )
     ctx["inflight"] = set()
     ctx["stopping"] = asyncio.Event()

@@ -30,7 +30,7 @@ class WebhookController(Controller):
     ) -> CreatedWebhook:
         """Subscribe a URL to events (admin, organiser). The signing secret is shown only in this response."""
         settings: Settings = state.settings
-        return await service.create(conn, principal, data, production=settings.is_production)
+        return await service.create(conn, principal, data, settings=settings)
 
     @get("/")
     async def list_webhooks(

@@ -12,6 +12,7 @@ from schemas.webhooks import CreatedWebhook, Webhook, WebhookAttempt, WebhookIn
 from services.auth.guards import require_role
 from services.db import Connection, required
 from services.errors import Forbidden, InvalidInput, NotFound
+from services.settings import Settings
 from services.webhooks import urls
 from services.webhooks.signing import new_secret
 
@@ -25,7 +26,7 @@ def _webhook(row: Any) -> Webhook:
     return Webhook(**dict(row))
 
 
-async def create(conn: Connection, principal: Principal, data: WebhookIn, *, production: bool) -> CreatedWebhook:
+async def create(conn: Connection, principal: Principal, data: WebhookIn, *, settings: Settings) -> CreatedWebhook:
     """Subscribe; the secret is returned this once. Raises Forbidden, InvalidInput."""
     require_role(principal, "admin", "organiser")
     code = data.organisation_code
@@ -38,7 +39,9 @@ async def create(conn: Connection, principal: Principal, data: WebhookIn, *, pro
     unknown = sorted(set(data.event_types) - set(EVENT_TYPES))
     if unknown:
         raise InvalidInput(f"Onbekend gebeurtenistype '{unknown[0]}'", field="event_types")
-    url = await urls.validate(data.url, production=production)
+    url = await urls.validate(
+        data.url, production=settings.is_production, allow_private=settings.webhooks_may_reach_private
+    )
     secret = new_secret()
     row = await conn.fetchrow(
         f"""

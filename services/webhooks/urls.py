@@ -1,10 +1,12 @@
-"""Where webhooks may go. A subscriber chooses the URL and we call it from inside our network, so in
-production it must be https to a public address — never loopback, private, link-local (cloud
-metadata at 169.254.169.254) or otherwise reserved. Outside production local hosts are allowed so
-developers and tests can receive webhooks on their own machine.
+"""Where webhooks may go. A subscriber chooses the URL and we call it from inside our network, so it must be a
+public address — never loopback, private, link-local (cloud metadata at 169.254.169.254), reserved, or an IPv6
+form that carries such an IPv4 address inside it (NAT64, 6to4, Teredo, IPv4-mapped and -compatible). That holds
+in every environment; only `LEERKRING_WEBHOOK_ALLOW_PRIVATE=1` outside production lets a developer receive
+webhooks on their own machine. Production also wants https.
 
-The address check runs at registration and again before every delivery (DNS may change after
-registration); redirects are not followed, so a public host cannot bounce us inward.
+The address check runs at registration and again at every delivery, on the very address the connection is made
+to (services/webhooks/transport.py), so DNS that changes between the check and the connect cannot point us
+inward; redirects are not followed, so a public host cannot bounce us inward either.
 """
 
 from __future__ import annotations
@@ -20,11 +22,30 @@ RESOLVE_TIMEOUT = 3.0
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
 
 
-def _is_public(address: str) -> bool:
+# IPv6 ranges that carry or translate an IPv4 address, or are special-purpose although Python calls them global.
+_NOT_PUBLIC_V6 = tuple(
+    ipaddress.IPv6Network(n)
+    for n in (
+        "::/96",  # IPv4-compatible (deprecated)
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+        "64:ff9b::/96",  # NAT64 well-known prefix
+        "64:ff9b:1::/48",  # NAT64 local use
+        "100::/64",  # discard
+        "2001::/32",  # Teredo
+        "2001:db8::/32",  # documentation
+        "2002::/16",  # 6to4
+        "fec0::/10",  # site-local (deprecated)
+    )
+)
+
+
+def is_public(address: str) -> bool:
+    """True for a globally reachable unicast address; everything special-purpose is refused."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if ip.is_multicast or not ip.is_global:
+        return False
+    return not (isinstance(ip, ipaddress.IPv6Address) and any(ip in net for net in _NOT_PUBLIC_V6))
 
 
 def check_shape(url: str, *, production: bool) -> str:
@@ -52,8 +73,9 @@ def check_shape(url: str, *, production: bool) -> str:
     return host
 
 
-async def check_public(host: str) -> None:
-    """Every address `host` resolves to must be public; raises InvalidInput otherwise or when it does not resolve."""
+async def public_addresses(host: str) -> list[str]:
+    """The addresses `host` resolves to, all of them public; raises InvalidInput otherwise or when it does not
+    resolve."""
     lowered = host.lower().rstrip(".")
     if lowered == "localhost" or lowered.endswith(_LOCAL_SUFFIXES):
         raise InvalidInput("Webhooks naar interne adressen zijn niet toegestaan", field="url")
@@ -62,14 +84,15 @@ async def check_public(host: str) -> None:
             infos = await asyncio.get_running_loop().getaddrinfo(lowered, None, type=socket.SOCK_STREAM)
     except (OSError, TimeoutError):
         raise InvalidInput(f"De host {host} kan niet worden gevonden", field="url") from None
-    addresses = {str(info[4][0]) for info in infos}
-    if not addresses or not all(_is_public(a) for a in addresses):
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses or not all(is_public(a) for a in addresses):
         raise InvalidInput("Webhooks naar interne of gereserveerde adressen zijn niet toegestaan", field="url")
+    return addresses
 
 
-async def validate(url: str, *, production: bool) -> str:
+async def validate(url: str, *, production: bool, allow_private: bool) -> str:
     """Check a subscription URL; returns it unchanged. Raises InvalidInput (field `url`)."""
     host = check_shape(url, production=production)
-    if production:
-        await check_public(host)
+    if not allow_private:
+        await public_addresses(host)
     return url

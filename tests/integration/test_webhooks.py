@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
@@ -17,6 +18,7 @@ from services.app import create_app
 from services.db import Connection
 from services.settings import Settings
 from services.webhooks import signing
+from services.webhooks.transport import webhook_transport
 from tests.factories import meeting_body
 from workers.routes import ROUTES, WEBHOOK_ONLY
 from workers.testing import FAST, running_workers, wait_until
@@ -292,3 +294,27 @@ async def test_retries_stop_after_the_retry_window(
         await wait_until(lambda: settled(conn), within=10)
     assert await conn.fetchval("SELECT status FROM webhook_deliveries") == "failed"
     assert 2 <= len(receiver.requests) <= 10
+
+
+async def test_without_the_explicit_setting_no_environment_lets_webhooks_reach_this_machine(
+    settings: Settings, vng: dict[str, str], receiver: Receiver
+):
+    development = msgspec.structs.replace(settings, webhook_allow_private=False)
+    assert development.environment == "development"
+    async with AsyncTestClient(app=create_app(development)) as client:
+        response = await client.post("/api/v1/webhooks", json={"url": receiver.url}, headers=vng)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "url"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
+async def test_the_delivery_transport_refuses_an_internal_address_at_connect_time(receiver: Receiver, host: str):
+    # A subscription checked while its name pointed elsewhere: the transport checks the address it connects to.
+    port = receiver.url.split(":")[2].split("/")[0]
+    limits = httpx.Limits(max_connections=2)
+    async with httpx.AsyncClient(transport=webhook_transport(limits, allow_private=False)) as checked:
+        with pytest.raises(httpx.ConnectError, match="niet toegestaan"):
+            await checked.post(f"http://{host}:{port}/leerkring/webhook", content=b"{}")
+    async with httpx.AsyncClient(transport=webhook_transport(limits, allow_private=True)) as local:
+        assert (await local.post(receiver.url, content=b"{}")).status_code == 200
+    assert len(receiver.requests) == 1, "only the allowed client's request arrived"
