@@ -36,13 +36,14 @@ from services.registrations.controllers import (
     RegistrationController,
     RegistrationRequestController,
 )
+from services.security import add_security_headers
 from services.settings import Settings
 from services.web.account import ManageController, SignInController
 from services.web.checkin import CheckinPageController
 from services.web.confirm import ConfirmController
 from services.web.meetings import MeetingPageController
 from services.web.offers import OfferPageController
-from services.web.render import template_config
+from services.web.render import stylesheet, template_config
 from services.webhooks.controllers import WebhookController
 
 VERSION = "0.1.0"
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> Litestar:
             ManageController,
             ConfirmController,
             OfferPageController,
+            stylesheet,
             AttendanceController,
             EventController,
             WebhookController,
@@ -116,6 +118,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         dependencies={"conn": Provide(provide_transaction)},
         exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[add_security_headers],
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         template_config=template_config(),

@@ -112,12 +112,12 @@ class DevMailController(Controller):
             summary = f"{total} bericht{'en' if total != 1 else ''}, nieuwste eerst."
         return _PAGE.format(folder=escape(str(folder)), summary=summary, rows=rows)
 
-    @get("/{name:str}", media_type="text/plain; charset=utf-8")
+    @get("/{name:str}", media_type=MediaType.TEXT)
     async def raw_mail(self, state: State, name: FromPath[str]) -> bytes:
         """The message as it went over the wire."""
         return await asyncio.to_thread(_load, _maildir(state), name)
 
-    @get("/{name:str}/text", media_type="text/plain; charset=utf-8")
+    @get("/{name:str}/text", media_type=MediaType.TEXT)
     async def text_mail(self, state: State, name: FromPath[str]) -> str:
         raw = await asyncio.to_thread(_load, _maildir(state), name)
         return _part(raw, "plain") or "(dit bericht heeft geen tekstdeel)"

@@ -149,7 +149,7 @@ class MeetingRegistrationController(Controller):
     @get(
         "/{meeting_id:uuid}/registrations.csv",
         dependencies={"principal": provide_principal},
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",
     )
     async def export_registrations(
         self,
@@ -162,7 +162,7 @@ class MeetingRegistrationController(Controller):
         text = await listing.csv_export(conn, principal, meeting_id, status=status)
         return Response(
             text,
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="inschrijvingen-{meeting_id}.csv"'},
         )
 

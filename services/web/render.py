@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
 import jinja2
-from litestar import Request
+from litestar import MediaType, Request, Response, get
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 from services.errors import DomainError, FieldError
+from services.security import PAGE_POLICY
 
-HTML = "text/html; charset=utf-8"
+HTML = MediaType.HTML  # Litestar adds the charset
 # Pages opened from a personal link carry a token in their URL: keep it out of Referer headers, caches and
 # search engines. Every page here is personal or acts on a link, so all of them get these.
-HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex",
+    "Content-Security-Policy": PAGE_POLICY,
+}
+_STYLESHEET = (resources.files("services.web") / "templates" / "leerkring.css").read_bytes()
 
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("services.web", "templates"),
@@ -72,3 +80,9 @@ def on_page_error(request: Request[Any, Any, Any], exc: DomainError) -> Template
 
 
 PAGE_ERRORS = {DomainError: on_page_error}
+
+
+@get("/static/leerkring.css", include_in_schema=False)
+async def stylesheet() -> Response[bytes]:
+    """The pages' stylesheet; it changes only with a release, so browsers may keep it for a day."""
+    return Response(_STYLESHEET, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})

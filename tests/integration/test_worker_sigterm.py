@@ -53,6 +53,8 @@ def start_worker(settings: Settings, tmp_path: Path) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.slow
+# 50 process starts: about 2 minutes on a quiet machine, over 5 on one that runs other suites beside it.
+@pytest.mark.timeout(900)
 async def test_sigterm_during_a_fanout_stops_cleanly_and_in_time_every_time(
     client: Client, vng: dict[str, str], conn: Connection, worker_settings: Settings, tmp_path: Path
 ) -> None:
