@@ -47,6 +47,7 @@ class DomainError(Exception):
         self.errors = list(errors or [])
         if field is not None:
             self.errors.insert(0, FieldError(field=field, message=detail))
+        self.headers: dict[str, str] = {}
 
 
 class InvalidInput(DomainError):
@@ -85,6 +86,18 @@ class Gone(DomainError):
     status = 410
     slug = "verlopen"
     title = "Verlopen"
+
+
+class TooManyRequests(DomainError):
+    """A rate limit (services/ratelimit.py); Retry-After says when the window ends."""
+
+    status = 429
+    slug = "te-veel-verzoeken"
+    title = "Te veel verzoeken"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.headers["Retry-After"] = str(retry_after)
 
 
 class DatabaseUnavailable(Exception):
@@ -198,7 +211,8 @@ def _on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Respo
             detail=exc.detail,
             instance=request.url.path,
             errors=exc.errors,
-        )
+        ),
+        headers=exc.headers or None,
     )
 
 

@@ -46,6 +46,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Where calendar programs send their "accept/decline" replies (iTIP REPLY), when a mailbox reads them. Unset:
     # invitations say RSVP=FALSE and point to the links in the mail, instead of letting "accept" mail noreply.
     reply_address: str = ""
+    # Multiplies every rate limit (services/ratelimit.py); 0 turns them off, e.g. for a load test from one address.
+    rate_limit_scale: Annotated[float, msgspec.Meta(ge=0)] = 1.0
 
     @property
     def is_production(self) -> bool:

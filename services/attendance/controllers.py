@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
 from schemas.registrations import Attendance, AttendanceIn, AttendanceListItem, CheckinInfo, Released, SelfCheckinIn
+from services import ratelimit
 from services.attendance import checkin, service
 from services.attendance import queries as q
 from services.auth.guards import CurrentPrincipal, provide_principal
@@ -65,10 +67,17 @@ class AttendanceController(Controller):
         security=[{}, {"apiKey": []}],
     )
     async def self_checkin(
-        self, conn: Conn, caller: CurrentCaller, meeting_id: FromPath[UUID], data: JSONBody[SelfCheckinIn]
+        self,
+        conn: Conn,
+        caller: CurrentCaller,
+        meeting_id: FromPath[UUID],
+        data: JSONBody[SelfCheckinIn],
+        request: Request[Any, Any, Any],
     ) -> Attendance:
-        """Check yourself in with the code shown at the venue (personal token, or your details)."""
-        return await service.self_checkin(conn, caller.actor, meeting_id, data)
+        """Check yourself in with the code shown at the venue (personal token, or your details). A few tries per
+        person; too many wrong codes for one meeting answer 429 for a while."""
+        async with ratelimit.checkin_attempt(request, meeting_id):
+            return await service.self_checkin(conn, caller.actor, meeting_id, data)
 
     @post("/{meeting_id:uuid}/attendance/release-no-shows", dependencies=_STAFF, status_code=200)
     async def release_no_shows(self, conn: Conn, principal: CurrentPrincipal, meeting_id: FromPath[UUID]) -> Released:

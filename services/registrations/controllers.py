@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Annotated, TypeAlias
+from typing import Annotated, Any, TypeAlias
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
@@ -22,6 +22,7 @@ from schemas.registrations import (
     RegistrationStatus,
     RsvpIn,
 )
+from services import ratelimit
 from services.auth.guards import CurrentPrincipal, provide_principal
 from services.db import Conn, Connection, Pool
 from services.http import CodeParam, CursorParam, LimitParam, SlugParam, TextParam
@@ -92,6 +93,7 @@ class MeetingRegistrationController(Controller):
         meeting_id: FromPath[UUID],
         data: JSONBody[RegistrationIn],
         state: State,
+        request: Request[Any, Any, Any],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Registration | RegistrationRequested]:
         """Register. With a personal link (`participant` token) or an API key: `confirmed` while seats last, else
@@ -100,6 +102,7 @@ class MeetingRegistrationController(Controller):
         no place in line) until that link is confirmed (`POST /api/v1/registration-requests/confirm`)."""
         actor = caller.actor
         if actor is None:
+            await ratelimit.for_request(request, ratelimit.MAIL)
             person = service.anonymous_subject(data)
             return Response(await requests.request(conn, state.settings, meeting_id, person), status_code=202)
         if idempotency_key is None:

@@ -19,10 +19,11 @@ from litestar.datastructures import Cookie, State
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
+from services import ratelimit
 from services.attendance import checkin
 from services.dates import format_when, moment
 from services.db import Conn, Connection
-from services.errors import DomainError, InvalidInput
+from services.errors import DomainError, InvalidInput, TooManyRequests
 from services.feeds import links as feed_links
 from services.feeds.personal import PERSONAL_NAME
 from services.me import service as me
@@ -32,7 +33,7 @@ from services.participants import tokens
 from services.participants.auth import ParticipantActor
 from services.settings import Settings
 from services.web import choices, forms, session
-from services.web.render import HEADERS, field_errors, message, page, summary
+from services.web.render import HEADERS, field_errors, message, page, refusal, summary
 
 NextParam = Annotated[str | None, QueryParameter(name="verder", max_length=300)]
 TokenParam = Annotated[str | None, QueryParameter(name="token", max_length=200)]
@@ -150,6 +151,10 @@ class SignInController(Controller):
             return page(
                 "signin.html", status=422, title="Inloggen", email=email, errors=errors, error_list=summary(errors)
             )
+        try:
+            await ratelimit.for_request(request, ratelimit.MAIL)
+        except TooManyRequests as exc:
+            return refusal(exc)
         answer = await participant_service.request_signin(conn, email, next_path=session.safe_next(form.get("next")))
         return message("Kijk in je mail", answer.detail, status=202)
 

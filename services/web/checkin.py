@@ -15,6 +15,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from schemas.registrations import SelfCheckinIn
+from services import ratelimit
 from services.attendance import service as attendance
 from services.dates import format_when
 from services.db import Conn, Connection
@@ -75,7 +76,7 @@ class CheckinPageController(Controller):
             return await _page(conn, meeting_id, None, code=code)
         try:
             data = forms.decode({"code": code}, SelfCheckinIn)
-            async with conn.transaction():
+            async with ratelimit.checkin_attempt(request, meeting_id), conn.transaction():
                 await attendance.self_checkin(conn, visitor, meeting_id, data)
         except DomainError as exc:
             errors = field_errors(exc.errors) or {"code": exc.detail}

@@ -17,6 +17,7 @@ from litestar.response import Template
 from schemas.meetings import Meeting
 from schemas.participants import ParticipantIn
 from schemas.registrations import RegistrationIn
+from services import ratelimit
 from services.dates import format_when, moment
 from services.db import Conn, Connection
 from services.errors import DomainError, InvalidInput
@@ -147,6 +148,7 @@ class MeetingPageController(Controller):
                     registration, _ = await registrations.register(conn, visitor, meeting_id, RegistrationIn())
                     notice = _registered_notice(registration.status, registration.waitlist_rank)
                     return await meeting_page(conn, settings, meeting_id, visitor, notice=notice)
+                await ratelimit.for_request(request, ratelimit.MAIL)
                 person = forms.decode({"email": form.get("email", ""), **forms.profile_values(form)}, ParticipantIn)
                 answer = await requests.request(conn, settings, meeting_id, person)
         except InvalidInput as exc:

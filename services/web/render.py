@@ -38,26 +38,30 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(instance=JinjaTemplateEngine(engine_instance=_ENVIRONMENT))
 
 
-def page(name: str, *, status: int = 200, **context: Any) -> Template:
+def page(name: str, *, status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> Template:
     """The page `name` (templates/*.html). Every page may show the form errors; none are there by default."""
     context.setdefault("errors", {})
     context.setdefault("error_list", [])
     context.setdefault("signed_in", False)
-    return Template(template_name=name, context=context, status_code=status, headers=HEADERS, media_type=HTML)
+    return Template(
+        template_name=name, context=context, status_code=status, headers={**HEADERS, **(headers or {})}, media_type=HTML
+    )
 
 
-def message(title: str, *lines: str, status: int = 200, **context: Any) -> Template:
+def message(
+    title: str, *lines: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any
+) -> Template:
     """A page that says one thing (done, refused, expired), optionally with one button or a sign-in form."""
     context.setdefault("meeting_title", "")
     context.setdefault("button", "")
     context.setdefault("links", [])
     context.setdefault("signin_form", False)
-    return page("message.html", status=status, title=title, lines=list(lines), **context)
+    return page("message.html", status=status, headers=headers, title=title, lines=list(lines), **context)
 
 
 def refusal(error: DomainError, **context: Any) -> Template:
     """A domain error as a page with the same status the API would answer."""
-    return message(error.title, error.detail, status=error.status, **context)
+    return message(error.title, error.detail, status=error.status, headers=error.headers, **context)
 
 
 def field_errors(errors: list[FieldError]) -> dict[str, str]:
