@@ -91,7 +91,9 @@ class InvitationsAccepted(msgspec.Struct, kw_only=True):
 
 class Invitee(msgspec.Struct, kw_only=True):
     id: int
-    email: str
+    # Personal data only of people known to the organising body, and addresses it typed in itself (see
+    # services/invitations/queries.py list_invitees); null and "" for the rest of an audience.
+    email: str | None
     name: str
     participant_id: UUID | None
     locale: str

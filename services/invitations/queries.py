@@ -9,6 +9,7 @@ import asyncpg
 
 from schemas.invitations import AudienceList, InvitationBatch, InvitationCounts, Invitee
 from services.db import Connection, required
+from services.participants.queries import KNOWN_TO
 
 BATCH_COLUMNS = (
     "b.id, b.meeting_id, b.kind, b.state, b.resend, b.audience, b.skipped_count, b.created_at, b.resolved_at, "
@@ -93,18 +94,37 @@ async def list_batches(conn: Connection, meeting_id: UUID) -> list[InvitationBat
 
 
 async def list_invitees(
-    conn: Connection, batch_id: UUID, *, status: str | None, after_id: int | None, limit: int
+    conn: Connection,
+    batch_id: UUID,
+    *,
+    viewer: str | None,
+    status: str | None,
+    after_id: int | None,
+    limit: int,
 ) -> list[Invitee]:
+    """A page of invitees. `viewer` is the organising body asking (None: an admin): it sees address, name and
+    participant id only of people known to it (KNOWN_TO), and the addresses it typed into this batch itself;
+    the rest of an audience chosen by criteria is delivery state only."""
     rows = await conn.fetch(
-        """
-        SELECT i.id, i.email, i.name, i.participant_id, i.locale, i.status, i.attempts, i.last_error, i.sequence,
-               i.sent_at,
+        f"""
+        SELECT i.id,
+               CASE WHEN $5::text IS NULL OR known OR pasted THEN i.email END AS email,
+               CASE WHEN $5::text IS NULL OR known THEN i.name ELSE '' END AS name,
+               CASE WHEN $5::text IS NULL OR known THEN i.participant_id END AS participant_id,
+               i.locale, i.status, i.attempts, i.last_error, i.sequence, i.sent_at,
                -- Registered by whatever route (the link, the meeting page, an organiser): "registered"; one who
                -- registered and cancelled since has in effect declined.
                CASE WHEN reg.active THEN 'registered'
                     WHEN r.response = 'registered' THEN 'declined'
                     ELSE r.response END AS response
         FROM invitations i
+        JOIN invitation_batches b ON b.id = i.batch_id
+        CROSS JOIN LATERAL (
+            SELECT $5::text IS NOT NULL AND {KNOWN_TO.format(participant="i.participant_id", organisation="$5")}
+                       AS known,
+                   i.email IN (SELECT lower(e ->> 'email') FROM jsonb_array_elements(b.audience -> 'emails') e)
+                       AS pasted
+        ) seen
         LEFT JOIN invitation_responses r ON r.meeting_id = i.meeting_id AND r.email = i.email
         LEFT JOIN LATERAL (
             SELECT true AS active FROM registrations g JOIN participants p ON p.id = g.participant_id
@@ -120,6 +140,7 @@ async def list_invitees(
         status,
         after_id,
         limit,
+        viewer,
     )
     return [Invitee(**dict(r)) for r in rows]
 

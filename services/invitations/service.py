@@ -179,4 +179,5 @@ async def invitees(
 ) -> list[Invitee]:
     """A page of one batch's invitees with their delivery status. Raises NotFound, Forbidden."""
     await batch(conn, principal, meeting_id, batch_id)
-    return await q.list_invitees(conn, batch_id, status=status, after_id=after_id, limit=limit)
+    viewer = None if principal.is_admin else principal.organisation_code
+    return await q.list_invitees(conn, batch_id, viewer=viewer, status=status, after_id=after_id, limit=limit)

@@ -81,6 +81,19 @@ def _reference_error(exc: asyncpg.ForeignKeyViolationError) -> InvalidInput:
     return InvalidInput("Onbekende organisatie", field="participant.organisation_code")
 
 
+# The relationship that lets an organising body see a person's details: they registered (at some time, in any
+# state) for one of its meetings. Being matched by an audience's criteria, or someone typing their address, is not.
+KNOWN_TO = """
+EXISTS (SELECT 1 FROM registrations g JOIN meetings m ON m.id = g.meeting_id
+        WHERE g.participant_id = {participant} AND {organisation} = ANY (m.organiser_codes))
+"""
+
+
+async def known_to(conn: Connection, organisation_code: str, participant_id: UUID) -> bool:
+    sql = "SELECT " + KNOWN_TO.format(participant="$2", organisation="$1")
+    return bool(await conn.fetchval(sql, organisation_code, participant_id))
+
+
 async def get(conn: Connection, participant_id: UUID) -> Participant | None:
     row = await conn.fetchrow(f"SELECT {COLUMNS} FROM participants WHERE id = $1 AND erased_at IS NULL", participant_id)
     return None if row is None else to_participant(row)

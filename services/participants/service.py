@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from uuid import UUID
 
 import msgspec
@@ -24,12 +25,36 @@ LINK_SENT = (
 async def upsert_by_staff(conn: Connection, principal: Principal, data: ParticipantIn) -> tuple[Participant, bool]:
     """Organisers and admins find or create a person to register on their behalf; returns (participant, created).
     Staff vouch for the address. An existing person's details are left as they are: people keep their own data
-    up to date."""
+    up to date.
+
+    An organiser sees the stored record only of people known to its body (q.KNOWN_TO). For anyone else, new or
+    not, the answer is what the organiser sent, as "created": it tells them neither whether the address was
+    known nor what another body's participant wrote about themselves."""
     require_role(principal, "admin", "organiser")
     participant, created = await q.find_or_create(conn, data, vouched=True)
     if await q.prove(conn, participant.id):
         participant = await me(conn, participant.id)
-    return participant, created
+    if principal.is_admin or created:
+        return participant, created
+    if principal.organisation_code and await q.known_to(conn, principal.organisation_code, participant.id):
+        return participant, False
+    return _as_given(participant, data), True
+
+
+def _as_given(stored: Participant, data: ParticipantIn) -> Participant:
+    now = datetime.now(UTC)  # the stored dates would tell how long the person has been known elsewhere
+    return msgspec.structs.replace(
+        stored,
+        created_at=now,
+        updated_at=now,
+        verified_at=now,
+        email=q.normalise_email(data.email),
+        name=data.name.strip(),
+        organisation_code=data.organisation_code,
+        professional_group=data.professional_group,
+        locale=data.locale,
+        invitation_consent=data.invitation_consent,
+    )
 
 
 async def request_link(conn: Connection, data: ParticipantIn) -> LinkRequested:

@@ -49,8 +49,17 @@ async def _subject(conn: Connection, actor: Actor, data: RegistrationIn) -> UUID
         await participants.prove(conn, actor.participant_id)
         return actor.participant_id
     if data.participant_id is not None:
-        if await participants.get(conn, data.participant_id) is None:
-            raise InvalidInput("Deze deelnemer bestaat niet", field="participant_id")
+        # By id only people the body already knows (an admin: anyone); for anyone else the details are the way in,
+        # and the answer is the same whether the id exists or not.
+        known = actor.is_admin or (
+            actor.organisation_code is not None
+            and await participants.known_to(conn, actor.organisation_code, data.participant_id)
+        )
+        if not known or await participants.get(conn, data.participant_id) is None:
+            raise InvalidInput(
+                "Deze deelnemer is niet bekend bij uw organisatie; schrijf in met naam en e-mailadres",
+                field="participant_id",
+            )
         return data.participant_id
     if data.participant is None:
         raise InvalidInput("Geef participant_id of de gegevens van de deelnemer op", field="participant")
