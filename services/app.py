@@ -13,6 +13,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from redis.asyncio import Redis
 
+from services import VERSION
 from services.attendance.controllers import AttendanceController
 from services.catalog.controllers import CatalogController
 from services.db import create_pool, provide_transaction
@@ -20,6 +21,7 @@ from services.deadletters.controllers import DeadLetterController
 from services.errors import EXCEPTION_HANDLERS
 from services.events.controllers import EventController
 from services.feeds.controllers import FeedController, FeedLinksController, MyFeedController
+from services.headers import add_response_headers
 from services.health import HealthController
 from services.invitations.controllers import (
     AudienceListController,
@@ -36,7 +38,6 @@ from services.registrations.controllers import (
     RegistrationController,
     RegistrationRequestController,
 )
-from services.security import add_security_headers
 from services.settings import Settings
 from services.web.account import ManageController, SignInController
 from services.web.checkin import CheckinPageController
@@ -46,7 +47,6 @@ from services.web.offers import OfferPageController
 from services.web.render import stylesheet, template_config
 from services.webhooks.controllers import WebhookController
 
-VERSION = "0.1.0"
 log = logging.getLogger(__name__)
 
 
@@ -118,7 +118,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         dependencies={"conn": Provide(provide_transaction)},
         exception_handlers=EXCEPTION_HANDLERS,
-        before_send=[add_security_headers],
+        before_send=[add_response_headers],
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         template_config=template_config(),

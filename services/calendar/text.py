@@ -14,19 +14,22 @@ CRLF = "\r\n"
 _FOLD = "\r\n "  # CRLF + one space; unfolding removes exactly these three characters
 
 # Characters that need any work in TEXT; checked first so plain titles cost one regex scan.
-_TEXT_SPECIAL = re.compile("[\\\\;,\x00-\x1f\x7f\ud800-\udfff]")
+_TEXT_SPECIAL = re.compile("[\\\\;,\x00-\x1f\x7f\x85\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 # RFC 5545 CONTROL is %x00-08 / %x0A-1F / %x7F; HTAB is the one control a value may hold.
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 _STRIP_FROM_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # applied after line breaks became LF
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_LINE_BREAK = re.compile("\r\n|\r|\n")
+# U+0085, U+2028 and U+2029 are line ends to some parsers and renderers: they become the one line break TEXT has.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+# Bidi embeddings, overrides and isolates can make a title read differently from what it says: dropped.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # Non-TEXT values (UID, URI, mailto) get no escaping at all, so anything a parser or a mail client might read
 # as a line end is refused outright, including U+0085/U+2028/U+2029 that str.splitlines() honours.
 _NOT_IN_VALUE = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]")
 
 # RFC 5545 only requires quotes around , ; and :, but python-icalendar trims spaces before "=" in a bare value, so
 # anything beyond word characters and a few URI-ish marks gets quotes; a quoted value means the same to everyone.
-_PARAM_NEEDS_QUOTES = re.compile(r"[^\w./+@-]")
+_PARAM_NEEDS_QUOTES = re.compile(r"[^\w./+@-]")  # bidi controls are not \w: they always reach the cleaning
 _PARAM_DROP = re.compile('["\x00-\x08\x0a-\x1f\x7f]')
 # RFC 6868 (read by icalendar, ical, Apple and Thunderbird) gives ^^, ^n and ^' a meaning inside parameter values;
 # doubling only a caret that would start one of those keeps "a^b" readable for clients that ignore RFC 6868.
@@ -52,7 +55,7 @@ def escape_text(s: str) -> str:
         s = _repair_surrogates(s)
     s = s.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
     s = _LINE_BREAK.sub("\n", s)
-    s = _STRIP_FROM_TEXT.sub("", s)
+    s = _BIDI_CONTROLS.sub("", _STRIP_FROM_TEXT.sub("", s))
     return s.replace("\n", "\\n")
 
 
@@ -64,7 +67,7 @@ def quote_param(s: str) -> str:
         s = _repair_surrogates(s)
     # A name split over lines stays readable as one line; there is no TEXT escaping inside parameters.
     s = _LINE_BREAK.sub(" ", s)
-    s = _PARAM_DROP.sub("", s)
+    s = _BIDI_CONTROLS.sub("", _PARAM_DROP.sub("", s))
     s = _CARET.sub("^^", s)
     return f'"{s}"' if _PARAM_NEEDS_QUOTES.search(s) else s
 

@@ -44,7 +44,19 @@ def dev_only(command: str, settings: Settings) -> None:
         raise SystemExit(MISSING_DEV_PACKAGE)
 
 
+# Signing keys shorter than this are guessable offline from one link; the deploy examples hold a placeholder.
+MIN_SECRET_LENGTH = 32
+PLACEHOLDER_SECRETS = ("replace-with-a-long-random-string", "changeme", "secret")
+
+
 def secret_key(settings: Settings) -> str:
+    if settings.secret_key and settings.is_production:
+        weak = settings.secret_key in PLACEHOLDER_SECRETS or len(settings.secret_key) < MIN_SECRET_LENGTH
+        if weak:
+            raise SystemExit(
+                f"LEERKRING_SECRET_KEY is te kort of een voorbeeldwaarde: gebruik minstens {MIN_SECRET_LENGTH} "
+                "willekeurige tekens, bijvoorbeeld python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
     if settings.secret_key:
         return settings.secret_key
     if settings.is_production:
@@ -117,4 +129,7 @@ def configure_logging(settings: Settings) -> str:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in JOB_LOGGERS:
         logging.getLogger(name).setLevel(logging.INFO if settings.log_jobs else logging.WARNING)
+    # httpx logs every request with its full URL at INFO; a webhook URL may carry a subscriber's secret.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     return level

@@ -12,7 +12,7 @@ from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 from services.errors import DomainError, FieldError
-from services.security import PAGE_POLICY
+from services.headers import PAGE_POLICY
 
 HTML = MediaType.HTML  # Litestar adds the charset
 # Pages opened from a personal link carry a token in their URL: keep it out of Referer headers, caches and

@@ -62,7 +62,8 @@ def in_image(image: Path, code: str, **env: str) -> subprocess.CompletedProcess[
 
 def test_production_commands_work_without_it(image: Path, database_url: str, redis_url: str):
     assert "ModuleNotFoundError" in in_image(image, "import localdev").stderr
-    env = {"environment": "production", "database_url": database_url, "redis_url": redis_url, "secret_key": "x"}
+    key = "a-production-key-long-enough-to-sign-links"
+    env = {"environment": "production", "database_url": database_url, "redis_url": redis_url, "secret_key": key}
     migrated = in_image(image, "from services.cli import main; sys.exit(main(['migrate']))", **env)
     assert migrated.returncode == 0, migrated.stderr
     assert "Geen nieuwe migraties" in migrated.stdout
@@ -88,8 +89,20 @@ def test_production_commands_work_without_it(image: Path, database_url: str, red
     ],
 )
 def test_what_needs_it_refuses_in_dutch(image: Path, tmp_path: Path, command: str, environment: str, says: str):
-    env = {"environment": environment, "secret_key": "x", "var_dir": str(tmp_path)}
+    env = {
+        "environment": environment,
+        "secret_key": "a-production-key-long-enough-to-sign-links",
+        "var_dir": str(tmp_path),
+    }
     result = in_image(image, f"from services.cli import main; sys.exit(main([{command!r}]))", **env)
     assert result.returncode != 0
     assert says in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("key", ["replace-with-a-long-random-string", "kort-en-zwak"])
+def test_production_refuses_a_placeholder_or_short_secret_key(image: Path, tmp_path: Path, key: str):
+    env = {"environment": "production", "secret_key": key, "var_dir": str(tmp_path)}
+    result = in_image(image, "from services.cli import main; sys.exit(main(['migrate']))", **env)
+    assert result.returncode != 0
+    assert "LEERKRING_SECRET_KEY is te kort of een voorbeeldwaarde" in result.stderr, result.stderr

@@ -1,4 +1,4 @@
-"""Every response carries the security headers; pages run no script and load styles only from us."""
+"""Every response carries the API version and the security headers; pages run no script and load styles only from us."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 
 from litestar.testing import AsyncTestClient
 
+from services import VERSION
 from tests.api import published
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -21,6 +22,7 @@ async def test_every_kind_of_response_carries_the_headers(client: Client, vng: d
         "feed": await client.get("/feeds/public.ics"),
     }
     for kind, answer in answers.items():
+        assert answer.headers["api-version"] == VERSION, kind
         assert answer.headers["x-content-type-options"] == "nosniff", kind
         assert answer.headers["referrer-policy"] == "no-referrer", kind
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], kind

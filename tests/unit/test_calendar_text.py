@@ -23,8 +23,8 @@ _SHELL = (
 
 def _normalised(s: str) -> str:
     """What a TEXT value should read as after escape_text and a parser: one kind of line break, no controls."""
-    s = re.sub("\r\n|\r", "\n", s)
-    return re.sub("[\x00-\x08\x0b-\x1f\x7f]", "", s)
+    s = re.sub("\r\n|[\r\x85\u2028\u2029]", "\n", s)
+    return re.sub("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]", "", s)
 
 
 def _physical_lines(text: str) -> list[str]:
@@ -168,7 +168,8 @@ def test_escape_round_trips_through_both_parsers(text: str) -> None:
 @given(st.text(max_size=120))
 def test_quoted_param_round_trips_through_both_parsers(name: str) -> None:
     lenient, strict = _parse_both(content_line("ORGANIZER", "mailto:z@vng.nl", {"CN": name}))
-    expected = re.sub('["\x00-\x08\x0a-\x1f\x7f]', "", re.sub("\r\n|\r|\n", " ", name))
+    spaced = re.sub("\r\n|[\r\n\x85\u2028\u2029]", " ", name)
+    expected = re.sub('["\x00-\x08\x0a-\x1f\x7f\u202a-\u202e\u2066-\u2069]', "", spaced)
     assert lenient["ORGANIZER"].params.get("CN", "") == expected
     assert str(lenient["ORGANIZER"]) == "mailto:z@vng.nl"
     assert strict.organizer is not None
@@ -193,3 +194,14 @@ def test_injection_stays_inside_the_value(attack: str) -> None:
     assert str(lenient["SUMMARY"]) == _normalised(attack)
     assert strict.summary == _normalised(attack)
     assert not strict.attendees
+
+
+@pytest.mark.parametrize("separator", ["\x85", "\u2028", "\u2029"])
+def test_unicode_line_ends_become_the_one_text_line_break(separator: str):
+    assert escape_text(f"Regel een{separator}ATTENDEE:mailto:x@y.nl") == "Regel een\\nATTENDEE:mailto:x@y.nl"
+
+
+def test_bidi_controls_are_dropped_from_text():
+    # U+202E would show "Intervisie lmth.exe" reversed; embeddings and isolates likewise steer the display.
+    spoof = "Intervisie \u202eexe.lmth\u202c \u2066x\u2069 \u202a\u202b\u202d"
+    assert escape_text(spoof) == "Intervisie exe.lmth x "

@@ -1,4 +1,5 @@
-"""Security headers on every response, whatever produced it (handlers, error pages, the raw feed responder).
+"""Headers on every response, whatever produced it (handlers, error pages, the raw feed responder): the API
+version (NLGov API Design Rules: `API-Version`) and the security headers.
 
 A header a response sets itself wins: pages send their own Content-Security-Policy (services/web/render.py),
 feeds their own Cache-Control. The defaults suit an API whose answers are personal more often than not.
@@ -9,7 +10,10 @@ from __future__ import annotations
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
+from services import VERSION
+
 DEFAULTS = (
+    ("API-Version", VERSION),
     ("X-Content-Type-Options", "nosniff"),
     # Links in mails carry tokens in their path: no page of ours ever tells another site where it came from.
     ("Referrer-Policy", "no-referrer"),
@@ -25,7 +29,7 @@ PAGE_POLICY = (
 )
 
 
-async def add_security_headers(message: Message, scope: Scope) -> None:
+async def add_response_headers(message: Message, scope: Scope) -> None:
     """Litestar `before_send` hook: it sees every response, also the 404s and 405s the router answers itself."""
     if message["type"] == "http.response.start":
         headers = MutableScopeHeaders.from_message(message)
