@@ -18,6 +18,7 @@ from services.attendance.controllers import AttendanceController
 from services.catalog.controllers import CatalogController
 from services.db import create_pool, provide_transaction
 from services.deadletters.controllers import DeadLetterController
+from services.docs import docs_asset, swagger_ui
 from services.errors import EXCEPTION_HANDLERS
 from services.events.controllers import EventController
 from services.feeds.controllers import FeedController, FeedLinksController, MyFeedController
@@ -31,6 +32,7 @@ from services.invitations.controllers import (
 from services.invitations.pages import InvitationLinkController
 from services.me.controllers import MeController
 from services.meetings.controllers import MeetingController, SeriesController
+from services.openapi import document_problems
 from services.organisations.controllers import OrganisationController
 from services.participants.controllers import ParticipantController
 from services.registrations.controllers import (
@@ -110,6 +112,7 @@ def create_app(settings: Settings) -> Litestar:
             ConfirmController,
             OfferPageController,
             stylesheet,
+            docs_asset,
             AttendanceController,
             EventController,
             WebhookController,
@@ -120,6 +123,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[add_response_headers],
         lifespan=[lifespan],
+        on_startup=[document_problems],
         request_max_body_size=settings.max_body_bytes,
         template_config=template_config(),
         openapi_config=OpenAPIConfig(
@@ -132,6 +136,7 @@ def create_app(settings: Settings) -> Litestar:
                 }
             ),
             security=[{"apiKey": []}],
+            render_plugins=[swagger_ui()],
         ),
         debug=False,
     )

@@ -1,0 +1,91 @@
+"""The OpenAPI document tells the truth about errors: every operation lists the problem+json answers it can give.
+
+Litestar documents a 400 with its own body for every operation and nothing else; what the API really answers
+is RFC 9457 problem+json (services/errors.py) for 400, 401, 403, 404, 409, 422, 429, 500 and 503. This fills
+them in, all with one shared `Problem` schema, once at start (before the document is first served)."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Reference,
+    Schema,
+)
+
+from services.errors import PROBLEM_JSON
+
+_TEXT = Schema(type=OpenAPIType.STRING)
+PROBLEM = Schema(
+    type=OpenAPIType.OBJECT,
+    description="RFC 9457 problem details; `detail` is Dutch, for people; `errors` names the fields",
+    required=["type", "title", "status"],
+    properties={
+        "type": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.URI),
+        "title": _TEXT,
+        "status": Schema(type=OpenAPIType.INTEGER),
+        "detail": _TEXT,
+        "instance": _TEXT,
+        "errors": Schema(
+            type=OpenAPIType.ARRAY,
+            items=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["field", "message"],
+                properties={"field": _TEXT, "message": _TEXT},
+            ),
+        ),
+    },
+)
+
+# The anonymous doors with a rate limit (services/ratelimit.py).
+RATE_LIMITED = {
+    ("post", "/api/v1/participants"),
+    ("post", "/api/v1/meetings/{meeting_id}/registrations"),
+    ("post", "/api/v1/meetings/{meeting_id}/attendance/self"),
+}
+
+
+def _statuses(method: str, path: str, operation: Operation) -> dict[str, str]:
+    statuses = {
+        "500": "Onverwachte fout (gelogd)",
+        "503": "De database is tijdelijk onbereikbaar; probeer het na Retry-After seconden opnieuw",
+    }
+    if operation.request_body is not None:
+        statuses["400"] = "De inhoud is onleesbaar (geen geldige JSON of formulier)"
+        statuses["413"] = "De inhoud is te groot"
+    if operation.parameters or operation.request_body is not None:
+        statuses["422"] = "Ongeldige invoer; `errors` noemt elk veld"
+    if "{" in path:
+        statuses["404"] = "Niet gevonden"
+    if operation.security != [{}]:
+        statuses["401"] = "Geen of een ongeldige API-sleutel of persoonlijke link"
+        statuses["403"] = "Deze sleutel mag dit niet"
+    if method != "get":
+        statuses["409"] = "Kan niet in de huidige toestand (bijvoorbeeld vol, geannuleerd of al gebeurd)"
+    if (method, path) in RATE_LIMITED:
+        statuses["429"] = "Te veel verzoeken vanaf dit adres; probeer het na Retry-After seconden opnieuw"
+    return statuses
+
+
+def document_problems(app: Litestar) -> None:
+    """on_startup hook: add the problem answers to every operation of the app's OpenAPI document."""
+    document = app.openapi_schema
+    if document.components.schemas is None:
+        document.components.schemas = {}
+    document.components.schemas["Problem"] = PROBLEM
+    answer = OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))
+    for path, item in (document.paths or {}).items():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation: Operation | None = getattr(item, method)
+            if operation is None:
+                continue
+            responses = operation.responses if operation.responses is not None else {}
+            for status in [s for s in responses if s[0] in "45"]:  # Litestar's own 400, with its own body
+                responses[status] = OpenAPIResponse(description="Ongeldig verzoek", content={PROBLEM_JSON: answer})
+            for status, description in _statuses(method, path, operation).items():
+                responses[status] = OpenAPIResponse(description=description, content={PROBLEM_JSON: answer})
+            operation.responses = responses
