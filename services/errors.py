@@ -159,7 +159,7 @@ _MSGSPEC_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"Expected `int` <= (?P<n>-?\d+)"), "Mag hoogstens {n} zijn"),
     (re.compile(r"Expected `array` of length <= (?P<n>\d+)"), "Hoogstens {n} waarden toegestaan"),
     (re.compile(r"Expected `str` matching regex"), "Heeft niet de juiste vorm"),
-    (re.compile(r"Invalid enum value `?(?P<v>[^`]*)`?"), "Onbekende waarde '{v}'"),
+    (re.compile(r"Invalid enum value `?'?(?P<v>[^`']*)'?`?"), "Onbekende waarde '{v}'"),
     (
         re.compile(r"Invalid RFC3339 encoded datetime"),
         "Geen geldige datum en tijd (RFC 3339, bijvoorbeeld 2027-03-01T09:30:00+01:00)",
@@ -194,12 +194,21 @@ def _validation_errors(extra: Any) -> list[FieldError]:
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", ""))
-        key = str(item.get("key") or "")
+        # A parameter named like a Python keyword is declared with a trailing "_" (from_, q_): report the name the
+        # caller used.
+        key = str(item.get("key") or "").removesuffix("_")
         # Litestar strips msgspec's "- at `$.x`" and reports the path as `key`; the body itself is "data".
         if key and key != "data" and " - at `" not in message:
             message = f"{message} - at `$.{key}`"
         errors.append(translate_msgspec(message))
     return errors
+
+
+def _sends_json(request: Request[Any, Any, Any]) -> bool:
+    """False for a form or plain-text body sent to the API, whose bodies are JSON (or, for imports, multipart)."""
+    content_type = request.headers.get("content-type", "")
+    wrong = content_type.startswith(("application/x-www-form-urlencoded", "text/"))
+    return not (wrong and request.url.path.startswith("/api/"))
 
 
 def _on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
@@ -239,6 +248,10 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
             status = 422
             first = errors[0]
             detail = f"{first.field}: {first.message}"
+    elif status == 400 and not _sends_json(request):
+        # A form or text body where JSON was expected: say which content type to send instead of "invalid JSON".
+        status = 415
+        detail = "Stuur de gegevens als JSON, met Content-Type: application/json"
     elif status == 400 and any(w in detail for w in ("JSON", "truncated", "malformed", "decode")):
         # msgspec could not read the body at all: name the body, not a field.
         errors = [translate_msgspec(detail.partition(" - at `")[0])]

@@ -182,3 +182,18 @@ async def test_a_non_ascii_offer_token_is_refused_like_any_wrong_token(client: C
     page = await client.get(f"/aanbod/{waiting['id']}/accept/ĳsbeer-€")
     assert page.status_code in (403, 404)
     assert "text/html" in page.headers["content-type"]
+
+
+async def test_a_form_body_for_a_json_endpoint_is_415(client: Client, vng: dict[str, str]):
+    headers = {**vng, "content-type": "application/x-www-form-urlencoded"}
+    response = await client.post("/api/v1/meetings", content=b"title=Intervisie", headers=headers)
+    problem = assert_problem(response, 415)
+    assert "application/json" in problem["detail"]
+
+
+async def test_errors_name_parameters_as_the_caller_spells_them(client: Client, vng: dict[str, str]):
+    assert_problem(await client.get("/api/v1/meetings", params={"from": "gisteren"}), 422, "from")
+    meeting = await published(client, vng)
+    listing = await client.get(f"/api/v1/meetings/{meeting['id']}/registrations?status=zoek", headers=vng)
+    problem = assert_problem(listing, 422, "status")
+    assert problem["errors"][0]["message"] == "Onbekende waarde 'zoek'"
