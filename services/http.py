@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, TypeAlias
+from typing import Annotated, TypeAlias, TypeVar
 
+from litestar import Response
 from litestar.params import QueryParameter
+
+T = TypeVar("T")
 
 LimitParam: TypeAlias = Annotated[int, QueryParameter(ge=1, le=200, description="Hoeveel items per pagina")]
 CursorParam: TypeAlias = Annotated[
@@ -17,3 +20,8 @@ SlugParam: TypeAlias = Annotated[str | None, QueryParameter(max_length=60, patte
 NO_NUL = r"^[^\x00]*$"
 TextParam: TypeAlias = Annotated[str | None, QueryParameter(max_length=100, pattern=NO_NUL)]
 TimeParam: TypeAlias = Annotated[datetime | None, QueryParameter(description="RFC 3339 met offset")]
+
+
+def created(item: T, location: str) -> Response[T]:
+    """201 Created with `Location`: where the new resource can be read."""
+    return Response(item, status_code=201, headers={"Location": location})

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from schemas.common import Page
@@ -21,7 +21,7 @@ from services.auth.guards import (
 )
 from services.db import Conn, required
 from services.errors import InvalidInput
-from services.http import CodeParam, CursorParam, LimitParam, SlugParam, TimeParam
+from services.http import CodeParam, CursorParam, LimitParam, SlugParam, TimeParam, created
 from services.meetings import service
 from services.pagination import decode_cursor, encode_cursor
 
@@ -31,9 +31,12 @@ class MeetingController(Controller):
     tags = ("bijeenkomsten",)
 
     @post("/", dependencies={"principal": provide_principal})
-    async def create_meeting(self, conn: Conn, principal: CurrentPrincipal, data: JSONBody[MeetingIn]) -> Meeting:
+    async def create_meeting(
+        self, conn: Conn, principal: CurrentPrincipal, data: JSONBody[MeetingIn]
+    ) -> Response[Meeting]:
         """Create a meeting as a draft (organiser, admin)."""
-        return await service.create(conn, principal, data)
+        meeting = await service.create(conn, principal, data)
+        return created(meeting, f"/api/v1/meetings/{meeting.id}")
 
     @get("/", dependencies={"principal": provide_optional_principal})
     async def list_meetings(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
@@ -13,7 +13,7 @@ from schemas.common import Page
 from schemas.organisations import ImportResult, Organisation, OrganisationIn
 from services.auth.guards import CurrentPrincipal, provide_principal, require_role
 from services.db import Conn
-from services.http import NO_NUL, CursorParam, LimitParam
+from services.http import NO_NUL, CursorParam, LimitParam, created
 from services.organisations import queries as q
 from services.organisations import service
 from services.pagination import SortText, decode_cursor, encode_cursor
@@ -46,10 +46,11 @@ class OrganisationController(Controller):
     @post("/", dependencies={"principal": provide_principal})
     async def create_organisation(
         self, conn: Conn, principal: CurrentPrincipal, data: JSONBody[OrganisationIn]
-    ) -> Organisation:
+    ) -> Response[Organisation]:
         """Create a regional collaboration, organising or funding body (admin)."""
         require_role(principal, "admin")
-        return await service.create(conn, data)
+        organisation = await service.create(conn, data)
+        return created(organisation, f"/api/v1/organisations/{organisation.code}")
 
     @post("/import", dependencies={"principal": provide_principal}, status_code=200)
     async def import_csv(

@@ -26,6 +26,7 @@ from services import ratelimit
 from services.auth.guards import CurrentPrincipal, provide_principal
 from services.db import Conn, Connection, Pool
 from services.http import CodeParam, CursorParam, LimitParam, SlugParam, TextParam
+from services.http import created as created_response
 from services.participants.auth import Actor, CurrentCaller, ParticipantActor, provide_caller
 from services.registrations import idempotency, listing, requests, service
 from services.registrations.offers import OfferAction
@@ -63,6 +64,13 @@ def _scope(actor: Actor) -> str:
     return f"key:{actor.key_id}"
 
 
+def _registered(registration: Registration, new: bool) -> Response[Any]:
+    """201 with Location for a new registration; 200 with the existing one (typed by the handlers that return it)."""
+    if new:
+        return created_response(registration, f"/api/v1/registrations/{registration.id}")
+    return Response(registration)
+
+
 class RegistrationRequestController(Controller):
     path = "/api/v1/registration-requests"
     tags = ("inschrijvingen",)
@@ -74,7 +82,7 @@ class RegistrationRequestController(Controller):
         place on the waiting list) is taken now, in confirmation order. 201, or 200 when it was confirmed before.
         404 for an unknown link, 410 for an expired one, 409 when the meeting closed or filled up."""
         registration, created = await requests.confirm(conn, data.token)
-        return Response(registration, status_code=201 if created else 200)
+        return _registered(registration, created)
 
 
 class MeetingRegistrationController(Controller):
@@ -107,7 +115,7 @@ class MeetingRegistrationController(Controller):
             return Response(await requests.request(conn, state.settings, meeting_id, person), status_code=202)
         if idempotency_key is None:
             registration, created = await service.register(conn, actor, meeting_id, data)
-            return Response(registration, status_code=201 if created else 200)
+            return _registered(registration, created)
         # The key, the work and the stored answer commit together, or not at all.
         scope, digest = _scope(actor), idempotency.request_hash("register", str(meeting_id), data)
         async with conn.transaction():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
@@ -13,7 +13,7 @@ from schemas.common import Page
 from schemas.webhooks import CreatedWebhook, Webhook, WebhookAttempt, WebhookIn
 from services.auth.guards import CurrentPrincipal, provide_principal
 from services.db import Conn
-from services.http import CursorParam, LimitParam
+from services.http import CursorParam, LimitParam, created
 from services.pagination import RowId, decode_cursor, encode_cursor
 from services.settings import Settings
 from services.webhooks import service
@@ -27,10 +27,11 @@ class WebhookController(Controller):
     @post("/")
     async def create_webhook(
         self, conn: Conn, principal: CurrentPrincipal, state: State, data: JSONBody[WebhookIn]
-    ) -> CreatedWebhook:
+    ) -> Response[CreatedWebhook]:
         """Subscribe a URL to events (admin, organiser). The signing secret is shown only in this response."""
         settings: Settings = state.settings
-        return await service.create(conn, principal, data, settings=settings)
+        webhook = await service.create(conn, principal, data, settings=settings)
+        return created(webhook, f"/api/v1/webhooks/{webhook.webhook.id}")
 
     @get("/")
     async def list_webhooks(

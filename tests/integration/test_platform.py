@@ -11,6 +11,7 @@ from services.db import Connection, connect
 from services.errors import InvalidInput, NotAuthenticated
 from services.migrate import MigrationError, available_migrations, migrate
 from tests.conftest import with_database
+from tests.factories import meeting_body, participant_body
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -70,3 +71,19 @@ async def test_api_key_life_cycle(conn: Connection):
 async def test_api_key_must_fit_its_organisation(conn: Connection, role: str, organisation: str | None):
     with pytest.raises(InvalidInput):
         await create_key(conn, role=role, organisation_code=organisation)  # type: ignore[arg-type]
+
+
+async def test_created_resources_say_where_they_live(client: Client, vng: dict[str, str], admin: dict[str, str]):
+    made = await client.post("/api/v1/meetings", json=meeting_body(), headers=vng)
+    assert made.status_code == 201
+    assert (await client.get(made.headers["location"], headers=vng)).json()["id"] == made.json()["id"]
+    await client.post(f"{made.headers['location']}/publish", headers=vng)
+    registered = await client.post(
+        f"/api/v1/meetings/{made.json()['id']}/registrations", json={"participant": participant_body(1)}, headers=vng
+    )
+    assert registered.status_code == 201
+    assert (await client.get(registered.headers["location"], headers=vng)).json()["id"] == registered.json()["id"]
+    body = {"code": "REG-TEST", "name": "Regio Test", "kind": "region"}
+    organisation = await client.post("/api/v1/organisations", json=body, headers=admin)
+    assert organisation.status_code == 201, organisation.text
+    assert (await client.get(organisation.headers["location"])).json()["name"] == "Regio Test"
