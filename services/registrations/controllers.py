@@ -68,7 +68,7 @@ def _registered(registration: Registration, new: bool) -> Response[Any]:
     """201 with Location for a new registration; 200 with the existing one (typed by the handlers that return it)."""
     if new:
         return created_response(registration, f"/api/v1/registrations/{registration.id}")
-    return Response(registration)
+    return Response(registration, status_code=200)
 
 
 class RegistrationRequestController(Controller):
