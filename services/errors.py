@@ -160,6 +160,7 @@ _MSGSPEC_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"Expected `array` of length <= (?P<n>\d+)"), "Hoogstens {n} waarden toegestaan"),
     (re.compile(r"Expected `str` matching regex"), "Heeft niet de juiste vorm"),
     (re.compile(r"Invalid enum value `?'?(?P<v>[^`']*)'?`?"), "Onbekende waarde '{v}'"),
+    (re.compile(r"Unsupported type: <class '(?P<t>\w+)'>"), "Verkeerd soort waarde ({t}); stuur een bestand"),
     (
         re.compile(r"Invalid RFC3339 encoded datetime"),
         "Geen geldige datum en tijd (RFC 3339, bijvoorbeeld 2027-03-01T09:30:00+01:00)",
@@ -251,7 +252,7 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
     elif status == 400 and not _sends_json(request):
         # A form or text body where JSON was expected: say which content type to send instead of "invalid JSON".
         status = 415
-        detail = "Stuur de gegevens als JSON, met Content-Type: application/json"
+        detail = "Stuur de gegevens als JSON (Content-Type: application/json); een CSV-import als multipart/form-data"
     elif status == 400 and any(w in detail for w in ("JSON", "truncated", "malformed", "decode")):
         # msgspec could not read the body at all: name the body, not a field.
         errors = [translate_msgspec(detail.partition(" - at `")[0])]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post
@@ -17,6 +18,13 @@ from services.http import NO_NUL, CursorParam, LimitParam, created
 from services.organisations import queries as q
 from services.organisations import service
 from services.pagination import SortText, decode_cursor, encode_cursor
+
+
+@dataclass
+class CsvUpload:
+    # A dataclass, not a bare UploadFile: Litestar then names a missing or non-file `data` as a field error, where
+    # a bare UploadFile parameter raises StopIteration (a 500) when the form holds no file at all.
+    data: UploadFile
 
 
 class OrganisationController(Controller):
@@ -57,8 +65,9 @@ class OrganisationController(Controller):
         self,
         conn: Conn,
         principal: CurrentPrincipal,
-        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+        data: Annotated[CsvUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> ImportResult:
-        """Bulk import from CSV (code,name,kind[,province_code,safety_region_code]); all rows or none (admin)."""
+        """Bulk import from CSV (code,name,kind[,province_code,safety_region_code]); all rows or none (admin).
+        Send the file as multipart form field `data`."""
         require_role(principal, "admin")
-        return await service.import_csv(conn, await data.read())
+        return await service.import_csv(conn, await data.data.read())

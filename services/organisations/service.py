@@ -50,6 +50,8 @@ async def import_csv(conn: Connection, content: bytes) -> ImportResult:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput("Het bestand is geen UTF-8 CSV", field="data") from None
+    if not text.strip():
+        raise InvalidInput("Het bestand is leeg", field="data")
     result = await import_organisations_csv(conn, text)
     if result.errors:
         raise InvalidInput("Het bestand is niet geïmporteerd: " + "; ".join(result.errors[:20]), field="data")

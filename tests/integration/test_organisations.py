@@ -89,6 +89,21 @@ async def test_csv_upload_endpoint(client: Client, admin: dict[str, str], conn: 
     assert "regel 2" in response.json()["detail"]
 
 
+async def test_an_upload_without_a_file_is_a_field_error(client: Client, admin: dict[str, str]):
+    url = "/api/v1/organisations/import"
+    cases = [
+        ({"other": ("x.csv", b"code,name,kind\n", "text/csv")}, None, "data"),  # no field `data`
+        ({"bijlage": ("x.txt", b"x", "text/plain")}, {"data": "code,name,kind"}, None),  # text where the file belongs
+        ({"data": ("leeg.csv", b"", "text/csv")}, None, "data"),
+    ]
+    for files, form, field in cases:
+        response = await client.post(url, files=files, data=form, headers=admin)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        if field is not None:
+            assert response.json()["errors"][0]["field"] == field
+
+
 async def test_managed_lists(client: Client, admin: dict[str, str], vng: dict[str, str]):
     themes = (await client.get("/api/v1/themes")).json()
     assert "de-bedoeling" in [t["slug"] for t in themes]
