@@ -1,4 +1,4 @@
-"""The OpenAPI document tells the truth about errors: every operation lists the problem+json answers it can give.
+"""The OpenAPI document tells the truth: who may call each operation, and the problem+json answers it can give.
 
 Litestar documents a 400 with its own body for every operation and nothing else; what the API really answers
 is RFC 9457 problem+json (services/errors.py) for 400, 401, 403, 404, 409, 422, 429, 500 and 503. This fills
@@ -6,8 +6,12 @@ them in, all with one shared `Problem` schema, once at start (before the documen
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from litestar import Litestar
 from litestar.openapi.spec import (
+    OpenAPI,
     OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -15,9 +19,16 @@ from litestar.openapi.spec import (
     Operation,
     Reference,
     Schema,
+    SecurityRequirement,
+    SecurityScheme,
 )
+from litestar.routes import HTTPRoute
 
+from services.auth.guards import provide_optional_principal
 from services.errors import PROBLEM_JSON
+from services.participants.auth import provide_caller, provide_participant
+
+_TYPED_PARAMETER = re.compile(r":[a-z]+}")
 
 _TEXT = Schema(type=OpenAPIType.STRING)
 PROBLEM = Schema(
@@ -71,9 +82,44 @@ def _statuses(method: str, path: str, operation: Operation) -> dict[str, str]:
     return statuses
 
 
+def _credentials(providers: dict[str, Any]) -> list[SecurityRequirement] | None:
+    """Who may call an operation, from the dependencies its handler resolves: None keeps the document's default
+    (an API key)."""
+    if providers.get("participant") is provide_participant:
+        return [{"persoonlijkeLink": []}]
+    if providers.get("caller") is provide_caller:
+        return [{}, {"apiKey": []}, {"persoonlijkeLink": []}]
+    if providers.get("principal") is provide_optional_principal:
+        return [{}, {"apiKey": []}]
+    if "principal" not in providers:
+        return [{}]
+    return None
+
+
+def _mark_credentials(app: Litestar, document: OpenAPI) -> None:
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        item = (document.paths or {}).get(_TYPED_PARAMETER.sub("}", route.path))
+        if item is None:
+            continue
+        for handler in route.route_handlers:
+            providers = {name: getattr(p, "dependency", p) for name, p in handler.resolve_dependencies().items()}
+            for method in handler.http_methods:
+                operation: Operation | None = getattr(item, method.lower(), None)
+                if operation is None or operation.security is not None:
+                    continue  # a handler that declares its own security (`security=[...]`) keeps it
+                operation.security = _credentials(providers)
+
+
 def document_problems(app: Litestar) -> None:
-    """on_startup hook: add the problem answers to every operation of the app's OpenAPI document."""
+    """on_startup hook: say who may call each operation, and add the problem answers to every one of them."""
     document = app.openapi_schema
+    if document.components.security_schemes is not None:
+        document.components.security_schemes["persoonlijkeLink"] = SecurityScheme(
+            type="http", scheme="bearer", description="lkp_… persoonlijke link van een deelnemer (uit elke e-mail)"
+        )
+    _mark_credentials(app, document)
     if document.components.schemas is None:
         document.components.schemas = {}
     document.components.schemas["Problem"] = PROBLEM

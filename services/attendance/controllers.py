@@ -64,7 +64,6 @@ class AttendanceController(Controller):
         "/{meeting_id:uuid}/attendance/self",
         dependencies={"caller": provide_caller},
         status_code=200,
-        security=[{}, {"apiKey": []}],
     )
     async def self_checkin(
         self,

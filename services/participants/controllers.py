@@ -18,7 +18,7 @@ class ParticipantController(Controller):
     path = "/api/v1/participants"
     tags = ("deelnemers",)
 
-    @post("/", dependencies={"caller": provide_caller}, security=[{}, {"apiKey": []}])
+    @post("/", dependencies={"caller": provide_caller})
     async def upsert_participant(
         self, conn: Conn, caller: CurrentCaller, data: JSONBody[ParticipantIn], request: Request[Any, Any, Any]
     ) -> Response[Participant | LinkRequested]:

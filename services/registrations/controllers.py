@@ -92,7 +92,6 @@ class MeetingRegistrationController(Controller):
     @post(
         "/{meeting_id:uuid}/registrations",
         dependencies={"conn": Provide(provide_statement_connection), "caller": provide_caller},
-        security=[{}, {"apiKey": []}],
     )
     async def register(
         self,

@@ -42,3 +42,16 @@ async def test_every_operation_documents_its_errors_as_problem_json(client: Clie
         assert any(s[0] == "2" for s in operation["responses"]), (method, path)
     register = document["paths"]["/api/v1/meetings/{meeting_id}/registrations"]["post"]["responses"]
     assert {"422", "404", "409", "429"} <= set(register)
+
+
+async def test_the_document_says_who_may_call_each_operation(client: Client):
+    document = (await client.get("/schema/openapi.json")).json()
+    assert set(document["components"]["securitySchemes"]) == {"apiKey", "persoonlijkeLink"}
+    paths = document["paths"]
+    assert paths["/api/v1/themes"]["get"]["security"] == [{}], "public: no key needed"
+    assert {} in paths["/api/v1/meetings"]["get"]["security"], "public, more with a key"
+    assert paths["/api/v1/me"]["get"]["security"] == [{"persoonlijkeLink": []}]
+    anonymous_door = paths["/api/v1/meetings/{meeting_id}/registrations"]["post"]["security"]
+    assert anonymous_door == [{}, {"apiKey": []}, {"persoonlijkeLink": []}]
+    assert "security" not in paths["/api/v1/meetings"]["post"], "the document's default: an API key"
+    assert document["security"] == [{"apiKey": []}]
