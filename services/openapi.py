@@ -68,8 +68,9 @@ def _statuses(method: str, path: str, operation: Operation) -> dict[str, str]:
     if operation.request_body is not None:
         statuses["400"] = "De inhoud is onleesbaar (geen geldige JSON of formulier)"
         statuses["413"] = "De inhoud is te groot"
-    if operation.parameters or operation.request_body is not None:
+    if operation.parameters or operation.request_body is not None or method != "get":
         statuses["422"] = "Ongeldige invoer; `errors` noemt elk veld"
+        statuses["404"] = "Niet gevonden (de bijeenkomst, link of het object waar het om gaat)"
     if "{" in path:
         statuses["404"] = "Niet gevonden"
     if operation.security != [{}]:
@@ -125,7 +126,7 @@ def document_problems(app: Litestar) -> None:
     document.components.schemas["Problem"] = PROBLEM
     answer = OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))
     for path, item in (document.paths or {}).items():
-        for method in ("get", "put", "post", "delete", "patch"):
+        for method in ("get", "head", "put", "post", "delete", "patch"):
             operation: Operation | None = getattr(item, method)
             if operation is None:
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from schemas.participants import LinkRequested, Participant, ParticipantIn
@@ -18,7 +19,16 @@ class ParticipantController(Controller):
     path = "/api/v1/participants"
     tags = ("deelnemers",)
 
-    @post("/", dependencies={"caller": provide_caller})
+    @post(
+        "/",
+        dependencies={"caller": provide_caller},
+        responses={
+            200: ResponseSpec(Participant, description="Bekend bij uw organisatie: het opgeslagen record"),
+            202: ResponseSpec(
+                LinkRequested, description="Zonder sleutel: er gaat een e-mail met een persoonlijke link"
+            ),
+        },
+    )
     async def upsert_participant(
         self, conn: Conn, caller: CurrentCaller, data: JSONBody[ParticipantIn], request: Request[Any, Any, Any]
     ) -> Response[Participant | LinkRequested]:

@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from schemas.common import Page
@@ -76,7 +77,11 @@ class RegistrationRequestController(Controller):
     tags = ("inschrijvingen",)
     security = [{}]  # noqa: RUF012 - the token from the mail is the credential
 
-    @post("/confirm", dependencies={"conn": Provide(provide_statement_connection)})
+    @post(
+        "/confirm",
+        dependencies={"conn": Provide(provide_statement_connection)},
+        responses={200: ResponseSpec(Registration, description="Al eerder bevestigd: dezelfde inschrijving")},
+    )
     async def confirm_request(self, conn: Conn, data: JSONBody[ConfirmIn]) -> Response[Registration]:
         """Confirm a registration with the token from the mailed link: the address is proven, and the seat (or the
         place on the waiting list) is taken now, in confirmation order. 201, or 200 when it was confirmed before.
@@ -92,6 +97,10 @@ class MeetingRegistrationController(Controller):
     @post(
         "/{meeting_id:uuid}/registrations",
         dependencies={"conn": Provide(provide_statement_connection), "caller": provide_caller},
+        responses={
+            200: ResponseSpec(Registration, description="Al ingeschreven: de bestaande inschrijving"),
+            202: ResponseSpec(RegistrationRequested, description="Zonder sleutel of link: bevestig via de e-mail"),
+        },
     )
     async def register(
         self,
