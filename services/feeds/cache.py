@@ -3,7 +3,7 @@
 Every API process keeps its own bodies, so invalidation cannot be a message to "the" cache: each process asks
 PostgreSQL. It reads `feed_state.generation` (a one-row table bumped in the same transaction as every change to a
 feed) at most once per `recheck_seconds`; concurrent requests share that one query. An entry is served only when
-it was verified at the current (generation, cutoff) token. After a change an entry is verified again with one
+it was verified at the current (generation, day) token. After a change an entry is verified again with one
 aggregate query over the feed's fragments, and rebuilt only when its content really differs.
 
 So a change reaches every process within `recheck_seconds` of its commit, and between two changes a feed request
@@ -21,9 +21,9 @@ from typing import NamedTuple
 
 from services.db import Pool
 from services.feeds import queries as q
-from services.feeds.fragments import cutoff
 from services.feeds.queries import FeedFilter
 from services.feeds.respond import Representation
+from services.feeds.windows import Window, today
 
 RECHECK_SECONDS = 1.0
 MAX_BYTES = 128 * 1024 * 1024
@@ -31,10 +31,10 @@ _LOCK_STRIPES = 64
 
 
 class Token(NamedTuple):
-    """What an entry was verified against: the feed generation and the window's cutoff (moves once a day)."""
+    """What an entry was verified against: the feed generation and the day its window is measured from."""
 
     generation: int
-    cutoff: datetime
+    day: datetime  # midnight UTC (services/feeds/windows.today): every window moves once a day
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,7 @@ class FeedSpec:
     path: str
     name: str
     filter: FeedFilter
+    window: Window
     change_keys: tuple[str, ...]  # feed_changes keys whose marks move this feed's Last-Modified
 
 
@@ -95,7 +96,7 @@ class FeedCache:
             started = time.monotonic()  # before the query: the answer is at least this fresh
             async with pool.acquire() as conn:
                 generation = await q.generation(conn)
-            self._token = Token(generation, cutoff())
+            self._token = Token(generation, today())
             self._checked_at = started
             return self._token
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from email.utils import parseaddr
 from uuid import UUID
 
@@ -18,36 +19,48 @@ import msgspec
 from services.calendar import CalendarMeeting, meeting_uid, render_vevent
 from services.db import Connection
 from services.feeds import queries as q
+from services.feeds import windows
 from services.feeds.queries import MeetingSource, NewFragment, StoredFragment
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
 
 # Raise when the rendering of fragments changes: the sweep then re-renders every fragment still in a feed.
-RENDER_VERSION = 1
-# Feeds hold meetings that ended up to this long ago; cancelled ones stay visibly cancelled just as long.
-WINDOW = timedelta(weeks=4)
+# 2: descriptions in feeds are cut at FEED_DESCRIPTION_CHARS; fragments know their organising and funding bodies.
+RENDER_VERSION = 2
 ORGANIZER_FALLBACK = "Leerkring"
 # The stale-fragment sweep is a safety net behind the jobs, so it need not scan every second (workers/sweeps.py).
 SWEEP_INTERVAL = 30.0
 # Personal feeds show a place on the waiting list, or a seat held for someone, as a tentative appointment.
 WAITLISTED_PREFIX = "Wachtlijst: "
 OFFERED_PREFIX = "Plek aangeboden: "
+# A description may hold 20,000 characters; a feed entry shows the start of it (its "Meer informatie" link leads to
+# the rest), so one long text cannot take a feed past the size calendars accept. Mails keep the whole text.
+FEED_DESCRIPTION_CHARS = 500
+ELLIPSIS = " …"
 _CONFIRMED_LINE = "\r\nSTATUS:CONFIRMED\r\n"
 _OPAQUE_LINE = "\r\nTRANSP:OPAQUE\r\n"
 
 
 def cutoff(now: datetime | None = None) -> datetime:
-    """Feeds hold meetings ending after this instant: midnight UTC, WINDOW ago, so a feed shifts once a day."""
-    today = (now or datetime.now(UTC)).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return today - WINDOW
+    """The oldest end a fragment may have and still be in some feed: the stale-fragment sweep looks no further."""
+    return windows.today(now) - windows.MAX_BACK
 
 
-def left_window_at(ends_at: datetime) -> datetime:
-    """The midnight at which a meeting ending at `ends_at` dropped out of every feed (see cutoff)."""
-    moment = ends_at.astimezone(UTC) + WINDOW
-    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight if midnight == moment else midnight + timedelta(days=1)
+def render_key(base_url: str, organizer: str) -> str:
+    """What a fragment's text depends on besides the meeting: the base URL of its links and the ORGANIZER address."""
+    return f"{base_url.rstrip('/')} {organizer}"
+
+
+def feed_description(text: str) -> str:
+    """The start of a description, cut at a word within FEED_DESCRIPTION_CHARS characters."""
+    if len(text) <= FEED_DESCRIPTION_CHARS:
+        return text
+    cut = text[: FEED_DESCRIPTION_CHARS - len(ELLIPSIS)]
+    space = max(cut.rfind(" "), cut.rfind("\n"))
+    if space > FEED_DESCRIPTION_CHARS // 2:
+        cut = cut[:space]
+    return cut.rstrip() + ELLIPSIS
 
 
 def meeting_url(base_url: str, meeting_id: UUID) -> str:
@@ -108,6 +121,7 @@ def content_hash(*parts: bytes | None) -> int:
 def render_fragment(src: MeetingSource, *, base_url: str, organizer: str) -> NewFragment:
     """Render the feed text and the personal-feed variants of one meeting. Raises ValueError for unusable data."""
     m = to_calendar_meeting(src, base_url=base_url, organizer=organizer)
+    m = msgspec.structs.replace(m, description=feed_description(m.description))
     vevent = render_vevent(m, for_feed=True).encode()
     cancelled = m.status == "cancelled"
     waitlisted = None if cancelled else _tentative(m, WAITLISTED_PREFIX)
@@ -124,6 +138,8 @@ def render_fragment(src: MeetingSource, *, base_url: str, organizer: str) -> New
         themes=sorted(set(src.themes)),
         audience_groups=sorted(set(src.audience_groups)),
         audience_codes=sorted(set(src.audience_organisations) | set(src.audience_regions)),
+        body_codes=sorted(set(src.organiser_codes) | set(src.funder_codes)),
+        rendered_for=render_key(base_url, organizer),
         vevent=vevent,
         vevent_waitlisted=waitlisted,
         vevent_offered=offered,
@@ -132,16 +148,18 @@ def render_fragment(src: MeetingSource, *, base_url: str, organizer: str) -> New
     )
 
 
-def feed_keys(themes: list[str], groups: list[str], codes: list[str]) -> set[str]:
+def feed_keys(
+    themes: Sequence[str], groups: Sequence[str], codes: Sequence[str], bodies: Sequence[str] = ()
+) -> set[str]:
     """The feed_changes keys of every shared feed a fragment with this membership appears in."""
-    keys = {"public", *(f"theme:{t}" for t in themes)}
+    keys = {"public", *(f"theme:{t}" for t in themes), *(f"body:{b}" for b in bodies)}
     keys |= {f"group:{g}" for g in groups} if groups else {"group:*"}
     keys |= {f"aud:{c}" for c in codes} if codes else {"aud:*"}
     return keys
 
 
 def _keys_of(f: StoredFragment | NewFragment) -> set[str]:
-    return feed_keys(f.themes, f.audience_groups, f.audience_codes)
+    return feed_keys(f.themes, f.audience_groups, f.audience_codes, f.body_codes)
 
 
 async def refresh_fragment(conn: Connection, meeting_id: UUID, *, base_url: str, organizer: str) -> bool:
@@ -160,7 +178,12 @@ async def refresh_fragment(conn: Connection, meeting_id: UUID, *, base_url: str,
             await q.delete_fragment(conn, meeting_id)
             await q.mark_changed(conn, _keys_of(old))
             return True
-        if old is not None and (old.revision, old.render_version) >= (src.revision, RENDER_VERSION):
+        key = render_key(base_url, organizer)
+        if (
+            old is not None
+            and (old.revision, old.render_version) >= (src.revision, RENDER_VERSION)
+            and old.rendered_for == key
+        ):
             return False
         new = render_fragment(src, base_url=base_url, organizer=organizer)
         await q.upsert_fragment(conn, new)
@@ -179,7 +202,8 @@ async def refresh_stale_fragments(conn: Connection, settings: Settings, *, limit
     """
     organizer = organizer_email(settings)
     done = 0
-    for meeting_id in await q.stale_meetings(conn, cutoff(), RENDER_VERSION, limit):
+    key = render_key(settings.base_url, organizer)
+    for meeting_id in await q.stale_meetings(conn, cutoff(), RENDER_VERSION, key, limit):
         try:
             await refresh_fragment(conn, meeting_id, base_url=settings.base_url, organizer=organizer)
             done += 1

@@ -18,9 +18,9 @@ import msgspec
 
 from services.calendar import assemble, feed_header
 from services.db import Connection
-from services.feeds.fragments import cutoff, left_window_at
+from services.feeds import windows
 from services.feeds.respond import PRIVATE_CACHE_CONTROL, PRIVATE_HEADERS, Representation, http_seconds, make_etag
-from services.feeds.service import APP, DASH, FORMAT, FORMAT_SINCE
+from services.feeds.service import APP, DASH, FORMAT, FORMAT_SINCE, TRAILER
 
 PERSONAL_NAME = f"{APP}{DASH}mijn bijeenkomsten"
 PERSONAL_DESCRIPTION = (
@@ -34,7 +34,7 @@ _SHOWN = """(r.status IN ('confirmed', 'waitlisted', 'offered')
               OR (r.status = 'cancelled' AND r.end_reason = 'meeting_cancelled'))"""
 _REGISTRATIONS = f"""
 SELECT f.meeting_id, f.starts_at, r.status, f.tzid, f.content_hash,
-       CASE WHEN f.ends_at > $2 AND {_SHOWN}
+       CASE WHEN f.ends_at > $2 AND f.starts_at < $3 AND {_SHOWN}
             THEN CASE r.status WHEN 'waitlisted' THEN coalesce(f.vevent_waitlisted, f.vevent)
                                WHEN 'offered' THEN coalesce(f.vevent_offered, f.vevent)
                                ELSE f.vevent END
@@ -65,7 +65,7 @@ WITH p AS (
 )
 SELECT meta.changed_at, meta.last_gone, f.meeting_id, f.starts_at, f.updated_at, f.tzid, f.content_hash, f.vevent
 FROM meta LEFT JOIN (
-    p JOIN meeting_fragments f ON f.ends_at > $2 AND p.professional_group = ANY(f.audience_groups)
+    p JOIN meeting_fragments f ON f.ends_at > $2 AND f.starts_at < $3 AND p.professional_group = ANY(f.audience_groups)
       AND (cardinality(f.audience_codes) = 0 OR f.audience_codes && (SELECT codes FROM codes))
 ) ON true
 ORDER BY f.starts_at, f.meeting_id
@@ -97,32 +97,40 @@ class PersonalFeed(msgspec.Struct, frozen=True, kw_only=True):
 
 async def personal_feed(conn: Connection, participant_id: UUID, *, with_group: bool) -> PersonalFeed:
     """A participant's feed (see the module docstring). Reads only."""
-    limit = cutoff()
+    window = windows.PERSONAL
+    start, end = windows.bounds(window, windows.today())
     moments: list[datetime | None] = [FORMAT_SINCE]
     newest = 0.0  # POSIX seconds: registration changes and the texts shown
     picked: dict[UUID, tuple[datetime, PersonalRow]] = {}
     for meeting_id, starts_at, status, tzid, content_hash, vevent, changed, gone in await conn.fetch(
-        _REGISTRATIONS, participant_id, limit
+        _REGISTRATIONS, participant_id, start, end
     ):
         newest = max(newest, changed)
         if gone is not None:
-            moments.append(left_window_at(gone))
+            moments.append(windows.left_window_at(gone, window.back))
         if vevent is not None and meeting_id not in picked:
             row = PersonalRow(kind=status, vevent=vevent, tzid=tzid, content_hash=content_hash)
             picked[meeting_id] = (starts_at, row)
+            moments.append(windows.entered_window_at(starts_at, window.ahead))
     rows = [row for _, row in picked.values()]
     if with_group:
         added = False
         for changed_at, gone, meeting_id, starts_at, frag_updated, tzid, content_hash, vevent in await conn.fetch(
-            _GROUP, participant_id, limit
+            _GROUP, participant_id, start, end
         ):
-            moments += [changed_at, left_window_at(gone) if gone is not None else None, frag_updated]
+            left = windows.left_window_at(gone, window.back) if gone is not None else None
+            moments += [changed_at, left, frag_updated]
+            if starts_at is not None:
+                moments.append(windows.entered_window_at(starts_at, window.ahead))
             if vevent is not None and meeting_id not in picked:
                 row = PersonalRow(kind="group", vevent=vevent, tzid=tzid, content_hash=content_hash)
                 picked[meeting_id] = (starts_at, row)
                 added = True
         if added:
             rows = [row for _, (_, row) in sorted(picked.items(), key=lambda item: (item[1][0], item[0]))]
+    header = feed_header(PERSONAL_NAME, {r.tzid for r in rows}, description=PERSONAL_DESCRIPTION)
+    # Named without anything personal in the log line.
+    rows = rows[: windows.fit("p/…", len(header.data) + TRAILER, [len(r.vevent) for r in rows])]
     etag = make_etag(FORMAT, PERSONAL_NAME, *(f"{r.kind}:{r.content_hash}" for r in rows))
     return PersonalFeed(
         etag=etag,

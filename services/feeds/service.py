@@ -15,8 +15,8 @@ from typing import Literal
 from services.calendar import assemble, feed_header
 from services.db import Connection, Pool
 from services.feeds import queries as q
+from services.feeds import windows
 from services.feeds.cache import FeedCache, FeedSpec, SharedFeed, Token
-from services.feeds.fragments import left_window_at
 from services.feeds.queries import FeedFilter, FeedVersion
 from services.feeds.respond import (
     SHARED_CACHE_CONTROL,
@@ -38,6 +38,7 @@ SHARED_DESCRIPTION = (
     "Collegiale leerbijeenkomsten in het sociaal domein. Agenda-apps halen wijzigingen zelf op, "
     "meestal binnen enkele uren; Google Agenda soms pas na een dag."
 )
+TRAILER = len(b"END:VCALENDAR\r\n")
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,39}")
 
@@ -45,6 +46,7 @@ PUBLIC = FeedSpec(
     path="public",
     name=f"{APP}{DASH}alle bijeenkomsten",
     filter=FeedFilter(),
+    window=windows.WIDE,
     change_keys=("public",),
 )
 
@@ -82,6 +84,7 @@ async def resolve_spec(conn: Connection, kind: FeedKind, ident: str) -> FeedSpec
             path=f"themes/{ident}",
             name=f"{APP}{DASH}thema {name}",
             filter=FeedFilter(theme=ident),
+            window=windows.THEME,
             change_keys=(f"theme:{ident}",),
         )
     if kind == "groups":
@@ -92,26 +95,39 @@ async def resolve_spec(conn: Connection, kind: FeedKind, ident: str) -> FeedSpec
             path=f"groups/{ident}",
             name=f"{APP}{DASH}beroepsgroep {name}",
             filter=FeedFilter(group=ident),
+            window=windows.WIDE,
             change_keys=(f"group:{ident}", "group:*"),
         )
-    row = await conn.fetchrow(
-        "SELECT name, kind FROM organisations WHERE code = $1 AND kind IN ('municipality', 'region')", ident
-    )
+    row = await conn.fetchrow("SELECT name, kind FROM organisations WHERE code = $1", ident)
     if row is None:
         return None
+    if row["kind"] in ("organiser", "funder"):
+        # An organising or funding body (VNG, BZK, A&O fonds): the meetings it organises or funds.
+        return FeedSpec(
+            path=f"organisations/{ident}",
+            name=f"{APP}{DASH}bijeenkomsten van {row['name']}",
+            filter=FeedFilter(bodies=(ident,)),
+            window=windows.BODY,
+            change_keys=(f"body:{ident}", "org:*"),
+        )
+    # A municipality or region: the meetings aimed at it (directly, through its province, safety region or
+    # regions) or at every organisation.
     codes = tuple(sorted(set(await audience_codes_for(conn, ident))))
     label = f"gemeente {row['name']}" if row["kind"] == "municipality" else row["name"]
     return FeedSpec(
         path=f"organisations/{ident}",
         name=f"{APP}{DASH}{label}",
         filter=FeedFilter(codes=codes),
+        window=windows.WIDE,
         change_keys=(*(f"aud:{c}" for c in codes), "aud:*", "org:*"),
     )
 
 
-def last_modified(changed_at: datetime | None, last_gone: datetime | None) -> int:
-    """When the feed last changed: its latest change mark, or the midnight its latest meeting dropped out."""
-    return http_seconds((FORMAT_SINCE, changed_at, left_window_at(last_gone) if last_gone is not None else None))
+def last_modified(version: FeedVersion, window: windows.Window) -> int:
+    """When the feed last changed: its latest change mark, or the midnight its window last lost or gained a meeting."""
+    gone = windows.left_window_at(version.last_gone, window.back) if version.last_gone is not None else None
+    came = windows.entered_window_at(version.last_in, window.ahead) if version.last_in is not None else None
+    return http_seconds((FORMAT_SINCE, version.changed_at, gone, came))
 
 
 async def _rebuild(conn: Connection, cache: FeedCache, kind: FeedKind, ident: str, token: Token) -> SharedFeed | None:
@@ -120,8 +136,9 @@ async def _rebuild(conn: Connection, cache: FeedCache, kind: FeedKind, ident: st
     if spec is None:
         cache.mark_missing(key, token)
         return None
-    version: FeedVersion = await q.feed_version(conn, spec.filter, token.cutoff, spec.change_keys)
-    modified = last_modified(version.changed_at, version.last_gone)
+    start, end = windows.bounds(spec.window, token.day)
+    version = await q.feed_version(conn, spec.filter, start, end, spec.change_keys)
+    modified = last_modified(version, spec.window)
     entry = cache.get(key)
     if entry is not None and entry.spec == spec and (entry.count, entry.xor) == (version.count, version.xor):
         if entry.rep.last_modified != modified:
@@ -130,9 +147,12 @@ async def _rebuild(conn: Connection, cache: FeedCache, kind: FeedKind, ident: st
         return entry
     # Last-Modified comes from before the rows: at worst it is older than the body, which costs a client one
     # extra download, never a missed change.
-    rows = await q.feed_rows(conn, spec.filter, token.cutoff)
+    rows = await q.feed_rows(conn, spec.filter, start, end)
     header = feed_header(spec.name, {r.tzid for r in rows}, description=SHARED_DESCRIPTION)
-    body = assemble(header, [r.vevent for r in rows])
+    kept = rows[: windows.fit(spec.path, len(header.data) + TRAILER, [len(r.vevent) for r in rows])]
+    if len(kept) < len(rows):
+        header = feed_header(spec.name, {r.tzid for r in kept}, description=SHARED_DESCRIPTION)
+    body = assemble(header, [r.vevent for r in kept])
     entry = SharedFeed(
         spec=spec,
         token=token,

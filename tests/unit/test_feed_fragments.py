@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from ical.calendar_stream import IcsCalendarStream
 
 from services.calendar import assemble, feed_header, meeting_uid
+from services.feeds import windows
 from services.feeds.fragments import (
-    WINDOW,
+    FEED_DESCRIPTION_CHARS,
     content_hash,
-    cutoff,
+    feed_description,
     feed_keys,
-    left_window_at,
     render_fragment,
 )
 from services.feeds.queries import MeetingSource
@@ -46,6 +46,8 @@ def source(**changes: Any) -> MeetingSource:
         audience_groups=["wmo-consulent"],
         audience_organisations=["GM0518"],
         audience_regions=["PV28"],
+        organiser_codes=["VNG"],
+        funder_codes=["AOF", "VNG"],
         organiser_name="Vereniging van Nederlandse Gemeenten",
         status="published",
         sequence=2,
@@ -138,6 +140,10 @@ def test_any_text_stays_one_well_formed_event(title: str, description: str):
 def test_feed_keys_cover_every_feed_a_meeting_is_in():
     assert feed_keys(["a"], ["wmo"], ["GM0518"]) == {"public", "theme:a", "group:wmo", "aud:GM0518"}
     assert feed_keys([], [], []) == {"public", "group:*", "aud:*"}, "an empty audience means everybody"
+    assert feed_keys([], [], [], ["VNG", "AOF"]) >= {"body:VNG", "body:AOF"}, "organising and funding bodies"
+
+
+WINDOWS = st.sampled_from([windows.WIDE, windows.THEME, windows.BODY, windows.PERSONAL])
 
 
 @given(
@@ -147,15 +153,61 @@ def test_feed_keys_cover_every_feed_a_meeting_is_in():
         timezones=st.just(UTC),
     ),
     later=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=60)),
+    window=WINDOWS,
 )
-def test_a_meeting_is_in_the_window_exactly_until_it_left(ends: datetime, later: timedelta):
+def test_a_meeting_is_in_the_window_exactly_until_it_left(ends: datetime, later: timedelta, window: windows.Window):
     now = ends + later
-    in_window = ends > cutoff(now)
-    assert in_window == (now < left_window_at(ends))
+    start, _ = windows.bounds(window, windows.today(now))
+    assert (ends > start) == (now < windows.left_window_at(ends, window.back))
 
 
-def test_window_is_some_weeks_back_from_midnight():
+@given(
+    starts=st.datetimes(
+        min_value=datetime(2025, 1, 1),  # noqa: DTZ001
+        max_value=datetime(2030, 1, 1),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    ),
+    before=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=400)),
+    window=WINDOWS,
+)
+def test_a_meeting_is_in_the_window_exactly_from_when_it_entered(
+    starts: datetime, before: timedelta, window: windows.Window
+):
+    now = starts - before
+    _, end = windows.bounds(window, windows.today(now))
+    assert (starts < end) == (now >= windows.entered_window_at(starts, window.ahead))
+
+
+def test_windows_are_measured_from_midnight():
     now = datetime(2027, 5, 10, 15, 30, tzinfo=UTC)
-    assert cutoff(now) == datetime(2027, 5, 10, tzinfo=UTC) - WINDOW
-    assert left_window_at(datetime(2027, 5, 1, 12, 0, tzinfo=UTC)) == datetime(2027, 5, 30, tzinfo=UTC)
-    assert left_window_at(datetime(2027, 5, 2, 0, 0, tzinfo=UTC)) == datetime(2027, 5, 30, tzinfo=UTC)
+    day = windows.today(now)
+    assert day == datetime(2027, 5, 10, tzinfo=UTC)
+    assert windows.bounds(windows.WIDE, day) == (day - timedelta(weeks=1), day + timedelta(weeks=5))
+    back = timedelta(weeks=4)
+    assert windows.left_window_at(datetime(2027, 5, 1, 12, 0, tzinfo=UTC), back) == datetime(2027, 5, 30, tzinfo=UTC)
+    assert windows.left_window_at(datetime(2027, 5, 2, 0, 0, tzinfo=UTC), back) == datetime(2027, 5, 30, tzinfo=UTC)
+    assert windows.entered_window_at(datetime(2027, 6, 14, 9, 0, tzinfo=UTC), timedelta(weeks=5)) == datetime(
+        2027, 5, 11, tzinfo=UTC
+    )
+
+
+def test_a_feed_over_the_limit_drops_its_furthest_meetings_and_warns_near_it(caplog: Any):
+    assert windows.fit("public", 100, [300, 300], limit=1000) == 2
+    assert not caplog.records
+    assert windows.fit("public", 100, [300, 300, 250], limit=1000) == 3  # 950: past 80 %
+    assert caplog.records[-1].levelname == "WARNING"
+    assert "public" in caplog.records[-1].getMessage()
+    assert windows.fit("public", 100, [300, 300, 300, 300], limit=1000) == 3
+    assert caplog.records[-1].levelname == "ERROR"
+
+
+def test_long_descriptions_are_cut_in_feeds_at_a_word():
+    long = "woord " * 400
+    cut = feed_description(long)
+    assert len(cut) <= FEED_DESCRIPTION_CHARS
+    assert cut.endswith(" …")
+    assert cut.removesuffix(" …").endswith("woord")
+    assert feed_description("kort") == "kort"
+    event = parsed(render(source(description=long)).vevent)
+    assert str(event["DESCRIPTION"]).startswith(cut + "\n\nOnline deelnemen: https://meet.example.nl/abc")
+    assert render(source()).body_codes == ["AOF", "VNG"]
