@@ -9,6 +9,8 @@ class FeedLinks(msgspec.Struct, kw_only=True):
     """One feed, and a link per calendar app to subscribe to it (subscribing once keeps it up to date)."""
 
     name: str
+    description: str  # Dutch: what the feed holds and which need it fits
+    window: str  # Dutch: which meetings it covers, e.g. "van 1 week terug tot 5 weken vooruit"
     https: str  # the feed itself; also what to paste into "subscribe from URL" anywhere
     webcal: str  # opens the default calendar app (Apple Calendar, Outlook desktop, Thunderbird)
     google: str  # Google Calendar "add by URL"

@@ -45,6 +45,7 @@ class FeedSpec:
     name: str
     filter: FeedFilter
     window: Window
+    about: str  # Dutch, for the subscribe links: what it holds and which need it fits
     change_keys: tuple[str, ...]  # feed_changes keys whose marks move this feed's Last-Modified
 
 

@@ -68,7 +68,8 @@ async def _shared(asgi_scope: Scope, receive: Receive, send: Send, kind: FeedKin
 
 class FeedController(Controller):
     """`/feeds/public.ics`, `/feeds/themes/{slug}.ics`, `/feeds/groups/{slug}.ics`, `/feeds/organisations/{code}.ics`
-    (GET and HEAD, `text/calendar`): published meetings from four weeks back on, cancelled ones visibly so."""
+    (GET and HEAD, `text/calendar`): published meetings within the feed's window (services/feeds/windows.py),
+    cancelled ones visibly so."""
 
     path = "/feeds"
     tags = ("agenda's",)
@@ -88,8 +89,8 @@ class FeedController(Controller):
 
     @asgi("/organisations", is_mount=True, copy_scope=False)
     async def organisation_feed(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Meetings aimed at a municipality or region directly, through its province, safety region or regions,
-        or open to every organisation."""
+        """A municipality or region: meetings aimed at it directly, through its province, safety region or regions,
+        or open to every organisation. An organising or funding body: the meetings it organises or funds."""
         await _shared(scope, receive, send, "organisations")
 
     @route(
@@ -126,13 +127,16 @@ class FeedLinksController(Controller):
 
     @get("/links")
     async def feed_links(self, conn: Conn, state: State, feed: FeedParam) -> FeedLinks:
-        """Subscription links for a shared feed (webcal, Google Calendar, Outlook.com, Microsoft 365, https)."""
+        """Subscription links for a shared feed (webcal, Google Calendar, Outlook.com, Microsoft 365, https), with
+        what the feed holds and which meetings it covers (`description`, `window`, Dutch)."""
         kind, ident = service.parse_feed_ref(feed)
         spec = None if kind is None else await service.resolve_spec(conn, kind, ident)
         if spec is None:
             raise NotFound("Deze agenda bestaat niet")
         settings: Settings = state.settings
-        return links.subscription_links(links.feed_url(settings.base_url, spec.path), spec.name)
+        return links.subscription_links(
+            links.feed_url(settings.base_url, spec.path), spec.name, description=spec.about, window=spec.window.label
+        )
 
 
 class MyFeedController(Controller):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote, urlencode
 
 from schemas.feeds import FeedLinks
+from services.feeds import windows
 
 GOOGLE = "https://calendar.google.com/calendar/r"
 OUTLOOK = "https://outlook.live.com/calendar/0/addfromweb"
@@ -18,8 +19,9 @@ def feed_url(base_url: str, path: str, query: dict[str, str] | None = None) -> s
     return f"{url}?{urlencode(query)}" if query else url
 
 
-def subscription_links(url: str, name: str) -> FeedLinks:
-    """Every way to subscribe to the feed at `url` (its https address), named `name` where the app takes a name."""
+def subscription_links(url: str, name: str, *, description: str, window: str) -> FeedLinks:
+    """Every way to subscribe to the feed at `url` (its https address), named `name` where the app takes a name;
+    `description` and `window` tell people (in Dutch) what it holds and how far it reaches."""
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in ("http", "https"):
         raise ValueError(f"not an http(s) URL: {url!r}")
@@ -27,6 +29,8 @@ def subscription_links(url: str, name: str) -> FeedLinks:
     microsoft = urlencode({"url": url, "name": name}, quote_via=quote)
     return FeedLinks(
         name=name,
+        description=description,
+        window=window,
         https=url,
         webcal=webcal,
         # Google takes the feed as `cid`; encoded, so a query string in the feed URL stays part of it.
@@ -36,6 +40,16 @@ def subscription_links(url: str, name: str) -> FeedLinks:
     )
 
 
+PERSONAL_ABOUT = (
+    "Je eigen inschrijvingen, ook een plek op de wachtlijst of een aangeboden plek (onder voorbehoud). "
+    "Kies deze als je alleen wilt zien waar jij heen gaat. De link is persoonlijk: deel hem niet."
+)
+PERSONAL_GROUP_ABOUT = " Met de bijeenkomsten voor je beroepsgroep en organisatie erbij."
+
+
 def personal_links(base_url: str, token: str, name: str, *, with_group: bool) -> FeedLinks:
     query = {PERSONAL_GROUP_QUERY: "true"} if with_group else None
-    return subscription_links(feed_url(base_url, f"p/{token}", query), name)
+    about = PERSONAL_ABOUT + (PERSONAL_GROUP_ABOUT if with_group else "")
+    return subscription_links(
+        feed_url(base_url, f"p/{token}", query), name, description=about, window=windows.PERSONAL.label
+    )

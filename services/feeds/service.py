@@ -42,11 +42,28 @@ TRAILER = len(b"END:VCALENDAR\r\n")
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,39}")
 
+# Which feed fits which need, for the subscribe links (Dutch; the window follows in FeedLinks.window).
+ABOUT_PUBLIC = (
+    "Alle bijeenkomsten van Leerkring die binnenkort zijn. Kies deze om te zien wat er de komende weken te doen is; "
+    "wil je verder vooruit kijken, neem dan een thema-agenda."
+)
+ABOUT_THEME = "De bijeenkomsten over één thema, maanden vooruit. Kies deze als je een onderwerp wilt volgen."
+ABOUT_GROUP = (
+    "De bijeenkomsten voor één beroepsgroep en die voor iedereen, de komende weken. "
+    "Kies deze als je wilt zien wat er voor jouw vak is."
+)
+ABOUT_AUDIENCE = "De bijeenkomsten voor medewerkers van deze gemeente of regio en die voor iedereen, de komende weken."
+ABOUT_BODY = (
+    "De bijeenkomsten die door deze organisatie georganiseerd of gefinancierd worden. "
+    "Kies deze als je het programma van je eigen organisatie volgt."
+)
+
 PUBLIC = FeedSpec(
     path="public",
     name=f"{APP}{DASH}alle bijeenkomsten",
     filter=FeedFilter(),
     window=windows.WIDE,
+    about=ABOUT_PUBLIC,
     change_keys=("public",),
 )
 
@@ -85,6 +102,7 @@ async def resolve_spec(conn: Connection, kind: FeedKind, ident: str) -> FeedSpec
             name=f"{APP}{DASH}thema {name}",
             filter=FeedFilter(theme=ident),
             window=windows.THEME,
+            about=ABOUT_THEME,
             change_keys=(f"theme:{ident}",),
         )
     if kind == "groups":
@@ -96,6 +114,7 @@ async def resolve_spec(conn: Connection, kind: FeedKind, ident: str) -> FeedSpec
             name=f"{APP}{DASH}beroepsgroep {name}",
             filter=FeedFilter(group=ident),
             window=windows.WIDE,
+            about=ABOUT_GROUP,
             change_keys=(f"group:{ident}", "group:*"),
         )
     row = await conn.fetchrow("SELECT name, kind FROM organisations WHERE code = $1", ident)
@@ -108,6 +127,7 @@ async def resolve_spec(conn: Connection, kind: FeedKind, ident: str) -> FeedSpec
             name=f"{APP}{DASH}bijeenkomsten van {row['name']}",
             filter=FeedFilter(bodies=(ident,)),
             window=windows.BODY,
+            about=ABOUT_BODY,
             change_keys=(f"body:{ident}", "org:*"),
         )
     # A municipality or region: the meetings aimed at it (directly, through its province, safety region or
@@ -119,6 +139,7 @@ async def resolve_spec(conn: Connection, kind: FeedKind, ident: str) -> FeedSpec
         name=f"{APP}{DASH}{label}",
         filter=FeedFilter(codes=codes),
         window=windows.WIDE,
+        about=ABOUT_AUDIENCE,
         change_keys=(*(f"aud:{c}" for c in codes), "aud:*", "org:*"),
     )
 

@@ -26,6 +26,7 @@ from services.db import Conn, Connection
 from services.errors import DomainError, InvalidInput, TooManyRequests
 from services.feeds import links as feed_links
 from services.feeds.personal import PERSONAL_NAME
+from services.feeds.service import PUBLIC
 from services.me import service as me
 from services.participants import queries as participants
 from services.participants import service as participant_service
@@ -126,6 +127,12 @@ async def manage_page(
         participant=person,
         registrations=await _registrations(conn, visitor.participant_id),
         feed=feed_links.personal_links(settings.base_url, feed, PERSONAL_NAME, with_group=False),
+        public_feed=feed_links.subscription_links(
+            feed_links.feed_url(settings.base_url, PUBLIC.path),
+            PUBLIC.name,
+            description=PUBLIC.about,
+            window=PUBLIC.window.label,
+        ),
         profile=profile,
         choices=await choices.load(conn),
         errors=errors,
