@@ -44,7 +44,7 @@ PERSONAL_ABOUT = (
     "Je eigen inschrijvingen, ook een plek op de wachtlijst of een aangeboden plek (onder voorbehoud). "
     "Kies deze als je alleen wilt zien waar jij heen gaat. De link is persoonlijk: deel hem niet."
 )
-PERSONAL_GROUP_ABOUT = " Met de bijeenkomsten voor je beroepsgroep en organisatie erbij."
+PERSONAL_GROUP_ABOUT = " Met de bijeenkomsten voor je beroepsgroep en organisatie erbij, tot 3 maanden vooruit."
 
 
 def personal_links(base_url: str, token: str, name: str, *, with_group: bool) -> FeedLinks:

@@ -99,6 +99,7 @@ async def personal_feed(conn: Connection, participant_id: UUID, *, with_group: b
     """A participant's feed (see the module docstring). Reads only."""
     window = windows.PERSONAL
     start, end = windows.bounds(window, windows.today())
+    group_end = windows.today() + windows.PERSONAL_GROUP_AHEAD
     moments: list[datetime | None] = [FORMAT_SINCE]
     newest = 0.0  # POSIX seconds: registration changes and the texts shown
     picked: dict[UUID, tuple[datetime, PersonalRow]] = {}
@@ -116,12 +117,12 @@ async def personal_feed(conn: Connection, participant_id: UUID, *, with_group: b
     if with_group:
         added = False
         for changed_at, gone, meeting_id, starts_at, frag_updated, tzid, content_hash, vevent in await conn.fetch(
-            _GROUP, participant_id, start, end
+            _GROUP, participant_id, start, group_end
         ):
             left = windows.left_window_at(gone, window.back) if gone is not None else None
             moments += [changed_at, left, frag_updated]
             if starts_at is not None:
-                moments.append(windows.entered_window_at(starts_at, window.ahead))
+                moments.append(windows.entered_window_at(starts_at, windows.PERSONAL_GROUP_AHEAD))
             if vevent is not None and meeting_id not in picked:
                 row = PersonalRow(kind="group", vevent=vevent, tzid=tzid, content_hash=content_hash)
                 picked[meeting_id] = (starts_at, row)

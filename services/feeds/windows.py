@@ -34,15 +34,20 @@ class Window(NamedTuple):
     label: str  # Dutch, for the subscribe links: "van 1 week terug tot 5 weken vooruit"
 
 
-# Public, professional-group and municipality/region feeds hold every meeting open to everybody: each is close to
-# the whole programme, so they look 5 weeks ahead (README: about 0.6 MB at DESIGN scale).
-WIDE = Window(timedelta(weeks=1), timedelta(weeks=5), "van 1 week terug tot 5 weken vooruit")
-# A theme holds at most about a third of the programme.
-THEME = Window(timedelta(weeks=4), timedelta(weeks=13), "van 4 weken terug tot 3 maanden vooruit")
-# An organising or funding body: at most about half of the programme (what it organises or funds).
-BODY = Window(timedelta(weeks=4), timedelta(weeks=8), "van 4 weken terug tot 2 maanden vooruit")
-# A participant's own meetings are few; a year ahead covers anything they can register for.
+# Measured at DESIGN scale (tests/design_scale.py, bench/bench_feeds.py --sizes): 1,135 bytes per meeting in a
+# feed, 120 meetings a week in season. Each window keeps the largest feed of its kind near 0.7 MB (README):
+# Public, professional-group and municipality/region feeds hold every meeting open to everybody, so each is close to
+# the whole programme: 5 weeks x 120 = 600 meetings, 0.68 MB.
+WIDE = Window(timedelta(weeks=1), timedelta(weeks=4), "van 1 week terug tot 4 weken vooruit")
+# A theme holds at most about a third of the programme: 15 weeks x 40 = 600 meetings.
+THEME = Window(timedelta(weeks=2), timedelta(weeks=13), "van 2 weken terug tot 3 maanden vooruit")
+# An organising or funding body: up to 60 % of the programme (VNG): 8 weeks x 72 = 580 meetings.
+BODY = Window(timedelta(weeks=2), timedelta(weeks=6), "van 2 weken terug tot 6 weken vooruit")
+# A participant's own registrations are few; a year ahead covers anything they can register for.
 PERSONAL = Window(timedelta(weeks=4), timedelta(weeks=52), "van 4 weken terug tot een jaar vooruit")
+# With ?beroepsgroep=true the meetings for their group and organisation (some 12 a week) are added up to 3 months
+# ahead: a year of those would be 0.8 MB, and they are suggestions, not appointments.
+PERSONAL_GROUP_AHEAD = timedelta(weeks=13)
 # Fragments are kept rendered for the longest look back of any feed (the stale-fragment sweep).
 MAX_BACK = max(w.back for w in (WIDE, THEME, BODY, PERSONAL))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import icalendar
@@ -28,7 +29,16 @@ def fresh_cache(client: Client, recheck_seconds: float = 0.0) -> FeedCache:
     return cache
 
 
+def soon(days: int = 14) -> dict[str, str]:
+    """Start and end `days` from now: inside every feed's window (the public feed looks 4 weeks ahead)."""
+    start = (datetime.now(UTC) + timedelta(days=days)).replace(hour=8, minute=0, second=0, microsecond=0)
+    return {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=3)).isoformat()}
+
+
 async def create(client: Client, headers: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    """A draft meeting; unless told otherwise two weeks from now, so it is inside every feed's window."""
+    if "starts_at" not in overrides:
+        overrides = {**soon(), **overrides}
     response = await client.post("/api/v1/meetings", json=meeting_body(**overrides), headers=headers)
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]

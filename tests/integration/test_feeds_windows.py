@@ -10,6 +10,7 @@ from services.calendar import meeting_uid
 from services.db import Connection
 from services.feeds.fragments import refresh_stale_fragments
 from services.settings import Settings
+from tests.integration.test_feeds_personal import feed_url, register
 from tests.integration.test_feeds_support import (
     Client,
     assert_wire_format,
@@ -65,11 +66,16 @@ async def test_organising_and_funding_bodies_get_a_feed_of_their_own_meetings(
     assert "georganiseerd of gefinancierd" in links.json()["description"]
 
 
-async def test_each_feed_kind_reaches_as_far_as_its_window(client: Client, vng: dict[str, str], settings: Settings):
-    """Public and group feeds: 5 weeks ahead; a body: 2 months; a theme: 3 months."""
+async def test_each_feed_kind_reaches_as_far_as_its_window(
+    client: Client, vng: dict[str, str], settings: Settings, conn: Connection
+):
+    """Public and group feeds: 4 weeks ahead; a body: 6 weeks; a theme: 3 months; a personal feed: a year."""
     fresh_cache(client)
-    for days in (10, 50, 80, 300):
-        await publish(client, vng, title=f"Over {days} dagen", themes=["de-bedoeling"], **at(days))
+    made = {}
+    for days in (10, 35, 80, 300, 400):
+        made[days] = await publish(client, vng, title=f"Over {days} dagen", themes=["de-bedoeling"], **at(days))
+    person = await register(client, made[300]["id"], 1, vng)
+    await register(client, made[400]["id"], 1, vng)
     await run_feed_jobs(settings)
 
     def titles(text: str) -> list[str]:
@@ -77,16 +83,19 @@ async def test_each_feed_kind_reaches_as_far_as_its_window(client: Client, vng: 
 
     assert titles((await client.get("/feeds/public.ics")).text) == ["Over 10 dagen"]
     assert titles((await client.get("/feeds/groups/wmo-consulent.ics")).text) == ["Over 10 dagen"]
-    assert titles((await client.get("/feeds/organisations/VNG.ics")).text) == ["Over 10 dagen", "Over 50 dagen"]
+    assert titles((await client.get("/feeds/organisations/VNG.ics")).text) == ["Over 10 dagen", "Over 35 dagen"]
     assert titles((await client.get("/feeds/themes/de-bedoeling.ics")).text) == [
         "Over 10 dagen",
-        "Over 50 dagen",
+        "Over 35 dagen",
         "Over 80 dagen",
     ]
 
+    mine = await client.get(await feed_url(client, conn, person["participant_id"]))
+    assert titles(mine.text) == ["Over 300 dagen"], "a year ahead"
+
     # The subscribe links say which window each feed covers, in Dutch.
     public = (await client.get("/api/v1/feeds/links", params={"feed": "public"})).json()
-    assert "5 weken vooruit" in public["window"]
+    assert "4 weken vooruit" in public["window"]
     assert "1 week terug" in public["window"]
     theme = (await client.get("/api/v1/feeds/links", params={"feed": "themes/de-bedoeling"})).json()
     assert "3 maanden vooruit" in theme["window"]

@@ -182,7 +182,7 @@ def test_windows_are_measured_from_midnight():
     now = datetime(2027, 5, 10, 15, 30, tzinfo=UTC)
     day = windows.today(now)
     assert day == datetime(2027, 5, 10, tzinfo=UTC)
-    assert windows.bounds(windows.WIDE, day) == (day - timedelta(weeks=1), day + timedelta(weeks=5))
+    assert windows.bounds(windows.WIDE, day) == (day - timedelta(weeks=1), day + timedelta(weeks=4))
     back = timedelta(weeks=4)
     assert windows.left_window_at(datetime(2027, 5, 1, 12, 0, tzinfo=UTC), back) == datetime(2027, 5, 30, tzinfo=UTC)
     assert windows.left_window_at(datetime(2027, 5, 2, 0, 0, tzinfo=UTC), back) == datetime(2027, 5, 30, tzinfo=UTC)

@@ -97,7 +97,10 @@ def test_not_found_is_one_answer():
 
 
 def test_subscription_links():
-    links = subscription_links("https://leerkring.nl/feeds/public.ics", "Leerkring – alle bijeenkomsten")
+    links = subscription_links(
+        "https://leerkring.nl/feeds/public.ics", "Leerkring – alle bijeenkomsten", description="Alles", window="kort"
+    )
+    assert (links.description, links.window) == ("Alles", "kort")
     assert links.webcal == "webcal://leerkring.nl/feeds/public.ics"
     google = urlsplit(links.google)
     assert (google.netloc, google.path) == ("calendar.google.com", "/calendar/r")
@@ -110,7 +113,7 @@ def test_subscription_links():
     }
     assert urlsplit(links.office365).netloc == "outlook.office.com"
     with pytest.raises(ValueError, match="http"):
-        subscription_links("ftp://leerkring.nl/x.ics", "x")
+        subscription_links("ftp://leerkring.nl/x.ics", "x", description="", window="")
 
 
 def test_personal_links_keep_their_query_inside_the_google_cid():
