@@ -94,6 +94,13 @@ class MeetingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     offer_hours: OfferHours | UnsetType = UNSET
 
 
+class PendingUpdate(msgspec.Struct, kw_only=True):
+    """An update mail (new time or place) waiting for more edits before it goes to invitees and registrants."""
+
+    send_at: datetime  # when it goes out, at the earliest (RFC 3339, UTC)
+    message: str  # Dutch, Dutch local time: "Bijwerking wordt verstuurd om 14:05"
+
+
 class Meeting(msgspec.Struct, kw_only=True):
     id: UUID
     title: str
@@ -124,6 +131,8 @@ class Meeting(msgspec.Struct, kw_only=True):
     offer_hours: int = 48
     seats_available: int = 0
     waitlist_length: int = 0
+    # Set while an update mail waits (LEERKRING_UPDATE_MAIL_DEBOUNCE); only in the answer for one meeting.
+    pending_update: PendingUpdate | None = None
 
 
 class CancelIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -48,6 +48,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     reply_address: str = ""
     # Multiplies every rate limit (services/ratelimit.py); 0 turns them off, e.g. for a load test from one address.
     rate_limit_scale: Annotated[float, msgspec.Meta(ge=0)] = 1.0
+    # Update mails after a change of time or place wait this many seconds for further edits (each edit restarts the
+    # wait), but never longer than update_mail_max_delay after the first edit of the burst. 60 s covers the usual
+    # burst (time, then the venue, then a typo) while invitees still hear within about a minute; 10 minutes caps an
+    # organiser who keeps editing. The meeting's API answer shows the pending mail (`pending_update`).
+    update_mail_debounce: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 60
+    update_mail_max_delay: Annotated[int, msgspec.Meta(ge=0, le=86_400)] = 600
 
     @property
     def is_production(self) -> bool:

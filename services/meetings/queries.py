@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from schemas.meetings import Audience, Meeting, MeetingStatus, Venue
+from schemas.meetings import Audience, Meeting, MeetingStatus, PendingUpdate, Venue
+from services.dates import DUTCH_ZONE
 from services.db import Connection, required
+
+# The scheduled task (services/scheduling) that sends a meeting's debounced update mail; workers/jobs/invitations.py
+# schedules and handles it, the meeting's API answer shows it while it waits.
+UPDATE_MAIL_TASK = "invitations.update_mail"
 
 COLUMNS = (
     "id, title, description, themes, format, starts_at, ends_at, timezone, venue_name, venue_address, venue_city, "
@@ -203,3 +208,21 @@ async def audience_codes_for(conn: Connection, code: str) -> list[str]:
         code,
     )
     return [code] if row is None else list(row["codes"])
+
+
+async def pending_update(conn: Connection, meeting_id: UUID, now: datetime | None = None) -> PendingUpdate | None:
+    """The meeting's update mail while it waits for more edits, with when it goes out in Dutch local time."""
+    due: datetime | None = await conn.fetchval(
+        "SELECT min(due_at) FROM scheduled_tasks WHERE kind = $1 AND aggregate_id = $2 AND status = 'pending'",
+        UPDATE_MAIL_TASK,
+        meeting_id,
+    )
+    if due is None:
+        return None
+    if due <= (now or datetime.now(UTC)):
+        return PendingUpdate(send_at=due, message="Bijwerking wordt nu verstuurd")
+    # Rounded up to the minute: the mail leaves at the due time or a moment after, never before "14:05".
+    shown = due if due.second == 0 and due.microsecond == 0 else due + timedelta(minutes=1)
+    return PendingUpdate(
+        send_at=due, message=f"Bijwerking wordt verstuurd om {shown.astimezone(ZoneInfo(DUTCH_ZONE)):%H:%M}"
+    )

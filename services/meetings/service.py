@@ -129,7 +129,9 @@ async def get(conn: Connection, principal: Principal | None, meeting_id: UUID) -
     row = await q.get_meeting(conn, meeting_id)
     if row is None or not _may_see(principal, row):
         raise NotFound("Deze bijeenkomst bestaat niet")
-    return q.to_meeting(row)
+    meeting = q.to_meeting(row)
+    meeting.pending_update = await q.pending_update(conn, meeting_id)
+    return meeting
 
 
 def _may_see(principal: Principal | None, row: asyncpg.Record) -> bool:
@@ -203,7 +205,10 @@ async def update(conn: Connection, principal: Principal, meeting_id: UUID, patch
         # More seats, another waitlist mode or a new start: the waiting list may move up now.
         await seats.after_meeting_change(conn, meeting_id, changed)
         updated = await q.get_meeting(conn, meeting_id) or updated
-    return q.to_meeting(updated)
+    meeting = q.to_meeting(updated)
+    # The worker (re)times the update mail after this commit; until then an earlier pending one shows here.
+    meeting.pending_update = await q.pending_update(conn, meeting_id)
+    return meeting
 
 
 async def publish(conn: Connection, principal: Principal, meeting_id: UUID) -> Meeting:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from uuid import UUID
 
+import msgspec
+
 from localdev.mailsink import MailSink
 from services.calendar import meeting_uid
 from services.db import Connection
@@ -44,7 +46,9 @@ async def test_a_burst_of_edits_gives_one_update_then_a_cancellation(
     mid, url = meeting["id"], f"/api/v1/meetings/{meeting['id']}"
     people = await add_participants(conn, 3)
     start = datetime.fromisoformat(meeting["starts_at"])
-    async with running_workers(mail_settings) as workers:
+    # A debounce of three minutes, so the burst below certainly falls within one window.
+    slow = msgspec.structs.replace(mail_settings, update_mail_debounce=180, update_mail_max_delay=900)
+    async with running_workers(slow) as workers:
         body = await invite(client, vng, mid, groups=["wmo-consulent"])
         invitations = by_recipient(await mails(mail_sink, 3))
         await wait_until(lambda: batch_done(conn, body["batch"]["id"]))

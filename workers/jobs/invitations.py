@@ -6,8 +6,9 @@
     meeting.cancelled               -> invitation_meeting_cancelled: stop queued invitations, a 'cancellation' batch
     participant.erased              -> invitation_forget_participant: their queued mail stops, their address goes
 
-Debounce: every reschedule moves the pending task to now + DEBOUNCE (but never past the first edit + MAX_DELAY),
-so five edits in three minutes make one update, sent with the SEQUENCE current when it goes out.
+Debounce: every reschedule moves the pending task to now + LEERKRING_UPDATE_MAIL_DEBOUNCE (60 s), but never past
+the first edit + LEERKRING_UPDATE_MAIL_MAX_DELAY (600 s), so five edits in a minute make one update, sent with the
+SEQUENCE current when it goes out. While it waits, the meeting's API answer says when (`pending_update`).
 """
 
 from __future__ import annotations
@@ -27,16 +28,15 @@ from services import scheduling
 from services.db import Connection
 from services.invitations import sending
 from services.invitations.changes import Placement, baseline_from, merge_baseline, previous, summarise
+from services.meetings.queries import UPDATE_MAIL_TASK
 from services.outbox import emit
-from workers.context import load_event, pool_of
+from workers.context import load_event, pool_of, settings_of
 from workers.jobs.invitation_batches import process_batch
 from workers.registry import job
 
 log = logging.getLogger(__name__)
 
-UPDATE_TASK = "invitations.update_mail"
-DEBOUNCE = timedelta(minutes=3)
-MAX_DELAY = timedelta(minutes=15)
+UPDATE_TASK = UPDATE_MAIL_TASK
 
 _NEW_BATCH = """
 INSERT INTO invitation_batches (meeting_id, kind, sequence, changes, reason, resolve_phase)
@@ -78,14 +78,30 @@ async def invitation_schedule_update(ctx: dict[str, Any], outbox_id: int) -> Non
         return
     baseline = baseline_from(payload.changes, payload.sequence)
     if baseline:
+        settings = settings_of(ctx)
         async with pool_of(ctx).acquire() as conn, conn.transaction():
-            await schedule_update(conn, payload.meeting_id, baseline, payload.sequence)
+            await schedule_update(
+                conn,
+                payload.meeting_id,
+                baseline,
+                payload.sequence,
+                debounce=timedelta(seconds=settings.update_mail_debounce),
+                max_delay=timedelta(seconds=settings.update_mail_max_delay),
+            )
 
 
 async def schedule_update(
-    conn: Connection, meeting_id: UUID, baseline: dict[str, Any], sequence: int, *, now: datetime | None = None
+    conn: Connection,
+    meeting_id: UUID,
+    baseline: dict[str, Any],
+    sequence: int,
+    *,
+    debounce: timedelta,
+    max_delay: timedelta,
+    now: datetime | None = None,
 ) -> None:
-    """Fold this reschedule into the meeting's pending update mail, or start one; moves its due time."""
+    """Fold this reschedule into the meeting's pending update mail, or start one; moves its due time to `debounce`
+    from now, but never later than `max_delay` after the first edit of the burst."""
     # One writer per meeting at a time, so two edits handled at once cannot both start a window.
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"invitation-update:{meeting_id}")
     status = await conn.fetchval("SELECT status FROM meetings WHERE id = $1", meeting_id)
@@ -104,7 +120,7 @@ async def schedule_update(
         key = row["dedupe_key"]
         first_at = datetime.fromisoformat(row["payload"]["first_at"])
         merged = merge_baseline(row["payload"]["baseline"], baseline)
-    due = min(now + DEBOUNCE, first_at + MAX_DELAY)
+    due = min(now + debounce, first_at + max_delay)
     payload = {"baseline": merged, "first_at": first_at.isoformat()}
     await scheduling.schedule(conn, UPDATE_TASK, meeting_id, due, payload=payload, dedupe_key=key)
 
