@@ -129,7 +129,7 @@ async def csv_export(conn: Connection, principal: Principal, meeting_id: UUID, *
             for v in (
                 r["id"],
                 r["status"],
-                r["position"],
+                r["position"] if r["status"] == "waitlisted" else None,  # a promoted person has no number
                 r["rank"],
                 r["p_name"],
                 r["p_email"],
