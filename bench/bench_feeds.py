@@ -2,6 +2,11 @@
 returning the same bytes / an empty 304 on the same server, plus a personal feed against a raw join.
 
     .venv/bin/python bench/bench_feeds.py [--meetings 500] [--seconds 3] [--rounds 5] [--connections 32]
+    .venv/bin/python bench/bench_feeds.py --sizes
+
+--sizes: bytes of the largest feed of each kind at DESIGN scale (a year of meetings, 120 a week, from
+tests/design_scale.py) against the 1 MB that Google Calendar takes whole, and against the baseline of the same run:
+the public feed as it was before feed windows (everything from four weeks back, no end).
 
 HTTP: uvicorn (one worker, uvloop, httptools) serving create_app() with two bare routes added, loaded by `wrk`
 (apt-get install wrk) or, without it, a small asyncio keep-alive client. Each round runs every Leerkring/bare pair
@@ -41,13 +46,19 @@ sys.path.insert(0, str(ROOT))
 from litestar import Litestar, Response, get  # noqa: E402
 
 from services.app import create_app  # noqa: E402
+from services.calendar import assemble, feed_header  # noqa: E402
 from services.db import connect, create_pool  # noqa: E402
-from services.feeds import personal, service  # noqa: E402
+from services.feeds import (  # noqa: E402
+    personal,
+    service,
+    windows,
+)
 from services.feeds.cache import FeedCache  # noqa: E402
 from services.feeds.fragments import refresh_stale_fragments  # noqa: E402
 from services.migrate import migrate  # noqa: E402
 from services.organisations.importer import import_reference_data  # noqa: E402
 from services.settings import Settings, load_settings  # noqa: E402
+from tests import design_scale  # noqa: E402
 
 BARE_FILE = "LEERKRING_BENCH_BARE_FILE"
 THEMES = ["de-bedoeling", "vraagverheldering", "netwerkend-werken", "zelfsturende-teams"]
@@ -79,7 +90,8 @@ async def seed(conn: Any, meetings: int) -> uuid.UUID:
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     rows = []
     for i in range(meetings):
-        start = now + timedelta(days=rnd.randint(-20, 300), hours=rnd.randint(0, 8))
+        # Inside the public window (1 week back, 4 ahead), so the cached feed holds all of them.
+        start = now + timedelta(days=rnd.randint(-6, 27), hours=rnd.randint(0, 8))
         cancelled = i % 25 == 0
         rows.append(
             (
@@ -295,12 +307,49 @@ async def personal_timing(dsn: str, person: uuid.UUID, repeat: int = 400) -> dic
         await conn.close()
 
 
+async def sizes(dsn: str) -> None:
+    """The --sizes figures (see the module docstring)."""
+    conn = await connect(dsn)
+    try:
+        started = time.perf_counter()
+        seeded = await design_scale.seed(conn)
+        print(f"seeded {seeded.meetings} meetings (DESIGN scale) in {time.perf_counter() - started:.1f} s")
+        # Before windows: every fragment ending after four weeks ago, however far ahead.
+        rows = await conn.fetch(
+            "SELECT vevent, tzid FROM meeting_fragments WHERE ends_at > $1 ORDER BY starts_at, meeting_id",
+            windows.today() - timedelta(weeks=4),
+        )
+        header = feed_header(service.PUBLIC.name, {r["tzid"] for r in rows}, description=service.SHARED_DESCRIPTION)
+        unbounded = len(assemble(header, [r["vevent"] for r in rows]))
+    finally:
+        await conn.close()
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        found = await design_scale.sizes(pool, seeded)
+    finally:
+        await pool.close()
+    limit = windows.MAX_FEED_BYTES
+    print(f"largest feed of each kind, limit {limit:,} bytes (warning from {windows.WARN_BYTES:,}):")
+    print(f"  {'kind':<14}{'largest':<28}{'meetings':>9}{'bytes':>11}{'per meeting':>13}{'of limit':>10}")
+    for f in found:
+        print(
+            f"  {f.kind:<14}{f.largest:<28}{f.meetings:>9}{f.bytes:>11,}{f.bytes / max(f.meetings, 1):>13,.0f}"
+            f"{f.bytes / limit:>10.0%}"
+        )
+    public = next(f for f in found if f.kind == "public")
+    print(
+        f"baseline (public feed without a window, as before): {len(rows)} meetings, {unbounded:,} bytes "
+        f"({unbounded / limit:.1f}x the limit); the windowed public feed is {public.bytes / unbounded:.2f} of it"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--meetings", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--sizes", action="store_true", help="only the feed sizes at DESIGN scale")
     args = parser.parse_args()
 
     admin_dsn = os.environ.get("LEERKRING_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -308,6 +357,19 @@ async def main() -> None:
     dsn = admin_dsn.rsplit("/", 1)[0] + f"/{database}"
     admin = await asyncpg.connect(admin_dsn)
     await admin.execute(f'CREATE DATABASE "{database}"')
+    if args.sizes:
+        try:
+            conn = await connect(dsn)
+            try:
+                await migrate(conn)
+                await import_reference_data(conn)
+            finally:
+                await conn.close()
+            await sizes(dsn)
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            await admin.close()
+        return
     bare_file = Path(tempfile.mkstemp(suffix=".ics")[1])
     try:
         conn = await connect(dsn)

@@ -103,6 +103,7 @@ async def personal_feed(conn: Connection, participant_id: UUID, *, with_group: b
     moments: list[datetime | None] = [FORMAT_SINCE]
     newest = 0.0  # POSIX seconds: registration changes and the texts shown
     picked: dict[UUID, tuple[datetime, PersonalRow]] = {}
+    latest: datetime | None = None
     for meeting_id, starts_at, status, tzid, content_hash, vevent, changed, gone in await conn.fetch(
         _REGISTRATIONS, participant_id, start, end
     ):
@@ -112,21 +113,26 @@ async def personal_feed(conn: Connection, participant_id: UUID, *, with_group: b
         if vevent is not None and meeting_id not in picked:
             row = PersonalRow(kind=status, vevent=vevent, tzid=tzid, content_hash=content_hash)
             picked[meeting_id] = (starts_at, row)
-            moments.append(windows.entered_window_at(starts_at, window.ahead))
+            latest = starts_at if latest is None else max(latest, starts_at)
+    if latest is not None:  # the latest one shown came into the window at a midnight: a change too
+        moments.append(windows.entered_window_at(latest, window.ahead))
     rows = [row for _, row in picked.values()]
     if with_group:
         added = False
+        latest_group: datetime | None = None
         for changed_at, gone, meeting_id, starts_at, frag_updated, tzid, content_hash, vevent in await conn.fetch(
             _GROUP, participant_id, start, group_end
         ):
             left = windows.left_window_at(gone, window.back) if gone is not None else None
             moments += [changed_at, left, frag_updated]
             if starts_at is not None:
-                moments.append(windows.entered_window_at(starts_at, windows.PERSONAL_GROUP_AHEAD))
+                latest_group = starts_at if latest_group is None else max(latest_group, starts_at)
             if vevent is not None and meeting_id not in picked:
                 row = PersonalRow(kind="group", vevent=vevent, tzid=tzid, content_hash=content_hash)
                 picked[meeting_id] = (starts_at, row)
                 added = True
+        if latest_group is not None:
+            moments.append(windows.entered_window_at(latest_group, windows.PERSONAL_GROUP_AHEAD))
         if added:
             rows = [row for _, (_, row) in sorted(picked.items(), key=lambda item: (item[1][0], item[0]))]
     header = feed_header(PERSONAL_NAME, {r.tzid for r in rows}, description=PERSONAL_DESCRIPTION)
