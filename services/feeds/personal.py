@@ -5,6 +5,7 @@ check would be.
 Which text: a confirmed seat gets the meeting's feed text; a place on the waiting list or an offered seat the
 tentative variant; a registration ended by the meeting's cancellation keeps the meeting visible as cancelled.
 Optionally (`?beroepsgroep=true`) meetings aimed at the person's professional group and organisation are added.
+Window (services/feeds/windows.py): registrations from 4 weeks back to a year ahead, the added meetings 3 months.
 """
 
 from __future__ import annotations

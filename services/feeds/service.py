@@ -30,8 +30,10 @@ FeedKind = Literal["public", "themes", "groups", "organisations"]
 
 # Raise FORMAT with any change to how feeds are put together outside the fragments (header, order); FORMAT_SINCE
 # is when that happened, so Last-Modified never predates the bytes a client gets.
-FORMAT = 1
-FORMAT_SINCE = datetime(2026, 11, 27, tzinfo=UTC)
+# 2: windows per feed kind (services/feeds/windows.py). A feed that lost meetings by the narrower windows must not
+# answer 304 to an If-Modified-Since from before, so its Last-Modified is at least the moment this was made.
+FORMAT = 2
+FORMAT_SINCE = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
 APP = "Leerkring"
 DASH = " – "
 SHARED_DESCRIPTION = (

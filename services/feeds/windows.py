@@ -81,11 +81,13 @@ def entered_window_at(starts_at: datetime, ahead: timedelta) -> datetime:
     return today(starts_at.astimezone(UTC) - ahead) + DAY
 
 
-def fit(what: str, header: int, sizes: Sequence[int], limit: int = MAX_FEED_BYTES) -> int:
+def fit(what: str, header: int, sizes: Sequence[int], limit: int | None = None) -> int:
     """How many of the fragments (in start order, of these sizes) a feed keeps; logs when it nears the limit.
 
-    `what` names the feed in the log: never anything personal (no token, no participant).
+    `what` names the feed in the log: never anything personal (no token, no participant). `limit` defaults to
+    MAX_FEED_BYTES as it is at the call.
     """
+    limit = MAX_FEED_BYTES if limit is None else limit
     total = header + sum(sizes)
     if total <= limit:
         if total > limit * WARN_FRACTION:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import msgspec
+import pytest
 
 from services.calendar import meeting_uid
 from services.db import Connection
+from services.feeds import windows
 from services.feeds.fragments import refresh_stale_fragments
 from services.settings import Settings
 from tests.integration.test_feeds_personal import feed_url, register
@@ -135,3 +138,31 @@ async def test_entries_follow_renames_and_the_configured_base_url(
     entry = events((await client.get("/feeds/public.ics")).text)[uid]
     assert str(entry["URL"]) == f"https://leerkring.vng.nl/bijeenkomsten/{meeting['id']}"
     assert f"https://leerkring.vng.nl/bijeenkomsten/{meeting['id']}" in str(entry["DESCRIPTION"])
+
+
+async def test_a_feed_that_would_pass_the_limit_keeps_its_nearest_meetings_and_says_so(
+    client: Client,
+    vng: dict[str, str],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+):
+    fresh_cache(client)
+    for days in (3, 5, 7):
+        await publish(client, vng, title=f"Over {days} dagen", **at(days))
+    await run_feed_jobs(settings)
+    whole = await client.get("/feeds/public.ics")
+    # A limit that the header and two of the three entries fit under, as 5,000 meetings a week would need.
+    last = whole.content.rindex(b"BEGIN:VEVENT")
+    monkeypatch.setattr(windows, "MAX_FEED_BYTES", last + len(b"END:VCALENDAR\r\n"))
+    fresh_cache(client)
+    caplog.set_level(logging.WARNING, logger=windows.__name__)
+    cut = await client.get("/feeds/public.ics")
+    assert cut.status_code == 200
+    assert_wire_format(cut.content)
+    assert sorted(summaries(cut.text)) == ["Over 3 dagen", "Over 5 dagen"], "the furthest meeting goes"
+    assert len(cut.content) <= windows.MAX_FEED_BYTES
+    (record,) = [r for r in caplog.records if r.name == windows.__name__]
+    assert record.levelname == "ERROR"
+    assert "public" in record.getMessage()
+    assert "1 furthest meetings (of 3)" in record.getMessage()
