@@ -76,7 +76,8 @@ def _statuses(method: str, path: str, operation: Operation) -> dict[str, str]:
     if operation.security != [{}]:
         statuses["401"] = "Geen of een ongeldige API-sleutel of persoonlijke link"
         statuses["403"] = "Deze sleutel mag dit niet"
-    if method != "get":
+    if method != "get" or "{" in path:
+        # Also a read about one thing: a preview of a cancelled meeting's invitation, say.
         statuses["409"] = "Kan niet in de huidige toestand (bijvoorbeeld vol, geannuleerd of al gebeurd)"
     if (method, path) in RATE_LIMITED:
         statuses["429"] = "Te veel verzoeken vanaf dit adres; probeer het na Retry-After seconden opnieuw"
