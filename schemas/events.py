@@ -134,6 +134,14 @@ class EvaluationSubmitted(_Payload, frozen=True, tag="evaluation.submitted"):
     participant_id: UUID
 
 
+class ReminderDue(_Payload, frozen=True, tag="reminder.due"):
+    """A reminder's moment has come (services/reminders/service.py fire_due): mail it to the person, once."""
+
+    reminder_id: int
+    registration_id: UUID
+    meeting_id: UUID
+
+
 EventPayload = (
     MeetingPublished
     | MeetingUpdated
@@ -150,6 +158,7 @@ EventPayload = (
     | InvitationRequested
     | AttendanceRecorded
     | EvaluationSubmitted
+    | ReminderDue
 )
 
 EVENT_TYPES: tuple[str, ...] = tuple(
@@ -170,6 +179,7 @@ EVENT_TYPES: tuple[str, ...] = tuple(
         InvitationRequested,
         AttendanceRecorded,
         EvaluationSubmitted,
+        ReminderDue,
     )
 )
 

@@ -10,6 +10,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from schemas.common import HttpUrl, LongText, OrgCode, ShortText, Slug, Title
+from schemas.reminders import ReminderRule, ReminderRules
 
 MeetingFormat = Literal[
     "casuistiekbespreking",
@@ -68,6 +69,8 @@ class MeetingIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     waitlist_enabled: bool = True
     waitlist_mode: WaitlistMode = "auto"
     offer_hours: OfferHours = 48
+    # None: the series' reminder rules, or else the defaults (schemas/reminders.py); []: no reminders.
+    reminders: ReminderRules | None = None
 
 
 class MeetingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -92,6 +95,7 @@ class MeetingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     waitlist_enabled: bool | UnsetType = UNSET
     waitlist_mode: WaitlistMode | UnsetType = UNSET
     offer_hours: OfferHours | UnsetType = UNSET
+    reminders: ReminderRules | UnsetType | None = UNSET
 
 
 class PendingUpdate(msgspec.Struct, kw_only=True):
@@ -133,6 +137,9 @@ class Meeting(msgspec.Struct, kw_only=True):
     waitlist_length: int = 0
     # Set while an update mail waits (LEERKRING_UPDATE_MAIL_DEBOUNCE); only in the answer for one meeting.
     pending_update: PendingUpdate | None = None
+    # The rules in force (the meeting's own, its series', or the defaults) and where they come from.
+    reminders: list[ReminderRule] = msgspec.field(default_factory=list)
+    reminders_from: Literal["meeting", "series", "default"] = "default"
 
 
 class CancelIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -142,6 +149,8 @@ class CancelIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class SeriesIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     title: Title
     organiser_code: OrgCode | None = None
+    # The reminder rules of the series' meetings that have none of their own; None: the defaults.
+    reminders: ReminderRules | None = None
 
 
 class Series(msgspec.Struct, kw_only=True):
@@ -149,3 +158,4 @@ class Series(msgspec.Struct, kw_only=True):
     title: str
     organiser_code: str
     created_at: datetime
+    reminders: list[ReminderRule] | None = None

@@ -46,6 +46,7 @@ from services.web.checkin import CheckinPageController
 from services.web.confirm import ConfirmController
 from services.web.meetings import MeetingPageController
 from services.web.offers import OfferPageController
+from services.web.reminders import CantComePageController, ReminderOptOutController
 from services.web.render import stylesheet, template_config
 from services.webhooks.controllers import WebhookController
 
@@ -111,6 +112,8 @@ def create_app(settings: Settings) -> Litestar:
             ManageController,
             ConfirmController,
             OfferPageController,
+            CantComePageController,
+            ReminderOptOutController,
             stylesheet,
             docs_asset,
             AttendanceController,

@@ -22,15 +22,26 @@ from __future__ import annotations
 EVERY_EVENT: tuple[str, ...] = ("dispatch_webhooks",)
 
 ROUTES: dict[str, tuple[str, ...]] = {
-    "meeting.published": ("sync_meeting_schedule", "render_meeting_fragment"),
-    "meeting.updated": ("sync_meeting_schedule", "render_meeting_fragment", "invitation_schedule_update"),
-    "meeting.cancelled": ("sync_meeting_schedule", "render_meeting_fragment", "invitation_meeting_cancelled"),
+    "meeting.published": ("sync_meeting_schedule", "render_meeting_fragment", "sync_reminders"),
+    "meeting.updated": (
+        "sync_meeting_schedule",
+        "render_meeting_fragment",
+        "invitation_schedule_update",
+        "sync_reminders",
+    ),
+    "meeting.cancelled": (
+        "sync_meeting_schedule",
+        "render_meeting_fragment",
+        "invitation_meeting_cancelled",
+        "sync_reminders",
+    ),
     "invitation.requested": ("invitation_fanout",),
     "registration.requested": ("registration_request_mail",),
-    "registration.confirmed": ("registration_mail",),
+    "registration.confirmed": ("registration_mail", "sync_reminders"),
     "registration.waitlisted": ("registration_mail",),
-    "registration.promoted": ("registration_mail",),
-    "registration.cancelled": ("registration_mail",),
+    "registration.promoted": ("registration_mail", "sync_reminders"),
+    "registration.cancelled": ("registration_mail", "sync_reminders"),
+    "reminder.due": ("reminder_mail",),
     "participant.link_requested": ("signin_mail",),
     "participant.erased": ("invitation_forget_participant",),
 }

@@ -20,6 +20,7 @@ from services import scheduling
 from services.db import Connection
 from services.feeds import fragments
 from services.registrations.idempotency import purge_idempotency_keys
+from services.reminders.service import fire_due as fire_due_reminders
 from services.seats.service import expire_due_offers
 from services.settings import Settings
 
@@ -44,4 +45,5 @@ SWEEPS: list[Sweep] = [
     Sweep(fragments.refresh_stale_fragments, with_settings=True, every=fragments.SWEEP_INTERVAL),
     Sweep(expire_due_offers),
     Sweep(purge_idempotency_keys),
+    Sweep(fire_due_reminders),
 ]

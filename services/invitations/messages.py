@@ -16,7 +16,9 @@ Kind = Literal[
     "invitation", "confirmation", "promoted", "update", "cancellation", "registration_cancelled", "no_show_released"
 ]
 # Notices: text and HTML only.
-NoticeKind = Literal["waitlisted", "offered", "offer_expired", "offer_declined", "request_confirm", "signin"]
+NoticeKind = Literal[
+    "waitlisted", "offered", "offer_expired", "offer_declined", "request_confirm", "signin", "reminder"
+]
 
 # Everything a template or the subject line may ask for, per locale.
 STRINGS: dict[Locale, dict[str, str]] = {
@@ -58,6 +60,14 @@ STRINGS: dict[Locale, dict[str, str]] = {
         "je agenda-abonnement en je gegevens.",
         "next_signin": "De link werkt één keer, tot {deadline}. Heb je niet om deze mail gevraagd? Dan kun je hem "
         "negeren.",
+        "subject_reminder": "Herinnering: {title}",
+        "intro_reminder": "Je bent ingeschreven voor deze bijeenkomst; fijn dat je komt. Hieronder staan de tijd en "
+        "de plaats zoals ze nu zijn.",
+        "next_reminder": "Inchecken kan vanaf een half uur voor het begin: open {checkin} en vul de code in die de "
+        "organisator ter plekke laat zien.",
+        "button_cant_come": "Ik kan toch niet",
+        "button_reminders_off_meeting": "Geen herinneringen meer voor deze bijeenkomst",
+        "button_reminders_off_all": "Nooit meer herinneringen",
         "button_accept_offer": "Ja, ik neem de plek",
         "button_decline_offer": "Nee, geef hem door",
         "button_request_confirm": "Ja, schrijf me in",
@@ -138,6 +148,14 @@ STRINGS: dict[Locale, dict[str, str]] = {
         "intro_signin": "The button below opens your personal page at Leerkring: your registrations, your calendar "
         "subscription and your details.",
         "next_signin": "The link works once, until {deadline}. Did you not ask for this e-mail? Then ignore it.",
+        "subject_reminder": "Reminder: {title}",
+        "intro_reminder": "You are registered for this meeting; we look forward to seeing you. Below are the time "
+        "and place as they are now.",
+        "next_reminder": "You can check in from half an hour before the start: open {checkin} and enter the code the "
+        "organiser shows on site.",
+        "button_cant_come": "I can't make it after all",
+        "button_reminders_off_meeting": "No more reminders for this meeting",
+        "button_reminders_off_all": "Never send me reminders",
         "button_accept_offer": "Yes, I take the seat",
         "button_decline_offer": "No, pass it on",
         "button_request_confirm": "Yes, register me",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Response, get, patch, post
@@ -24,6 +24,8 @@ from services.errors import InvalidInput
 from services.http import CodeParam, CursorParam, LimitParam, SlugParam, TimeParam, created
 from services.meetings import service
 from services.pagination import decode_cursor, encode_cursor
+from services.reminders import rules as reminder_rules
+from services.reminders.service import check_rules
 
 
 class MeetingController(Controller):
@@ -124,17 +126,34 @@ class SeriesController(Controller):
             "SELECT 1 FROM organisations WHERE code = $1 AND kind IN ('organiser','funder')", code
         ):
             raise InvalidInput(f"Onbekende organiserende organisatie {code}", field="organiser_code")
+        reminders = None if data.reminders is None else reminder_rules.to_json(data.reminders)
+        if data.reminders is not None:
+            check_rules(data.reminders)
         row = await conn.fetchrow(
             """
-            INSERT INTO series (title, organiser_code) VALUES ($1, $2)
-            RETURNING id, title, organiser_code, created_at
+            INSERT INTO series (title, organiser_code, reminders) VALUES ($1, $2, $3)
+            RETURNING id, title, organiser_code, created_at, reminders
             """,
             data.title.strip(),
             code,
+            reminders,
         )
-        return Series(**dict(required(row)))
+        return _series(required(row))
 
     @get("/")
     async def list_series(self, conn: Conn) -> list[Series]:
-        rows = await conn.fetch("SELECT id, title, organiser_code, created_at FROM series ORDER BY created_at, id")
-        return [Series(**dict(r)) for r in rows]
+        rows = await conn.fetch(
+            "SELECT id, title, organiser_code, created_at, reminders FROM series ORDER BY created_at, id"
+        )
+        return [_series(r) for r in rows]
+
+
+def _series(row: Any) -> Series:
+    rules = reminder_rules.parse(row["reminders"])
+    return Series(
+        id=row["id"],
+        title=row["title"],
+        organiser_code=row["organiser_code"],
+        created_at=row["created_at"],
+        reminders=None if rules is None else list(rules),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ import asyncpg
 from schemas.meetings import Audience, Meeting, MeetingStatus, PendingUpdate, Venue
 from services.dates import DUTCH_ZONE
 from services.db import Connection, required
+from services.reminders import rules as reminder_rules
 
 # The scheduled task (services/scheduling) that sends a meeting's debounced update mail; workers/jobs/invitations.py
 # schedules and handles it, the meeting's API answer shows it while it waits.
@@ -23,7 +24,9 @@ COLUMNS = (
     "online_url, capacity, registration_opens_at, registration_closes_at, audience_groups, audience_organisations, "
     "audience_regions, organiser_codes, funder_codes, series_id, status, sequence, revision, created_at, updated_at, "
     "published_at, cancelled_at, waitlist_enabled, waitlist_mode, offer_hours, confirmed_count, offered_count, "
-    "waitlisted_count"
+    "waitlisted_count, "
+    # Reminder rules: the meeting's own and, for those without, its series' (services/reminders/rules.py).
+    "reminders, (SELECT s.reminders FROM series s WHERE s.id = series_id) AS series_reminders"
 )
 
 # Columns an update may set; everything else is managed by the service.
@@ -52,6 +55,7 @@ EDITABLE = frozenset(
         "waitlist_enabled",
         "waitlist_mode",
         "offer_hours",
+        "reminders",
     }
 )
 
@@ -108,7 +112,15 @@ def to_meeting(row: asyncpg.Record) -> Meeting:
         offer_hours=row["offer_hours"],
         seats_available=max(0, row["capacity"] - row["confirmed_count"] - row["offered_count"]),
         waitlist_length=row["waitlisted_count"],
+        reminders=list(reminder_rules.effective(row["reminders"], row["series_reminders"])),
+        reminders_from=_reminders_from(row),
     )
+
+
+def _reminders_from(row: asyncpg.Record) -> Literal["meeting", "series", "default"]:
+    if row["reminders"] is not None:
+        return "meeting"
+    return "series" if row["series_reminders"] is not None else "default"
 
 
 async def insert_meeting(conn: Connection, values: Mapping[str, Any]) -> asyncpg.Record:

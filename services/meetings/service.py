@@ -21,6 +21,8 @@ from services.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFo
 from services.meetings import queries as q
 from services.organisations.queries import existing_codes
 from services.outbox import emit
+from services.reminders import rules as reminder_rules
+from services.reminders.service import check_rules
 from services.seats import service as seats
 
 # A change to any of these moves the meeting in people's calendars: SEQUENCE must rise (RFC 5546 §2.1.4).
@@ -48,6 +50,9 @@ def _columns(data: MeetingIn | MeetingPatch) -> dict[str, Any]:
             values[name] = list(dict.fromkeys(values[name]))
     if "title" in values:
         values["title"] = values["title"].strip()
+    if values.get("reminders") is not None:
+        check_rules(data.reminders)  # type: ignore[arg-type]
+        values["reminders"] = reminder_rules.to_json(values["reminders"])
     return values
 
 
@@ -162,7 +167,15 @@ def _json(value: Any) -> JsonValue:
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, list):
-        return [str(v) for v in value]
+        # Reminder rules (dicts) travel as their keys, "P7D@09:00".
+        return [
+            f"{v['before']}@{v['at']}"
+            if isinstance(v, dict) and v.get("at")
+            else str(v["before"])
+            if isinstance(v, dict)
+            else str(v)
+            for v in value
+        ]
     return value  # type: ignore[no-any-return]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -32,6 +33,7 @@ from services.participants import queries as participants
 from services.participants import service as participant_service
 from services.participants import tokens
 from services.participants.auth import ParticipantActor
+from services.reminders import service as reminders
 from services.settings import Settings
 from services.web import choices, forms, session
 from services.web.render import HEADERS, field_errors, message, page, refusal, summary
@@ -74,7 +76,8 @@ async def _sign_in(conn: Connection, settings: Settings, participant_id: Any, ta
 async def _registrations(conn: Connection, participant_id: Any) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         """
-        SELECT r.meeting_id, r.status, r.position, m.title, m.starts_at, m.ends_at, m.timezone, m.status AS m_status,
+        SELECT r.id, r.meeting_id, r.status, r.position, r.reminders_off,
+               m.title, m.starts_at, m.ends_at, m.timezone, m.status AS m_status,
                CASE WHEN r.status = 'waitlisted' THEN (
                    SELECT count(*) FROM registrations w
                    WHERE w.meeting_id = r.meeting_id AND w.status = 'waitlisted' AND w.position <= r.position
@@ -99,6 +102,10 @@ async def _registrations(conn: Connection, participant_id: Any) -> list[dict[str
                 "when": format_when(r["starts_at"], r["ends_at"], r["timezone"]),
                 "status_text": text,
                 "checkin": r["status"] in ("confirmed", "offered") and opens <= now < closes,
+                # Reminders can be switched for a confirmed place in a meeting still to come.
+                "registration_id": r["id"],
+                "reminders": r["status"] == "confirmed" and r["m_status"] == "published" and r["starts_at"] > now,
+                "reminders_off": r["reminders_off"],
             }
         )
     return items
@@ -126,6 +133,9 @@ async def manage_page(
         notice=notice,
         participant=person,
         registrations=await _registrations(conn, visitor.participant_id),
+        reminders_off=await conn.fetchval(
+            "SELECT reminders_off FROM participants WHERE id = $1", visitor.participant_id
+        ),
         feed=feed_links.personal_links(settings.base_url, feed, PERSONAL_NAME, with_group=False),
         public_feed=feed_links.subscription_links(
             feed_links.feed_url(settings.base_url, PUBLIC.path),
@@ -225,6 +235,35 @@ class ManageController(Controller):
             errors = field_errors(exc.errors)
             return await manage_page(conn, state.settings, visitor, status=422, form=form, errors=errors)
         return await manage_page(conn, state.settings, visitor, notice="Je gegevens zijn opgeslagen.")
+
+    @post("/herinneringen", status_code=200)
+    async def switch_reminders(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
+        """`bereik`: "alle" or a registration id of the visitor's; `aan`: "ja" or "nee"."""
+        visitor = await _visitor(conn, state, request)
+        form = await forms.read(request)
+        wanted = form.get("aan") == "ja"
+        scope = form.get("bereik", "")
+        if scope == "alle":
+            await reminders.set_for_all(conn, visitor.participant_id, wanted=wanted)
+            notice = "Je krijgt weer herinneringen." if wanted else "Je krijgt geen herinneringen meer."
+            return await manage_page(conn, state.settings, visitor, notice=notice)
+        try:
+            registration_id = UUID(scope)
+        except ValueError:
+            registration_id = None
+        owner = registration_id and await conn.fetchval(
+            "SELECT participant_id FROM registrations WHERE id = $1", registration_id
+        )
+        if registration_id is None or owner != visitor.participant_id:
+            errors = {"bereik": "Deze inschrijving kennen we niet"}
+            return await manage_page(conn, state.settings, visitor, status=422, errors=errors)
+        await reminders.set_for_meeting(conn, registration_id, wanted=wanted)
+        notice = (
+            "Je krijgt weer herinneringen voor deze bijeenkomst."
+            if wanted
+            else "Je krijgt geen herinneringen meer voor deze bijeenkomst."
+        )
+        return await manage_page(conn, state.settings, visitor, notice=notice)
 
     @post("/agenda-link", status_code=200)
     async def new_feed_link(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:

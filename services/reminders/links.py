@@ -1,0 +1,44 @@
+"""The signed links a reminder carries: "ik kan toch niet" and the two opt-outs.
+
+As with seat offers (services/registrations/offers.py), an HMAC over (purpose, registration id) needs no storage:
+"ik kan toch niet" is honoured only while the registration is active, and a registration ends once, so the link
+cannot be replayed into anything else; the opt-outs are switches, harmless to press twice. The pages behind them
+(services/web/reminders.py) show a button on GET (mail scanners open links) and act on POST, with no sign-in.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import Literal
+from uuid import UUID
+
+Purpose = Literal["cant_come", "off_meeting", "off_all"]
+CANT_COME_PATH = "/ik-kan-niet"
+OFF_PATH = "/herinneringen-uit"
+# The opt-out page's path segment per scope, and back.
+SCOPES: dict[str, Purpose] = {"deze": "off_meeting", "alle": "off_all"}
+
+
+def token(secret: str, purpose: Purpose, registration_id: UUID) -> str:
+    if not secret:
+        raise RuntimeError("LEERKRING_SECRET_KEY is not set: reminder links cannot be signed")
+    digest = hmac.new(secret.encode(), f"reminder:{purpose}:{registration_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()
+
+
+def verify(secret: str, purpose: Purpose, registration_id: UUID, value: str) -> bool:
+    """Constant-time check; without a configured secret no link is valid."""
+    if not secret or not value:
+        return False
+    return hmac.compare_digest(token(secret, purpose, registration_id), value)
+
+
+def cant_come_url(base_url: str, secret: str, registration_id: UUID) -> str:
+    return f"{base_url.rstrip('/')}{CANT_COME_PATH}/{registration_id}/{token(secret, 'cant_come', registration_id)}"
+
+
+def off_url(base_url: str, secret: str, registration_id: UUID, scope: Literal["deze", "alle"]) -> str:
+    value = token(secret, SCOPES[scope], registration_id)
+    return f"{base_url.rstrip('/')}{OFF_PATH}/{registration_id}/{scope}/{value}"

@@ -1,0 +1,183 @@
+"""SQL for reminder rows and opt-outs; rows become Structs here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from services.db import Connection
+
+
+class SyncMeeting(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+    starts_at: datetime
+    timezone: str
+    reminders: Any
+    series_reminders: Any
+
+
+class Row(msgspec.Struct, frozen=True, kw_only=True):
+    registration_id: UUID
+    rule: str
+    due_at: datetime
+    status: str
+
+
+class Due(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    meeting_id: UUID
+    registration_id: UUID
+    starts_at: datetime
+    meeting_status: str
+
+
+class Upsert(msgspec.Struct, frozen=True, kw_only=True):
+    registration_id: UUID
+    rule: str
+    due_at: datetime
+    status: str
+
+
+async def meeting_for_sync(conn: Connection, meeting_id: UUID) -> SyncMeeting | None:
+    # FOR SHARE: every registration change takes the meeting row FOR UPDATE (services/seats), so a sync sees the
+    # registrations as committed and a cancellation committing meanwhile waits for it (and syncs after it).
+    row = await conn.fetchrow(
+        """
+        SELECT m.status, m.starts_at, m.timezone, m.reminders, s.reminders AS series_reminders
+        FROM meetings m LEFT JOIN series s ON s.id = m.series_id
+        WHERE m.id = $1 FOR SHARE OF m
+        """,
+        meeting_id,
+    )
+    return None if row is None else SyncMeeting(**dict(row))
+
+
+async def wanted_registrations(conn: Connection, meeting_id: UUID, registration_id: UUID | None) -> list[UUID]:
+    """Confirmed registrations of people who want reminders (for this meeting and in general)."""
+    rows = await conn.fetch(
+        """
+        SELECT r.id FROM registrations r JOIN participants p ON p.id = r.participant_id
+        WHERE r.meeting_id = $1 AND ($2::uuid IS NULL OR r.id = $2) AND r.status = 'confirmed'
+          AND NOT r.reminders_off AND NOT p.reminders_off AND p.erased_at IS NULL
+        """,
+        meeting_id,
+        registration_id,
+    )
+    return [r["id"] for r in rows]
+
+
+async def rows(conn: Connection, meeting_id: UUID, registration_id: UUID | None) -> list[Row]:
+    found = await conn.fetch(
+        "SELECT registration_id, rule, due_at, status FROM reminders "
+        "WHERE meeting_id = $1 AND ($2::uuid IS NULL OR registration_id = $2)",
+        meeting_id,
+        registration_id,
+    )
+    return [Row(**dict(r)) for r in found]
+
+
+async def apply(conn: Connection, meeting_id: UUID, changes: Sequence[Upsert]) -> None:
+    """Write the planned rows in one statement. A row the sweep fired (or found missed) meanwhile stays so."""
+    if not changes:
+        return
+    await conn.execute(
+        """
+        INSERT INTO reminders (meeting_id, registration_id, rule, due_at, status)
+        SELECT $1, u.registration_id, u.rule, u.due_at, u.status
+        FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[]) AS u(registration_id, rule, due_at, status)
+        ON CONFLICT (registration_id, rule) DO UPDATE
+        SET due_at = EXCLUDED.due_at, status = EXCLUDED.status, updated_at = now()
+        WHERE reminders.status NOT IN ('fired', 'missed')
+        """,
+        meeting_id,
+        [c.registration_id for c in changes],
+        [c.rule for c in changes],
+        [c.due_at for c in changes],
+        [c.status for c in changes],
+    )
+
+
+async def claim_due(conn: Connection, now: datetime, limit: int) -> list[Due]:
+    found = await conn.fetch(
+        """
+        SELECT r.id, r.meeting_id, r.registration_id, m.starts_at, m.status AS meeting_status
+        FROM reminders r JOIN meetings m ON m.id = r.meeting_id
+        WHERE r.status = 'pending' AND r.due_at <= $1
+        ORDER BY r.due_at LIMIT $2
+        FOR UPDATE OF r SKIP LOCKED
+        """,
+        now,
+        limit,
+    )
+    return [Due(**dict(r)) for r in found]
+
+
+async def set_status(conn: Connection, ids: Sequence[int], status: str, now: datetime) -> None:
+    if ids:
+        await conn.execute(
+            "UPDATE reminders SET status = $2, fired_at = CASE WHEN $2 = 'fired' THEN $3 END, updated_at = now() "
+            "WHERE id = ANY($1::bigint[])",
+            list(ids),
+            status,
+            now,
+        )
+
+
+class Reminder(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    rule: str
+    status: str
+    registration_id: UUID
+    registration_status: str
+    registration_off: bool
+    participant_id: UUID
+    participant_off: bool
+    meeting_id: UUID
+
+
+async def reminder(conn: Connection, reminder_id: int) -> Reminder | None:
+    row = await conn.fetchrow(
+        """
+        SELECT x.id, x.rule, x.status, r.id AS registration_id, r.status AS registration_status,
+               r.reminders_off AS registration_off, r.participant_id, p.reminders_off AS participant_off,
+               r.meeting_id
+        FROM reminders x JOIN registrations r ON r.id = x.registration_id JOIN participants p ON p.id = r.participant_id
+        WHERE x.id = $1
+        """,
+        reminder_id,
+    )
+    return None if row is None else Reminder(**dict(row))
+
+
+async def set_registration_off(conn: Connection, registration_id: UUID, off: bool) -> UUID | None:
+    """Returns the registration's meeting, None when there is no such registration."""
+    value = await conn.fetchval(
+        "UPDATE registrations SET reminders_off = $2, updated_at = now() WHERE id = $1 RETURNING meeting_id",
+        registration_id,
+        off,
+    )
+    return value  # type: ignore[no-any-return]
+
+
+async def set_participant_off(conn: Connection, participant_id: UUID, off: bool) -> list[tuple[UUID, UUID]]:
+    """Set the person's switch; returns their active confirmed registrations as (meeting, registration)."""
+    await conn.execute(
+        "UPDATE participants SET reminders_off = $2, updated_at = now() WHERE id = $1", participant_id, off
+    )
+    found = await conn.fetch(
+        "SELECT meeting_id, id FROM registrations WHERE participant_id = $1 AND status = 'confirmed'", participant_id
+    )
+    return [(r["meeting_id"], r["id"]) for r in found]
+
+
+async def cancel_pending_of(conn: Connection, registration_ids: Sequence[UUID]) -> int:
+    status = await conn.execute(
+        "UPDATE reminders SET status = 'cancelled', updated_at = now() "
+        "WHERE status = 'pending' AND registration_id = ANY($1::uuid[])",
+        list(registration_ids),
+    )
+    return int(status.split()[-1])

@@ -1,0 +1,144 @@
+"""The links of a reminder mail, with no sign-in: the signed link is the credential (services/reminders/links.py).
+
+GET  /ik-kan-niet/{registration}/{token}                  what the button will do (mail scanners open links)
+POST /ik-kan-niet/{registration}/{token}                  cancel: the seat goes to the next in line
+GET  /herinneringen-uit/{registration}/{deze|alle}/{token}  the opt-out, with a button
+POST /herinneringen-uit/{registration}/{deze|alle}/{token}  no more reminders for this meeting, or none at all
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath
+from litestar.response import Template
+
+from services.db import Conn, Connection
+from services.participants.auth import ParticipantActor
+from services.registrations import service as registrations
+from services.reminders import links
+from services.reminders import service as reminders
+from services.web import session
+from services.web.render import PAGE_ERRORS, message
+
+# The link proves the person (it came in their mail); there is no token row behind it.
+_NO_TOKEN = UUID(int=0)
+
+
+def _invalid() -> Template:
+    return message("Link ongeldig", "Deze link klopt niet. Gebruik de link uit je herinneringsmail.", status=404)
+
+
+async def _registration(conn: Connection, registration_id: UUID) -> Any:
+    return await conn.fetchrow(
+        "SELECT r.status, r.participant_id, m.title FROM registrations r JOIN meetings m ON m.id = r.meeting_id "
+        "WHERE r.id = $1",
+        registration_id,
+    )
+
+
+class CantComePageController(Controller):
+    path = links.CANT_COME_PATH
+    include_in_schema = False
+    exception_handlers = PAGE_ERRORS  # type: ignore[assignment]
+
+    @get("/{registration_id:uuid}/{token:str}")
+    async def show(self, conn: Conn, state: State, registration_id: FromPath[UUID], token: FromPath[str]) -> Template:
+        if not links.verify(state.settings.secret_key, "cant_come", registration_id, token):
+            return _invalid()
+        row = await _registration(conn, registration_id)
+        if row is None:
+            return _invalid()
+        if row["status"] not in ("confirmed", "offered", "waitlisted"):
+            return message("Je bent al afgemeld", "Je staat niet meer ingeschreven.", meeting_title=row["title"])
+        return message(
+            "Kun je toch niet?",
+            "Meld je af met de knop. Je plek gaat dan meteen naar de volgende op de wachtlijst.",
+            meeting_title=row["title"],
+            button="Ja, meld me af",
+        )
+
+    @post("/{registration_id:uuid}/{token:str}", status_code=200)
+    async def cancel(
+        self,
+        conn: Conn,
+        state: State,
+        request: Request[Any, Any, Any],
+        registration_id: FromPath[UUID],
+        token: FromPath[str],
+    ) -> Template:
+        session.same_site(request, state.settings)
+        if not links.verify(state.settings.secret_key, "cant_come", registration_id, token):
+            return _invalid()
+        row = await _registration(conn, registration_id)
+        if row is None:
+            return _invalid()
+        actor = ParticipantActor(participant_id=row["participant_id"], token_id=_NO_TOKEN)
+        await registrations.cancel(conn, actor, registration_id)
+        return message(
+            "Je bent afgemeld",
+            "Bedankt dat je het laat weten. Je plek gaat naar de volgende op de wachtlijst.",
+            "Je krijgt nog een bevestiging per mail.",
+            meeting_title=row["title"],
+        )
+
+
+_QUESTION = {
+    "deze": ("Geen herinneringen meer voor deze bijeenkomst?", "Ja, stop de herinneringen"),
+    "alle": ("Nooit meer herinneringen?", "Ja, stuur me geen herinneringen meer"),
+}
+_DONE = {
+    "deze": "Je krijgt geen herinneringen meer voor deze bijeenkomst. Je inschrijving blijft staan.",
+    "alle": "Je krijgt geen herinneringen meer, voor geen enkele bijeenkomst. Je inschrijvingen blijven staan.",
+}
+
+
+class ReminderOptOutController(Controller):
+    path = links.OFF_PATH
+    include_in_schema = False
+    exception_handlers = PAGE_ERRORS  # type: ignore[assignment]
+
+    @get("/{registration_id:uuid}/{scope:str}/{token:str}")
+    async def show(
+        self, conn: Conn, state: State, registration_id: FromPath[UUID], scope: FromPath[str], token: FromPath[str]
+    ) -> Template:
+        row = await self._checked(conn, state, registration_id, scope, token)
+        if row is None:
+            return _invalid()
+        heading, button = _QUESTION[scope]
+        return message(
+            heading,
+            "Je kunt ze later weer aanzetten op je eigen pagina (Mijn bijeenkomsten).",
+            meeting_title=row["title"],
+            button=button,
+        )
+
+    @post("/{registration_id:uuid}/{scope:str}/{token:str}", status_code=200)
+    async def opt_out(
+        self,
+        conn: Conn,
+        state: State,
+        request: Request[Any, Any, Any],
+        registration_id: FromPath[UUID],
+        scope: FromPath[str],
+        token: FromPath[str],
+    ) -> Template:
+        session.same_site(request, state.settings)
+        row = await self._checked(conn, state, registration_id, scope, token)
+        if row is None:
+            return _invalid()
+        if scope == "deze":
+            await reminders.set_for_meeting(conn, registration_id, wanted=False)
+        else:
+            await reminders.set_for_all(conn, row["participant_id"], wanted=False)
+        return message("Herinneringen uit", _DONE[scope], meeting_title=row["title"])
+
+    @staticmethod
+    async def _checked(conn: Connection, state: State, registration_id: UUID, scope: str, token: str) -> Any:
+        purpose = links.SCOPES.get(scope)
+        if purpose is None or not links.verify(state.settings.secret_key, purpose, registration_id, token):
+            return None
+        return await _registration(conn, registration_id)
