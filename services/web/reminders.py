@@ -101,14 +101,14 @@ class ReminderOptOutController(Controller):
     include_in_schema = False
     exception_handlers = PAGE_ERRORS  # type: ignore[assignment]
 
-    @get("/{registration_id:uuid}/{scope:str}/{token:str}")
+    @get("/{registration_id:uuid}/{reach:str}/{token:str}")
     async def show(
-        self, conn: Conn, state: State, registration_id: FromPath[UUID], scope: FromPath[str], token: FromPath[str]
+        self, conn: Conn, state: State, registration_id: FromPath[UUID], reach: FromPath[str], token: FromPath[str]
     ) -> Template:
-        row = await self._checked(conn, state, registration_id, scope, token)
+        row = await self._checked(conn, state, registration_id, reach, token)
         if row is None:
             return _invalid()
-        heading, button = _QUESTION[scope]
+        heading, button = _QUESTION[reach]
         return message(
             heading,
             "Je kunt ze later weer aanzetten op je eigen pagina (Mijn bijeenkomsten).",
@@ -116,25 +116,25 @@ class ReminderOptOutController(Controller):
             button=button,
         )
 
-    @post("/{registration_id:uuid}/{scope:str}/{token:str}", status_code=200)
+    @post("/{registration_id:uuid}/{reach:str}/{token:str}", status_code=200)
     async def opt_out(
         self,
         conn: Conn,
         state: State,
         request: Request[Any, Any, Any],
         registration_id: FromPath[UUID],
-        scope: FromPath[str],
+        reach: FromPath[str],
         token: FromPath[str],
     ) -> Template:
         session.same_site(request, state.settings)
-        row = await self._checked(conn, state, registration_id, scope, token)
+        row = await self._checked(conn, state, registration_id, reach, token)
         if row is None:
             return _invalid()
-        if scope == "deze":
+        if reach == "deze":
             await reminders.set_for_meeting(conn, registration_id, wanted=False)
         else:
             await reminders.set_for_all(conn, row["participant_id"], wanted=False)
-        return message("Herinneringen uit", _DONE[scope], meeting_title=row["title"])
+        return message("Herinneringen uit", _DONE[reach], meeting_title=row["title"])
 
     @staticmethod
     async def _checked(conn: Connection, state: State, registration_id: UUID, scope: str, token: str) -> Any:
