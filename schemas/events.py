@@ -142,6 +142,14 @@ class ReminderDue(_Payload, frozen=True, tag="reminder.due"):
     meeting_id: UUID
 
 
+class EvaluationRequested(_Payload, frozen=True, tag="evaluation.requested"):
+    """Mail an attendee the evaluation link: round 0 the request, 1 and 2 the nudges (services/evaluations)."""
+
+    request_id: UUID
+    meeting_id: UUID
+    round: int = 0
+
+
 EventPayload = (
     MeetingPublished
     | MeetingUpdated
@@ -159,6 +167,7 @@ EventPayload = (
     | AttendanceRecorded
     | EvaluationSubmitted
     | ReminderDue
+    | EvaluationRequested
 )
 
 EVENT_TYPES: tuple[str, ...] = tuple(
@@ -180,6 +189,7 @@ EVENT_TYPES: tuple[str, ...] = tuple(
         AttendanceRecorded,
         EvaluationSubmitted,
         ReminderDue,
+        EvaluationRequested,
     )
 )
 

@@ -10,6 +10,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from schemas.common import HttpUrl, LongText, OrgCode, ShortText, Slug, Title
+from schemas.evaluations import EvaluationSettings
 from schemas.reminders import ReminderRule, ReminderRules
 
 MeetingFormat = Literal[
@@ -71,6 +72,8 @@ class MeetingIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     offer_hours: OfferHours = 48
     # None: the series' reminder rules, or else the defaults (schemas/reminders.py); []: no reminders.
     reminders: ReminderRules | None = None
+    # None: the defaults (schemas/evaluations.py).
+    evaluation: EvaluationSettings | None = None
 
 
 class MeetingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -96,6 +99,7 @@ class MeetingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     waitlist_mode: WaitlistMode | UnsetType = UNSET
     offer_hours: OfferHours | UnsetType = UNSET
     reminders: ReminderRules | UnsetType | None = UNSET
+    evaluation: EvaluationSettings | UnsetType | None = UNSET
 
 
 class PendingUpdate(msgspec.Struct, kw_only=True):
@@ -140,6 +144,8 @@ class Meeting(msgspec.Struct, kw_only=True):
     # The rules in force (the meeting's own, its series', or the defaults) and where they come from.
     reminders: list[ReminderRule] = msgspec.field(default_factory=list)
     reminders_from: Literal["meeting", "series", "default"] = "default"
+    # When the attendees are asked for their evaluation (the meeting's settings or the defaults).
+    evaluation: EvaluationSettings = msgspec.field(default_factory=EvaluationSettings)
 
 
 class CancelIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -13,6 +13,7 @@ import asyncpg
 from schemas.meetings import Audience, Meeting, MeetingStatus, PendingUpdate, Venue
 from services.dates import DUTCH_ZONE
 from services.db import Connection, required
+from services.evaluations.service import settings_of as evaluation_settings
 from services.reminders import rules as reminder_rules
 
 # The scheduled task (services/scheduling) that sends a meeting's debounced update mail; workers/jobs/invitations.py
@@ -26,7 +27,7 @@ COLUMNS = (
     "published_at, cancelled_at, waitlist_enabled, waitlist_mode, offer_hours, confirmed_count, offered_count, "
     "waitlisted_count, "
     # Reminder rules: the meeting's own and, for those without, its series' (services/reminders/rules.py).
-    "reminders, (SELECT s.reminders FROM series s WHERE s.id = series_id) AS series_reminders"
+    "reminders, (SELECT s.reminders FROM series s WHERE s.id = series_id) AS series_reminders, evaluation"
 )
 
 # Columns an update may set; everything else is managed by the service.
@@ -56,6 +57,7 @@ EDITABLE = frozenset(
         "waitlist_mode",
         "offer_hours",
         "reminders",
+        "evaluation",
     }
 )
 
@@ -114,6 +116,7 @@ def to_meeting(row: asyncpg.Record) -> Meeting:
         waitlist_length=row["waitlisted_count"],
         reminders=list(reminder_rules.effective(row["reminders"], row["series_reminders"])),
         reminders_from=_reminders_from(row),
+        evaluation=evaluation_settings(row["evaluation"]),
     )
 
 

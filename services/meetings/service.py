@@ -18,6 +18,7 @@ from services.auth.guards import require_organisation, require_role
 from services.catalog.queries import active_slugs
 from services.db import Connection
 from services.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from services.evaluations.service import check_settings as check_evaluation
 from services.meetings import queries as q
 from services.organisations.queries import existing_codes
 from services.outbox import emit
@@ -53,6 +54,9 @@ def _columns(data: MeetingIn | MeetingPatch) -> dict[str, Any]:
     if values.get("reminders") is not None:
         check_rules(data.reminders)  # type: ignore[arg-type]
         values["reminders"] = reminder_rules.to_json(values["reminders"])
+    if values.get("evaluation") is not None:
+        check_evaluation(values["evaluation"])
+        values["evaluation"] = msgspec.to_builtins(values["evaluation"])
     return values
 
 
@@ -166,6 +170,8 @@ def _json(value: Any) -> JsonValue:
         return value.astimezone(UTC).isoformat()
     if isinstance(value, UUID):
         return str(value)
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in sorted(value.items()))  # evaluation settings
     if isinstance(value, list):
         # Reminder rules (dicts) travel as their keys, "P7D@09:00".
         return [

@@ -119,8 +119,8 @@ async def claim_due(conn: Connection, now: datetime, limit: int) -> list[Due]:
 async def set_status(conn: Connection, ids: Sequence[int], status: str, now: datetime) -> None:
     if ids:
         await conn.execute(
-            "UPDATE reminders SET status = $2, fired_at = CASE WHEN $2 = 'fired' THEN $3::timestamptz END, updated_at = now() "
-            "WHERE id = ANY($1::bigint[])",
+            "UPDATE reminders SET status = $2, fired_at = CASE WHEN $2 = 'fired' THEN $3::timestamptz END, "
+            "updated_at = now() WHERE id = ANY($1::bigint[])",
             list(ids),
             status,
             now,
