@@ -20,6 +20,7 @@ from services.db import create_pool, provide_transaction
 from services.deadletters.controllers import DeadLetterController
 from services.docs import docs_asset, swagger_ui
 from services.errors import EXCEPTION_HANDLERS
+from services.evaluations.controllers import EvaluationController
 from services.events.controllers import EventController
 from services.feeds.controllers import FeedController, FeedLinksController, MyFeedController
 from services.headers import add_response_headers
@@ -44,6 +45,7 @@ from services.settings import Settings
 from services.web.account import ManageController, SignInController
 from services.web.checkin import CheckinPageController
 from services.web.confirm import ConfirmController
+from services.web.evaluations import EvaluationPageController
 from services.web.meetings import MeetingPageController
 from services.web.offers import OfferPageController
 from services.web.reminders import CantComePageController, ReminderOptOutController
@@ -114,9 +116,11 @@ def create_app(settings: Settings) -> Litestar:
             OfferPageController,
             CantComePageController,
             ReminderOptOutController,
+            EvaluationPageController,
             stylesheet,
             docs_asset,
             AttendanceController,
+            EvaluationController,
             EventController,
             WebhookController,
             DeadLetterController,

@@ -42,6 +42,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "registration.promoted": ("registration_mail", "sync_reminders"),
     "registration.cancelled": ("registration_mail", "sync_reminders"),
     "reminder.due": ("reminder_mail",),
+    "evaluation.requested": ("evaluation_mail",),
     "participant.link_requested": ("signin_mail",),
     "participant.erased": ("invitation_forget_participant",),
 }
@@ -52,7 +53,8 @@ WEBHOOK_ONLY: dict[str, str] = {
     "meeting.ended": "a fact for subscribers; no Leerkring feature acts on a meeting's end yet",
     "registration.rsvp_changed": "the RSVP lives on the registration, read where it is shown; subscribers are told",
     "attendance.recorded": "reports read attendance from its table; subscribers (an LMS, say) are told",
-    "evaluation.submitted": "reports read evaluations from their table; subscribers are told",
+    # Never emitted: an event per answer would tell when a person answered (anonymous but once, issue 12).
+    "evaluation.submitted": "not emitted, kept for the published contract; results are read from their table",
 }
 
 

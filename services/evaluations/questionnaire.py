@@ -12,7 +12,7 @@ from typing import Any, Literal
 import msgspec
 
 QuestionKind = Literal["grade", "scale", "choice", "text", "consent"]
-MAX_TEXT = 2000
+MAX_TEXT = 1500  # below the form reader's cut (services/web/forms.py MAX_FIELD), so too long is said
 
 
 class Question(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,7 +17,15 @@ Kind = Literal[
 ]
 # Notices: text and HTML only.
 NoticeKind = Literal[
-    "waitlisted", "offered", "offer_expired", "offer_declined", "request_confirm", "signin", "reminder"
+    "waitlisted",
+    "offered",
+    "offer_expired",
+    "offer_declined",
+    "request_confirm",
+    "signin",
+    "reminder",
+    "evaluation",
+    "evaluation_nudge",
 ]
 
 # Everything a template or the subject line may ask for, per locale.
@@ -66,6 +74,15 @@ STRINGS: dict[Locale, dict[str, str]] = {
         "next_reminder": "Inchecken kan vanaf een half uur voor het begin: open {checkin} en vul de code in die de "
         "organisator ter plekke laat zien.",
         "button_cant_come": "Ik kan toch niet",
+        "subject_evaluation": "Hoe was het? Je mening over {title}",
+        "subject_evaluation_nudge": "Nog even: je mening over {title}",
+        "intro_evaluation": "Bedankt dat je erbij was. Wil je in een paar minuten laten weten wat je ervan vond en "
+        "wat je meeneemt naar je werk? Je antwoorden zijn anoniem: niemand kan zien wat jij hebt ingevuld.",
+        "intro_evaluation_nudge": "Je hebt de evaluatie nog niet ingevuld. Het kost een paar minuten en helpt de "
+        "organisator de volgende bijeenkomst beter te maken. Je antwoorden zijn anoniem.",
+        "next_evaluation": "Het formulier is open tot {deadline}.",
+        "next_evaluation_nudge": "Het formulier is open tot {deadline}.",
+        "button_evaluation": "Vul de evaluatie in",
         "button_reminders_off_meeting": "Geen herinneringen meer voor deze bijeenkomst",
         "button_reminders_off_all": "Nooit meer herinneringen",
         "button_accept_offer": "Ja, ik neem de plek",
@@ -154,6 +171,15 @@ STRINGS: dict[Locale, dict[str, str]] = {
         "next_reminder": "You can check in from half an hour before the start: open {checkin} and enter the code the "
         "organiser shows on site.",
         "button_cant_come": "I can't make it after all",
+        "subject_evaluation": "How was it? Your view on {title}",
+        "subject_evaluation_nudge": "A reminder: your view on {title}",
+        "intro_evaluation": "Thank you for taking part. Would you take a few minutes to tell us what you thought and "
+        "what you take back to your work? Your answers are anonymous: nobody can see what you filled in.",
+        "intro_evaluation_nudge": "You have not filled in the evaluation yet. It takes a few minutes and helps the "
+        "organiser make the next meeting better. Your answers are anonymous.",
+        "next_evaluation": "The form is open until {deadline}.",
+        "next_evaluation_nudge": "The form is open until {deadline}.",
+        "button_evaluation": "Fill in the evaluation",
         "button_reminders_off_meeting": "No more reminders for this meeting",
         "button_reminders_off_all": "Never send me reminders",
         "button_accept_offer": "Yes, I take the seat",

@@ -1,0 +1,110 @@
+"""/evaluatie/{request}/{token}: the anonymous evaluation form, no sign-in (the signed link is the key).
+
+GET shows the form (or says it was answered already, or has closed); POST checks every answer and stores them
+all or nothing (services/evaluations/service.py submit). Works on a phone: one column, large targets, plain
+radio buttons and text areas.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath
+from litestar.response import Template
+
+from services.dates import moment
+from services.db import Conn
+from services.evaluations import links
+from services.evaluations import service as evaluations
+from services.evaluations.questionnaire import MAX_TEXT
+from services.web import forms, session
+from services.web.render import PAGE_ERRORS, message, page, summary
+
+_GRADES = [(str(n), str(n)) for n in range(1, 11)]
+_SCALE = [(str(n), str(n)) for n in range(1, 6)]
+
+
+def _invalid() -> Template:
+    return message("Link ongeldig", "Deze link klopt niet. Gebruik de link uit je mail.", status=404)
+
+
+def _answered(title: str) -> Template:
+    return message("Al ingevuld", "Je hebt deze evaluatie al ingestuurd. Bedankt!", meeting_title=title, status=409)
+
+
+def _closed(title: str) -> Template:
+    return message(
+        "Evaluatie gesloten",
+        "Deze evaluatie is gesloten; er kan niet meer worden geantwoord.",
+        meeting_title=title,
+        status=410,
+    )
+
+
+def _form(found: evaluations.Form, *, values: dict[str, str], errors: dict[str, str]) -> Template:
+    return page(
+        "evaluation.html",
+        status=422 if errors else 200,
+        title="Evaluatie",
+        meeting_title=found.title,
+        closes=moment(found.closes_at, found.timezone),
+        questions=found.questions,
+        values=values,
+        grades=_GRADES,
+        scale=_SCALE,
+        max_text=MAX_TEXT,
+        errors=errors,
+        error_list=summary(errors),
+    )
+
+
+class EvaluationPageController(Controller):
+    path = links.FORM_PATH
+    include_in_schema = False
+    exception_handlers = PAGE_ERRORS  # type: ignore[assignment]
+
+    @get("/{request_id:uuid}/{token:str}")
+    async def show(self, conn: Conn, state: State, request_id: FromPath[UUID], token: FromPath[str]) -> Template:
+        if not links.verify(state.settings.secret_key, request_id, token):
+            return _invalid()
+        found = await evaluations.form(conn, request_id)
+        if found is None:
+            return _invalid()
+        if found.answered:
+            return _answered(found.title)
+        if found.closes_at <= datetime.now(UTC):
+            return _closed(found.title)
+        return _form(found, values={}, errors={})
+
+    @post("/{request_id:uuid}/{token:str}", status_code=200)
+    async def answer(
+        self,
+        conn: Conn,
+        state: State,
+        request: Request[Any, Any, Any],
+        request_id: FromPath[UUID],
+        token: FromPath[str],
+    ) -> Template:
+        session.same_site(request, state.settings)
+        if not links.verify(state.settings.secret_key, request_id, token):
+            return _invalid()
+        values = await forms.read(request)
+        outcome = await evaluations.submit(conn, request_id, values)
+        if outcome.state == "unknown" or outcome.form is None:
+            return _invalid()
+        if outcome.state == "already":
+            return _answered(outcome.form.title)
+        if outcome.state == "closed":
+            return _closed(outcome.form.title)
+        if outcome.state == "invalid":
+            return _form(outcome.form, values=values, errors=outcome.errors)
+        return message(
+            "Bedankt!",
+            "Je antwoorden zijn opgeslagen, los van je naam.",
+            "Wat je invult helpt de organisator de volgende bijeenkomsten beter te maken.",
+            meeting_title=outcome.form.title,
+        )
