@@ -59,18 +59,18 @@ def check_settings(value: EvaluationSettings) -> None:
 # Open the evaluations whose moment has come; the settings are read from the meeting's jsonb (NULL: defaults).
 _OPEN = """
 INSERT INTO evaluations (meeting_id, opened_at, closes_at)
-SELECT m.id, $1, $1 + coalesce(m.evaluation->>'closes_after', $2->>'closes_after')::interval
+SELECT m.id, $1::timestamptz, $1::timestamptz + coalesce(m.evaluation->>'closes_after', $2::jsonb->>'closes_after')::interval
 FROM meetings m
 WHERE m.status = 'published'
-  AND m.ends_at + coalesce(m.evaluation->>'send_after', $2->>'send_after')::interval <= $1
-  AND m.ends_at > $1 - interval '90 days'
+  AND m.ends_at + coalesce(m.evaluation->>'send_after', $2::jsonb->>'send_after')::interval <= $1::timestamptz
+  AND m.ends_at > $1::timestamptz - interval '90 days'
   AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.meeting_id = m.id)
 ON CONFLICT DO NOTHING
 """
 # Everyone marked attended at an open evaluation gets a request (also when marked after it opened).
 _REQUEST = """
 INSERT INTO evaluation_requests (meeting_id, participant_id, next_at)
-SELECT a.meeting_id, a.participant_id, $1
+SELECT a.meeting_id, a.participant_id, $1::timestamptz
 FROM evaluations e JOIN attendance a ON a.meeting_id = e.meeting_id AND a.status = 'attended'
 JOIN participants p ON p.id = a.participant_id AND p.erased_at IS NULL
 WHERE e.closes_at > $1
@@ -78,8 +78,8 @@ ON CONFLICT (meeting_id, participant_id) DO NOTHING
 """
 _DUE = """
 SELECT r.id, r.meeting_id, r.rounds_sent,
-       coalesce(m.evaluation->>'nudges', $3->>'nudges')::int AS nudges,
-       coalesce(m.evaluation->>'nudge_after', $3->>'nudge_after')::interval AS nudge_after
+       coalesce(m.evaluation->>'nudges', $3::jsonb->>'nudges')::int AS nudges,
+       coalesce(m.evaluation->>'nudge_after', $3::jsonb->>'nudge_after')::interval AS nudge_after
 FROM evaluation_requests r JOIN evaluations e ON e.meeting_id = r.meeting_id JOIN meetings m ON m.id = r.meeting_id
 WHERE NOT r.answered AND r.next_at <= $1 AND e.closes_at > $1
 ORDER BY r.next_at LIMIT $2
@@ -87,7 +87,7 @@ FOR UPDATE OF r SKIP LOCKED
 """
 _SENT = """
 UPDATE evaluation_requests SET rounds_sent = rounds_sent + 1,
-       next_at = CASE WHEN rounds_sent + 1 <= $3 THEN $2 + $4::interval END
+       next_at = CASE WHEN rounds_sent + 1 <= $3::int THEN $2::timestamptz + $4::interval END
 WHERE id = $1
 """
 
