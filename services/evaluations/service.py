@@ -59,7 +59,8 @@ def check_settings(value: EvaluationSettings) -> None:
 # Open the evaluations whose moment has come; the settings are read from the meeting's jsonb (NULL: defaults).
 _OPEN = """
 INSERT INTO evaluations (meeting_id, opened_at, closes_at)
-SELECT m.id, $1::timestamptz, $1::timestamptz + coalesce(m.evaluation->>'closes_after', $2::jsonb->>'closes_after')::interval
+SELECT m.id, $1::timestamptz,
+       $1::timestamptz + coalesce(m.evaluation->>'closes_after', $2::jsonb->>'closes_after')::interval
 FROM meetings m
 WHERE m.status = 'published'
   AND m.ends_at + coalesce(m.evaluation->>'send_after', $2::jsonb->>'send_after')::interval <= $1::timestamptz
