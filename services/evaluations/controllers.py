@@ -1,15 +1,16 @@
-"""HTTP: GET /api/v1/meetings/{id}/evaluation, the aggregated results."""
+"""HTTP: GET /api/v1/meetings/{id}/evaluation (JSON) and /evaluation.csv, the aggregated results."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.params import FromPath
 
+from schemas.auth import Principal
 from schemas.evaluations import EvaluationResults
 from services.auth.guards import CurrentPrincipal, provide_principal, require_role
-from services.db import Conn
+from services.db import Conn, Connection
 from services.errors import Forbidden, NotFound
 from services.evaluations import service
 
@@ -23,17 +24,31 @@ class EvaluationController(Controller):
         """Invited, responded, response rate and, from 3 answers on, average and distribution per question and the
         open answers without names (sorted, not in the order given). Organisers of the meeting and admins; funders
         of it see the figures without the open answers."""
-        require_role(principal, "admin", "organiser", "funder")
-        row = await conn.fetchrow(
-            "SELECT organiser_codes, funder_codes, status FROM meetings WHERE id = $1", meeting_id
+        return await _results(conn, principal, meeting_id)
+
+    @get("/{meeting_id:uuid}/evaluation.csv", dependencies={"principal": provide_principal}, media_type="text/csv")
+    async def results_csv(self, conn: Conn, principal: CurrentPrincipal, meeting_id: FromPath[UUID]) -> Response[str]:
+        """The same as CSV for Excel (semicolons, UTF-8 with BOM): one row per question and value, open answers
+        one per row; cells that would start a formula are made plain text."""
+        results = await _results(conn, principal, meeting_id)
+        return Response(
+            service.results_csv(results),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="evaluatie-{meeting_id}.csv"'},
         )
-        if row is None or (row["status"] == "draft" and not principal.is_admin):
+
+
+async def _results(conn: Connection, principal: Principal, meeting_id: UUID) -> EvaluationResults:
+    """Raises NotFound (unknown, someone's draft, not funded by this funder), Forbidden (another organiser's)."""
+    require_role(principal, "admin", "organiser", "funder")
+    row = await conn.fetchrow("SELECT organiser_codes, funder_codes, status FROM meetings WHERE id = $1", meeting_id)
+    if row is None or (row["status"] == "draft" and not principal.is_admin):
+        raise NotFound("Deze bijeenkomst bestaat niet")
+    code = principal.organisation_code
+    if principal.role == "funder":
+        if code not in row["funder_codes"]:
             raise NotFound("Deze bijeenkomst bestaat niet")
-        code = principal.organisation_code
-        if principal.role == "funder":
-            if code not in row["funder_codes"]:
-                raise NotFound("Deze bijeenkomst bestaat niet")
-            return await service.results(conn, meeting_id, with_text=False)
-        if not principal.is_admin and code not in row["organiser_codes"]:
-            raise Forbidden("Alleen de organiserende organisaties zien de evaluatie van deze bijeenkomst")
-        return await service.results(conn, meeting_id, with_text=True)
+        return await service.results(conn, meeting_id, with_text=False)
+    if not principal.is_admin and code not in row["organiser_codes"]:
+        raise Forbidden("Alleen de organiserende organisaties zien de evaluatie van deze bijeenkomst")
+    return await service.results(conn, meeting_id, with_text=True)

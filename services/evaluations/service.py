@@ -14,6 +14,8 @@ No event or webhook is sent per answer.
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -219,3 +221,27 @@ async def results(
             result.answers = sorted(given)
         out.questions.append(result)
     return out
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # A cell that starts like a formula would run in Excel (CSV injection): make it plain text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def results_csv(results: EvaluationResults) -> str:
+    """The results for Dutch Excel: semicolons, UTF-8 with a byte-order mark, formula-safe cells."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["vraag", "soort", "waarde", "aantal"])
+    writer.writerow(["uitgenodigd", "", "", results.invited])
+    writer.writerow(["geantwoord", "", "", results.responded])
+    for q in results.questions:
+        if q.average is not None:
+            writer.writerow([_cell(q.text), q.kind, "gemiddelde", str(q.average).replace(".", ",")])
+        for value, count in q.distribution.items():
+            writer.writerow([_cell(q.text), q.kind, _cell(value), count])
+        for answer in q.answers:
+            writer.writerow([_cell(q.text), q.kind, _cell(answer), ""])
+    return out.getvalue()

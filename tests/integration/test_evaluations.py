@@ -5,6 +5,8 @@ and workers; the sweep takes `now`, so "two hours after the end" and "three days
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +21,7 @@ from services.db import Connection
 from services.evaluations.service import sweep
 from services.settings import Settings
 from tests.api import published, register
+from tests.conftest import Keys
 from tests.integration.invitation_helpers import mails
 from tests.integration.test_participant_journey import link, to
 from workers.testing import no_pending_jobs, running_workers, wait_until
@@ -74,7 +77,7 @@ async def a_meeting_that_was_attended(
 
 
 async def test_attendees_get_the_form_answer_once_nudges_stop_and_results_show_from_three(
-    browser: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+    browser: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink, keys: Keys
 ) -> None:
     async with running_workers(mail_settings):
         meeting, end = await a_meeting_that_was_attended(browser, vng, conn, people=4, attended=3)
@@ -148,6 +151,19 @@ async def test_attendees_get_the_form_answer_once_nudges_stop_and_results_show_f
     assert by_key["delen"]["distribution"] == {"ja": 3, "nee": 0}
     assert await conn.fetchval("SELECT count(*) FROM outbox WHERE type = 'evaluation.submitted'") == 0
     assert await conn.fetchval("SELECT count(*) FROM outbox WHERE type = 'evaluation.requested'") == 5
+
+    exported = await browser.get(f"/api/v1/meetings/{mid}/evaluation.csv", headers=vng)
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    cells = [cell for row in csv.reader(io.StringIO(exported.text), delimiter=";") for cell in row]
+    assert "'" + hostile in cells, "a formula is made plain text"
+    assert not [c for c in cells if c.startswith("=")]
+    funder = await keys.headers("funder", "AOF")
+    aggregates = (await browser.get(f"/api/v1/meetings/{mid}/evaluation", headers=funder)).json()
+    assert aggregates["responded"] == 3
+    assert all(q["answers"] == [] for q in aggregates["questions"]), "funders see figures, not open answers"
+    other = await keys.headers("funder", "BZK")
+    assert (await browser.get(f"/api/v1/meetings/{mid}/evaluation", headers=other)).status_code == 404
 
 
 async def test_the_database_alone_cannot_join_an_answer_to_a_person(
