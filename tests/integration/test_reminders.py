@@ -4,6 +4,7 @@ and the mail that follows arrives in the sink through the same outbox, jobs and 
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -130,6 +131,14 @@ async def test_each_reminder_fires_once_at_nine_local_across_the_dst_change(
     assert f"{BASE}/inchecken/{meeting['id']}" in body
     for path in ("/mijn?token=", "/ik-kan-niet/", "/herinneringen-uit/"):
         assert BASE + path in body
+    # Every link in the mail opens a page (and opening one changes nothing: the place and the reminders stay).
+    urls = sorted({u.rstrip(".,)") for u in re.findall(r"https://leerkring\.test/\S+", body)})
+    assert len(urls) >= 7
+    for url in urls:
+        opened = await browser.get(url, follow_redirects=True)
+        assert opened.status_code == 200, (url, opened.status_code)
+    assert await conn.fetchval("SELECT count(*) FROM registrations WHERE status = 'confirmed'") == 1
+    assert await conn.fetchval("SELECT count(*) FROM participants WHERE reminders_off") == 0
 
 
 async def test_reminders_move_with_the_meeting_and_vanish_when_it_is_cancelled(
