@@ -14,10 +14,15 @@ ALTER TABLE participants ADD COLUMN reminders_off boolean NOT NULL DEFAULT false
 -- when the start had passed as well (the worker was down). `skipped`: the moment had already passed when the
 -- row would have been made (no "one week before" mail five hours before). `cancelled`: the person or the
 -- meeting is no longer there, or opted out; it may become pending again (opt back in).
+--
+-- No foreign keys, on purpose: a key check takes FOR KEY SHARE on the meeting and the registration, and those
+-- rows are the hot locks of registering and cancelling (services/seats). The sync that writes these rows
+-- (services/reminders/service.py) takes no lock on them at all, and the sweep checks registration and meeting
+-- again when a row falls due. Meetings and registrations are never deleted, so nothing can dangle.
 CREATE TABLE reminders (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    meeting_id      uuid NOT NULL REFERENCES meetings,
-    registration_id uuid NOT NULL REFERENCES registrations,
+    meeting_id      uuid NOT NULL,
+    registration_id uuid NOT NULL,
     rule            text NOT NULL,  -- "P7D@09:00", "PT2H": the rule's canonical key
     due_at          timestamptz NOT NULL,
     status          text NOT NULL DEFAULT 'pending'

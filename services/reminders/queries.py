@@ -31,8 +31,15 @@ class Due(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     meeting_id: UUID
     registration_id: UUID
+    rule: str
+    due_at: datetime
     starts_at: datetime
+    timezone: str
     meeting_status: str
+    reminders: Any
+    series_reminders: Any
+    # The registration still confirmed and nobody opted out since the row was written.
+    wanted: bool
 
 
 class Upsert(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,13 +50,13 @@ class Upsert(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def meeting_for_sync(conn: Connection, meeting_id: UUID) -> SyncMeeting | None:
-    # FOR SHARE: every registration change takes the meeting row FOR UPDATE (services/seats), so a sync sees the
-    # registrations as committed and a cancellation committing meanwhile waits for it (and syncs after it).
+    # No lock: the meeting row is the hot lock of registering. A sync that raced a change and wrote what was true
+    # a moment ago is caught by the sweep, which checks every row against the current state when it falls due.
     row = await conn.fetchrow(
         """
         SELECT m.status, m.starts_at, m.timezone, m.reminders, s.reminders AS series_reminders
         FROM meetings m LEFT JOIN series s ON s.id = m.series_id
-        WHERE m.id = $1 FOR SHARE OF m
+        WHERE m.id = $1
         """,
         meeting_id,
     )
@@ -104,8 +111,12 @@ async def apply(conn: Connection, meeting_id: UUID, changes: Sequence[Upsert]) -
 async def claim_due(conn: Connection, now: datetime, limit: int) -> list[Due]:
     found = await conn.fetch(
         """
-        SELECT r.id, r.meeting_id, r.registration_id, m.starts_at, m.status AS meeting_status
-        FROM reminders r JOIN meetings m ON m.id = r.meeting_id
+        SELECT r.id, r.meeting_id, r.registration_id, r.rule, r.due_at, m.starts_at, m.timezone,
+               m.status AS meeting_status, m.reminders, s.reminders AS series_reminders,
+               coalesce(g.status = 'confirmed' AND NOT g.reminders_off AND NOT p.reminders_off
+                        AND p.erased_at IS NULL, false) AS wanted
+        FROM reminders r JOIN meetings m ON m.id = r.meeting_id LEFT JOIN series s ON s.id = m.series_id
+        LEFT JOIN registrations g ON g.id = r.registration_id LEFT JOIN participants p ON p.id = g.participant_id
         WHERE r.status = 'pending' AND r.due_at <= $1
         ORDER BY r.due_at LIMIT $2
         FOR UPDATE OF r SKIP LOCKED
@@ -114,6 +125,10 @@ async def claim_due(conn: Connection, now: datetime, limit: int) -> list[Due]:
         limit,
     )
     return [Due(**dict(r)) for r in found]
+
+
+async def retime_one(conn: Connection, reminder_id: int, due_at: datetime) -> None:
+    await conn.execute("UPDATE reminders SET due_at = $2, updated_at = now() WHERE id = $1", reminder_id, due_at)
 
 
 async def set_status(conn: Connection, ids: Sequence[int], status: str, now: datetime) -> None:

@@ -3,6 +3,8 @@
 `sync` makes a meeting's rows (or one registration's) match the current state, whatever woke it: the meeting
 was published, moved, re-ruled or cancelled, a registration was confirmed or ended, someone opted out or in.
 It reads everything again, so running it twice or out of order changes nothing (workers/jobs/reminders.py).
+It takes no lock on the meeting or the registrations (their rows are the hot locks of registering); a sync that
+raced a change is caught when the row falls due, since `fire_due` checks it against the current state.
 
 `fire_due` (a worker sweep) claims pending rows whose moment has come with FOR UPDATE SKIP LOCKED: a row
 still useful (the meeting has not started) becomes `fired` and emits `reminder.due`, whose mail job sends it
@@ -86,21 +88,47 @@ async def fire_due(conn: Connection, *, now: datetime | None = None, batch: int 
     due = await q.claim_due(conn, now, batch)
     if not due:
         return 0
-    fired = [d for d in due if d.meeting_status == "published" and d.starts_at > now]
-    missed = [d.id for d in due if d.meeting_status == "published" and d.starts_at <= now]
-    gone = [d.id for d in due if d.meeting_status != "published"]  # cancelled; its sync has not run yet
-    await q.set_status(conn, [d.id for d in fired], "fired", now)
-    await q.set_status(conn, missed, "missed", now)
-    await q.set_status(conn, gone, "cancelled", now)
+    outcome: dict[str, list[int]] = {"fired": [], "missed": [], "skipped": [], "cancelled": []}
+    fired: list[q.Due] = []
+    for d in due:
+        verdict = _verdict(d, now)
+        if isinstance(verdict, datetime):
+            await q.retime_one(conn, d.id, verdict)  # a sync raced a move: this is the moment now
+            continue
+        outcome[verdict].append(d.id)
+        if verdict == "fired":
+            fired.append(d)
+    for status, ids in outcome.items():
+        await q.set_status(conn, ids, status, now)
     for d in fired:
         await emit(
             conn,
             d.meeting_id,
             ReminderDue(reminder_id=d.id, registration_id=d.registration_id, meeting_id=d.meeting_id),
         )
-    if missed:
-        log.warning("%d reminders missed: their moment and the meeting's start passed while no worker ran", len(missed))
+    if outcome["missed"]:
+        log.warning(
+            "%d reminders missed: their moment and the start passed while no worker ran", len(outcome["missed"])
+        )
     return len(due)
+
+
+def _verdict(d: q.Due, now: datetime) -> str | datetime:
+    """What a due row becomes, checked against the meeting and registration as they are now (the sync that wrote
+    it may have raced a change): fired, missed (the start has passed too), cancelled (no longer wanted),
+    skipped (moved to a moment already past), or a later moment to wait for."""
+    if not d.wanted or d.meeting_status != "published":
+        return "cancelled"
+    if d.starts_at <= now:
+        return "missed"
+    in_force = {rules.key(r): r for r in rules.effective(d.reminders, d.series_reminders)}
+    rule = in_force.get(d.rule)
+    if rule is None:
+        return "cancelled"
+    moment = rules.due_at(rule, d.starts_at, d.timezone)
+    if moment == d.due_at:
+        return "fired"
+    return moment if moment > now else "skipped"
 
 
 async def set_for_meeting(conn: Connection, registration_id: UUID, *, wanted: bool) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -109,3 +110,38 @@ def test_utc_input_gives_utc_output() -> None:
     assert due.tzinfo is not None
     assert due.utcoffset() == timedelta(0)
     assert due == datetime(2027, 6, 14, 7, 0, tzinfo=UTC)
+
+
+def due_row(due: datetime, *, start: datetime, wanted: bool = True, status: str = "published") -> Any:
+    from services.reminders.queries import Due
+
+    return Due(
+        id=1,
+        meeting_id=uuid4(),
+        registration_id=R,
+        rule="P1D@09:00",
+        due_at=due,
+        starts_at=start,
+        timezone="Europe/Amsterdam",
+        meeting_status=status,
+        reminders=None,
+        series_reminders=None,
+        wanted=wanted,
+    )
+
+
+def test_a_due_row_is_checked_against_the_state_when_it_falls_due() -> None:
+    from services.reminders.service import _verdict
+
+    start = at("2027-06-15T13:30:00+02:00")
+    due = at("2027-06-14T09:00:00+02:00")
+    assert _verdict(due_row(due, start=start), due) == "fired"
+    assert _verdict(due_row(due, start=start), due + timedelta(hours=3)) == "fired", "late but before the start"
+    assert _verdict(due_row(due, start=start), start) == "missed"
+    assert _verdict(due_row(due, start=start, wanted=False), due) == "cancelled"
+    assert _verdict(due_row(due, start=start, status="cancelled"), due) == "cancelled"
+    # A sync raced a move: the row still has the old moment.
+    later = start + timedelta(days=7)
+    assert _verdict(due_row(due, start=later), due) == due + timedelta(days=7)
+    earlier = start - timedelta(days=1)  # its day-before moment has passed, its start has not
+    assert _verdict(due_row(due, start=earlier), due) == "skipped"
