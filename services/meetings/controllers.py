@@ -140,10 +140,17 @@ class SeriesController(Controller):
         )
         return _series(required(row))
 
-    @get("/")
-    async def list_series(self, conn: Conn) -> list[Series]:
+    @get("/", dependencies={"principal": provide_principal})
+    async def list_series(self, conn: Conn, principal: CurrentPrincipal) -> list[Series]:
+        """The series of the caller's body (organiser, funder); all of them for an admin. Not public: a series is
+        a body's programme in the making."""
         rows = await conn.fetch(
-            "SELECT id, title, organiser_code, created_at, reminders FROM series ORDER BY created_at, id"
+            """
+            SELECT id, title, organiser_code, created_at, reminders FROM series
+            WHERE $1::text IS NULL OR organiser_code = $1
+            ORDER BY created_at, id
+            """,
+            None if principal.is_admin else principal.organisation_code,
         )
         return [_series(r) for r in rows]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -85,7 +85,9 @@ def _check_times(values: Mapping[str, Any]) -> list[FieldError]:
     return errors
 
 
-async def _check_references(conn: Connection, values: Mapping[str, Any]) -> list[FieldError]:
+async def _check_references(
+    conn: Connection, values: Mapping[str, Any], organiser_codes: Sequence[str] = ()
+) -> list[FieldError]:
     errors: list[FieldError] = []
 
     async def unknown(field: str, found: set[str]) -> None:
@@ -108,10 +110,11 @@ async def _check_references(conn: Connection, values: Mapping[str, Any]) -> list
             regions,
         )
         await unknown("audience_regions", {r["code"] for r in rows})
-    if values.get("series_id") is not None and not await conn.fetchval(
-        "SELECT 1 FROM series WHERE id = $1", values["series_id"]
-    ):
-        errors.append(FieldError(field="series_id", message="Deze reeks bestaat niet"))
+    if values.get("series_id") is not None:
+        # A series is its body's programme: another body's meeting cannot join it (nor tell it exists).
+        owner = await conn.fetchval("SELECT organiser_code FROM series WHERE id = $1", values["series_id"])
+        if owner is None or owner not in (organiser_codes or values.get("organiser_codes") or ()):
+            errors.append(FieldError(field="series_id", message="Deze reeks bestaat niet bij uw organisatie"))
     return errors
 
 
@@ -202,7 +205,7 @@ async def update(conn: Connection, principal: Principal, meeting_id: UUID, patch
     merged = {**dict(row), **changed}
     if "organiser_codes" in changed:
         require_organisation(principal, merged["organiser_codes"], "de nieuwe organiserende organisaties")
-    _raise_if(_check_times(merged) + await _check_references(conn, changed))
+    _raise_if(_check_times(merged) + await _check_references(conn, changed, merged["organiser_codes"]))
     if "capacity" in changed:
         await seats.check_capacity(conn, row, changed["capacity"])
     reschedule = bool(CALENDAR_FIELDS & changed.keys())

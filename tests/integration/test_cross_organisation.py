@@ -10,7 +10,7 @@ import pytest
 from services.db import Connection
 from services.settings import Settings
 from tests.conftest import Keys
-from tests.factories import participant_body
+from tests.factories import meeting_body, participant_body
 from tests.integration.invitation_helpers import Client, batch_done, invite, published_meeting
 from workers.testing import running_workers, wait_until
 
@@ -99,3 +99,23 @@ async def test_registering_by_id_is_for_people_the_body_knows(
     )
     assert by_bzk.status_code == 201, "BZK registered them before, so it may again by id"
     assert (await client.post(url, json={"participant_id": person}, headers=admin)).status_code == 201
+
+
+async def test_series_are_their_bodys_own(
+    client: Client, vng: dict[str, str], bzk: dict[str, str], admin: dict[str, str]
+):
+    made = await client.post("/api/v1/series", json={"title": "VNG-reeks Wmo"}, headers=vng)
+    assert made.status_code == 201, made.text
+    series_id = made.json()["id"]
+    assert (await client.get("/api/v1/series")).status_code == 401, "not public"
+    assert [s["id"] for s in (await client.get("/api/v1/series", headers=vng)).json()] == [series_id]
+    assert (await client.get("/api/v1/series", headers=bzk)).json() == []
+    assert [s["id"] for s in (await client.get("/api/v1/series", headers=admin)).json()] == [series_id]
+    foreign = await client.post("/api/v1/meetings", json=meeting_body(series_id=series_id), headers=bzk)
+    unknown = await client.post(
+        "/api/v1/meetings", json=meeting_body(series_id="00000000-0000-4000-8000-000000000000"), headers=bzk
+    )
+    assert foreign.status_code == unknown.status_code == 422
+    assert foreign.json()["errors"] == unknown.json()["errors"], "another body's series looks like none at all"
+    own = await client.post("/api/v1/meetings", json=meeting_body(series_id=series_id), headers=vng)
+    assert own.status_code == 201, own.text
