@@ -41,6 +41,7 @@ from services.registrations.controllers import (
     RegistrationController,
     RegistrationRequestController,
 )
+from services.reports.controllers import ReportController
 from services.settings import Settings
 from services.web.account import ManageController, SignInController
 from services.web.checkin import CheckinPageController
@@ -124,6 +125,7 @@ def create_app(settings: Settings) -> Litestar:
             EventController,
             WebhookController,
             DeadLetterController,
+            ReportController,
             *_development_pages(settings),
         ],
         dependencies={"conn": Provide(provide_transaction)},

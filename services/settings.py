@@ -54,6 +54,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # organiser who keeps editing. The meeting's API answer shows the pending mail (`pending_update`).
     update_mail_debounce: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 60
     update_mail_max_delay: Annotated[int, msgspec.Meta(ge=0, le=86_400)] = 600
+    # Funder reports: a cell with fewer than this many people shows "<k"; counts move by at most `report_noise`
+    # (cell-key perturbation against differencing). 0 switches the noise off: for tests only, never in production.
+    report_min_cell: Annotated[int, msgspec.Meta(ge=2, le=100)] = 5
+    report_noise: Annotated[int, msgspec.Meta(ge=0, le=5)] = 2
 
     @property
     def is_production(self) -> bool:

@@ -12,6 +12,7 @@ from importlib import resources
 
 from schemas.organisations import ImportResult
 from services.db import Connection
+from services.organisations.history import import_history
 
 FOUNDING_BODIES: tuple[tuple[str, str, str], ...] = (
     ("VNG", "Vereniging van Nederlandse Gemeenten", "organiser"),
@@ -56,7 +57,9 @@ async def import_reference_data(conn: Connection) -> ImportResult:
             for r in _rows(_data("municipalities.csv"))
         ]
         rows += [(code, name, kind, None, None) for code, name, kind in FOUNDING_BODIES]
-        return await _upsert(conn, rows)
+        result = await _upsert(conn, rows)
+        await import_history(conn)
+        return result
 
 
 async def import_organisations_csv(conn: Connection, text: str) -> ImportResult:

@@ -1,0 +1,1 @@
+"""Funder reports: attendance and reach, safe to slice."""

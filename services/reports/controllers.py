@@ -1,0 +1,63 @@
+"""HTTP: GET /api/v1/reports/attendance for funders (their own meetings) and admins (any funder, or all)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import State
+from litestar.params import QueryParameter
+
+from services.auth.guards import CurrentPrincipal, provide_principal
+from services.db import Conn
+from services.reports import formats
+from services.reports.request import FORMATS, Params, parse
+from services.reports.service import Protection, attendance_report
+
+Text = Annotated[str | None, QueryParameter(max_length=200)]
+
+
+def protection(state: State) -> Protection:
+    settings = state.settings
+    return Protection(k=settings.report_min_cell, noise=settings.report_noise, secret=settings.secret_key.encode())
+
+
+class ReportController(Controller):
+    path = "/api/v1/reports"
+    tags = ("rapportages",)
+
+    @get("/attendance", dependencies={"principal": provide_principal}, media_type="application/json")
+    async def attendance(
+        self,
+        conn: Conn,
+        principal: CurrentPrincipal,
+        state: State,
+        request: Request[Any, Any, Any],
+        funder: Annotated[str | None, QueryParameter(max_length=40, description="alleen beheerders")] = None,
+        from_: Annotated[str | None, QueryParameter(name="from", max_length=20, description="JJJJ-MM-DD")] = None,
+        to: Annotated[str | None, QueryParameter(max_length=20, description="JJJJ-MM-DD, tot en met")] = None,
+        year: Annotated[str | None, QueryParameter(max_length=4)] = None,
+        quarter: Annotated[str | None, QueryParameter(max_length=1)] = None,
+        group_by: Annotated[
+            str | None, QueryParameter(name="groupBy", max_length=100, description="een of twee, kommagescheiden")
+        ] = None,
+        municipality_as_of: Annotated[
+            str | None, QueryParameter(name="municipalityAsOf", max_length=10, description="meeting of today")
+        ] = None,
+        format_: Annotated[str | None, QueryParameter(name="format", max_length=10)] = None,
+    ) -> Response[bytes]:
+        """Attendance and reach of the meetings a funder funds, grouped by one or two dimensions; JSON, CSV or
+        XLSX. Cells with fewer than k people show "<k"; see the README on disclosure control."""
+        params = Params(
+            funder=funder, from_=from_, to=to, year=year, quarter=quarter, group_by=group_by,
+            municipality_as_of=municipality_as_of, format=format_,
+        )  # fmt: skip
+        req = parse(principal, params, request.headers.get("accept"), datetime.now(UTC).date())
+        report = await attendance_report(conn, req, protection(state))
+        body = formats.render(report, req.format)
+        headers = {"Vary": "Accept"}
+        if req.format != "json":
+            name = f"leerkring-aanwezigheid-{req.first.isoformat()}-{req.last.isoformat()}.{req.format}"
+            headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        return Response(body, media_type=FORMATS[req.format], headers=headers)
