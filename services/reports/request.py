@@ -48,7 +48,7 @@ def _date(value: str, field: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"Geen geldige datum '{value[:20]}'; gebruik JJJJ-MM-DD", field=field) from None
+        raise InvalidInput("Geen geldige datum; gebruik JJJJ-MM-DD", field=field) from None
 
 
 def _int(value: str, field: str, low: int, high: int) -> int:
@@ -89,7 +89,8 @@ def group_by(raw: str | None) -> tuple[str, ...]:
     names = tuple(n.strip() for n in raw.split(","))
     unknown = [n for n in names if n not in DIMENSIONS]
     if unknown:
-        raise InvalidInput(f"Onbekende indeling '{unknown[0][:40]}'; kies uit {', '.join(DIMENSIONS)}", field="groupBy")
+        # what was sent is not echoed: an error names the field, never repeats its contents
+        raise InvalidInput(f"Onbekende indeling; kies uit {', '.join(DIMENSIONS)}", field="groupBy")
     if len(names) > 2:
         raise InvalidInput("Deel in naar hoogstens twee kenmerken", field="groupBy")
     if len(set(names)) != len(names):
@@ -101,7 +102,7 @@ def output_format(raw: str | None, accept: str | None) -> str:
     """?format= wins; otherwise the Accept header; otherwise JSON."""
     if raw is not None:
         if raw.lower() not in FORMATS:
-            raise InvalidInput(f"Onbekend formaat '{raw[:20]}'; kies json, csv of xlsx", field="format")
+            raise InvalidInput("Onbekend formaat; kies json, csv of xlsx", field="format")
         return raw.lower()
     for part in (accept or "").split(","):
         media = part.split(";")[0].strip().lower()

@@ -39,7 +39,7 @@ async def attendance_report(
 ) -> Report:
     """The report `req` asks for. Raises InvalidInput for an unknown funder."""
     if req.funder is not None and not await q.funder_exists(conn, req.funder):
-        raise InvalidInput(f"Onbekende financier {req.funder}", field="funder")
+        raise InvalidInput("Onbekende financier", field="funder")
     now = now or datetime.now(UTC)
     sets = grouping_sets(req.group_by)
     people = await q.person_aggregates(
