@@ -296,3 +296,73 @@ async def test_meetings_not_yet_held_do_not_count(client: Client, aof: dict[str,
     day = starts.date().isoformat()
     answer = await client.get(URL, params={"from": day, "to": day}, headers=aof)
     assert figures(answer.json()["total"])[:3] == (0, 0, 0)
+
+
+async def test_merged_municipalities_count_as_they_were_and_roll_up_to_today(
+    client: Client, aof: dict[str, str], conn: Connection
+):
+    """Brielle and Hellevoetsluis merged into Voorne aan Zee on 1 January 2023, Weesp into Amsterdam on
+    24 March 2022. People are recorded under the code of the day; today everyone's profile says GM1992."""
+    from tests.report_seed import attend, meeting, register
+
+    before = await meeting(conn, "Voor de fusie", "2022-06-01T10:00:00+02:00", 2)
+    after = await meeting(conn, "Na de fusie", "2023-03-01T10:00:00+01:00", 2)
+    weesp = await meeting(conn, "Weesp", "2021-10-01T10:00:00+02:00", 2)
+
+    async def person(n: str, now: str) -> Any:
+        return await conn.fetchval(
+            "INSERT INTO participants (email, name, organisation_code) VALUES ($1, $1, $2) RETURNING id",
+            f"{n}@example.nl", now,
+        )  # fmt: skip
+
+    async def came(meeting_id: Any, who: Any, recorded: str) -> None:
+        reg = await register(conn, meeting_id, who)
+        await conn.execute(
+            "INSERT INTO attendance (meeting_id, participant_id, registration_id, status, method, organisation_code)"
+            " VALUES ($1, $2, $3, 'attended', 'organiser', $4)",
+            meeting_id, who, reg, recorded,
+        )  # fmt: skip
+
+    brielle = [await person(f"brielle{i}", "GM1992") for i in range(5)]
+    hellevoet = [await person(f"hellevoet{i}", "GM1992") for i in range(5)]
+    weespers = [await person(f"weesp{i}", "GM0363") for i in range(5)]
+    for p in brielle:
+        await came(before, p, "GM0501")
+        await came(after, p, "GM1992")
+    for p in hellevoet:
+        await came(before, p, "GM0530")
+    # recorded under the old code (a profile nobody updated), but the meeting was after the merger
+    late = await person("laat", "GM1992")
+    await came(after, late, "GM0530")
+    for p in weespers:
+        await came(weesp, p, "GM0457")
+    # the snapshot is taken by the database itself when the row does not bring one
+    fresh = await person("vers", "GM0518")
+    await attend(conn, await meeting(conn, "Elders", "2023-03-02T10:00:00+01:00", 2, funders=["BZK"]), fresh)
+    assert await conn.fetchval("SELECT organisation_code FROM attendance WHERE participant_id = $1", fresh) == "GM0518"
+
+    then = await report(client, aof, groupBy="municipality", **{"year": "", "from": "2021-01-01", "to": "2023-12-31"})
+    rows = {r["dimensions"]["municipality"]: r for r in then["rows"]}
+    assert {c: (r["attended"], r["labels"]["municipality"]) for c, r in rows.items() if r["suppressed"] is None} == {
+        "GM0501": (5, "Brielle"),
+        "GM0530": (5, "Hellevoetsluis"),
+        "GM1992": (6, "Voorne aan Zee"),  # five from Brielle and the late one
+        "GM0457": (5, "Weesp"),
+    }
+
+    today = await report(client, aof, groupBy="municipality", municipalityAsOf="today",
+                         **{"year": "", "from": "2021-01-01", "to": "2023-12-31"})  # fmt: skip
+    rows = {r["dimensions"]["municipality"]: r for r in today["rows"]}
+    assert (rows["GM1992"]["attended"], rows["GM1992"]["unique_participants"]) == (16, 11)
+    assert (rows["GM0363"]["attended"], rows["GM0363"]["labels"]["municipality"]) == (5, "Amsterdam")
+    assert set(rows) == {"GM1992", "GM0363"}
+    assert today["municipality_as_of"] == "today"
+
+    # reach "of how many" follows the division of the period's last day
+    y2022 = await report(client, aof, **{"year": "2022"})
+    assert y2022["total"]["municipalities_total"] == 344  # 342 + Brielle, Hellevoetsluis, Westvoorne − Voorne aan Zee
+    assert y2022["total"]["municipalities_reached"] == 2
+    y2021 = await report(client, aof, **{"year": "2021"})
+    assert y2021["total"]["municipalities_total"] == 345  # and Weesp; earlier changes are not shipped
+    province = await report(client, aof, groupBy="province", **{"year": "", "from": "2021-01-01", "to": "2023-12-31"})
+    assert {r["dimensions"]["province"] for r in province["rows"]} == {"PV27", "PV28"}, "an old code has its province"
