@@ -29,7 +29,7 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -56,16 +56,22 @@ FORMATS = ("intervisie", "casuistiekbespreking", "training", "werksessie")
 # The figures every scenario needs, written the plain way: registrations and attendance joined per person and
 # meeting, grouped with GROUPING SETS (cells and total) in one statement.
 BARE_FACTS = """
-WITH facts AS (
-    SELECT m.id AS meeting_id, m.starts_at, m.ends_at, m.themes, p.id AS participant_id,
-           p.organisation_code, p.professional_group,
-           r.id IS NOT NULL AS registered, coalesce(a.status = 'attended', false) AS attended
-    FROM meetings m
-    JOIN registrations r ON r.meeting_id = m.id AND (r.status = 'confirmed' OR r.end_reason = 'no_show_released')
-    FULL JOIN attendance a ON a.meeting_id = r.meeting_id AND a.participant_id = r.participant_id
-    JOIN participants p ON p.id = coalesce(r.participant_id, a.participant_id)
+WITH held AS (
+    SELECT m.id, m.starts_at, m.ends_at, m.themes FROM meetings m
     WHERE m.status = 'published' AND m.ends_at <= now() AND {scope}
-      AND m.starts_at >= $1 AND m.starts_at < $2
+      AND (m.starts_at AT TIME ZONE m.timezone)::date BETWEEN $1 AND $2
+),
+facts AS (
+    SELECT h.id AS meeting_id, h.starts_at, h.ends_at, h.themes, p.id AS participant_id,
+           p.organisation_code, p.professional_group,
+           r.participant_id IS NOT NULL AS registered, coalesce(a.status = 'attended', false) AS attended
+    FROM (SELECT r.meeting_id, r.participant_id FROM registrations r JOIN held ON held.id = r.meeting_id
+          WHERE r.status = 'confirmed' OR r.end_reason = 'no_show_released') r
+    FULL JOIN (SELECT a.* FROM attendance a JOIN held ON held.id = a.meeting_id) a
+           ON a.meeting_id = r.meeting_id AND a.participant_id = r.participant_id
+    JOIN held h ON h.id = coalesce(r.meeting_id, a.meeting_id)
+    JOIN participants p ON p.id = coalesce(r.participant_id, a.participant_id)
+    WHERE r.participant_id IS NOT NULL OR a.status = 'attended'
 )
 """
 MEASURES = """
@@ -192,8 +198,7 @@ async def main() -> None:
                 params = {"from": first, "to": last, "groupBy": group, "format": fmt}
                 scope = "'AOF' = ANY (m.funder_codes)" if role == "funder" else "true"
                 bare_sql = BARE[group].format(scope=scope)
-                lo = datetime.fromisoformat(first).replace(tzinfo=UTC) - timedelta(hours=2)
-                hi = datetime.fromisoformat(last).replace(tzinfo=UTC) + timedelta(days=1)
+                lo, hi = date.fromisoformat(first), date.fromisoformat(last)
 
                 async def report(key: str = key, params: dict[str, str] = params) -> None:
                     answer = await client.get(
@@ -201,7 +206,7 @@ async def main() -> None:
                     )
                     assert answer.status_code == 200, answer.text
 
-                async def bare(sql: str = bare_sql, lo: datetime = lo, hi: datetime = hi) -> None:
+                async def bare(sql: str = bare_sql, lo: date = lo, hi: date = hi) -> None:
                     await conn.fetch(sql, lo, hi)
 
                 await report()

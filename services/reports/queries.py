@@ -20,7 +20,7 @@ from services.reports.dimensions import DIMENSIONS
 
 # The meetings a report covers: held (published, not cancelled, over) and funded by the funder.
 SCOPE = """
-scope AS MATERIALIZED (
+scope AS NOT MATERIALIZED (
     SELECT m.id AS meeting_id, m.series_id, m.format, m.themes, m.organiser_codes, m.capacity,
            (m.starts_at AT TIME ZONE m.timezone)::date AS held_on,
            extract(epoch FROM m.ends_at - m.starts_at) / 3600.0 AS hours,
@@ -46,7 +46,7 @@ came AS (
            a.organisation_code, a.professional_group
     FROM attendance a JOIN scope s ON s.meeting_id = a.meeting_id
 ),
-presence AS MATERIALIZED (
+presence AS {materialized} (
     SELECT s.meeting_id, s.series_id, s.format, s.themes, s.organiser_codes, s.held_on, s.hours,
            p.id AS participant_id,
            r.participant_id IS NOT NULL AS registered,
@@ -106,10 +106,38 @@ def _all_dims(sets: Sequence[Sequence[str]]) -> list[str]:
     return sorted({d for dims in sets for d in dims}, key=list(DIMENSIONS).index)
 
 
+def _grouping_sets(sets: Sequence[Sequence[str]]) -> str:
+    """All grouping sets in one pass over presence (PostgreSQL's GROUPING SETS), for dimensions with one value
+    per row. GROUPING() gives a bit mask of the keys a row leaves out; it is mapped back to the set's index."""
+    dims = _all_dims(sets)
+    exprs = [DIMENSIONS[d].key for d in dims]
+    keys = ", ".join(f"{DIMENSIONS[d].key} AS k_{d}" for d in dims)
+    masks = [sum(1 << (len(dims) - 1 - j) for j, d in enumerate(dims) if d not in s) for s in sets]
+    index = "CASE GROUPING({}) {} END".format(
+        ", ".join(exprs), " ".join(f"WHEN {m} THEN {i}" for i, m in enumerate(masks))
+    )
+    groups = ", ".join("(" + ", ".join(DIMENSIONS[d].key for d in s) + ")" for s in sets)
+    return f"SELECT {index} AS grouping_set, {keys},{PERSON_MEASURES}\nFROM presence\nGROUP BY GROUPING SETS ({groups})"
+
+
 def presence_statement(sets: Sequence[Sequence[str]]) -> str:
-    """Person measures for each grouping set (cells, margins, total), in one statement over one presence scan."""
-    parts = [_grouped("presence", dims, _all_dims(sets), PERSON_MEASURES, i) for i, dims in enumerate(sets)]
-    return "WITH" + SCOPE + "," + PRESENCE + "\n" + "\nUNION ALL\n".join(parts)
+    """Person measures for each grouping set (cells, margins, total) in one statement. Without a multi-valued
+    dimension that is one GROUPING SETS pass; with one (a meeting counts under each of its themes, but once in a
+    total) each set is its own GROUP BY over a materialised presence."""
+    all_dims = _all_dims(sets)
+    if not all_dims:
+        return (
+            "WITH"
+            + SCOPE
+            + ","
+            + PRESENCE.format(materialized="NOT MATERIALIZED")
+            + "\n"
+            + _grouped("presence", (), (), PERSON_MEASURES, 0)
+        )
+    if not any(DIMENSIONS[d].unnest for d in all_dims):
+        return "WITH" + SCOPE + "," + PRESENCE.format(materialized="NOT MATERIALIZED") + "\n" + _grouping_sets(sets)
+    parts = [_grouped("presence", dims, all_dims, PERSON_MEASURES, i) for i, dims in enumerate(sets)]
+    return "WITH" + SCOPE + "," + PRESENCE.format(materialized="MATERIALIZED") + "\n" + "\nUNION ALL\n".join(parts)
 
 
 def meeting_statement(sets: Sequence[Sequence[str]]) -> str:
