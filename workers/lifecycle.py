@@ -26,8 +26,10 @@ from typing import Any, cast
 
 import asyncpg
 import httpx
+import msgspec
 
 from services.db import create_pool
+from services.retention.service import purge as retention_purge
 from services.webhooks.transport import webhook_transport
 from workers.context import Ctx, ledger_pool_of, pool_of, redis_of, settings_of, tuning_of, worker_id_of
 from workers.jobs.webhooks import USER_AGENT, retry_due
@@ -170,11 +172,20 @@ async def _maintenance(ctx: Ctx, control: ControlConnection) -> None:
         if started - last_purge >= tuning.purge_interval:
             last_purge = started
             steps.append(("purge", lambda: purge(pool, tuning)))
+            steps.append(("retention", lambda: _retention(ctx)))
         for what, step in steps:
             if stopping.is_set():
                 return  # between two steps: nothing is cut off
             await _safely(what, step())
         await pause(stopping, tuning.sweep_interval - (time.monotonic() - started))
+
+
+async def _retention(ctx: Ctx) -> None:
+    """Personal data past its retention period (services/retention); a no-op when nothing is due."""
+    async with pool_of(ctx).acquire() as conn:
+        result = await retention_purge(conn, settings_of(ctx))
+    if any(msgspec.structs.astuple(result)):
+        log.info("retention: %s", result)
 
 
 async def _in_transaction(ctx: Ctx, sweep: Sweep) -> None:

@@ -1,0 +1,75 @@
+"""SQL for retention. Every cut-off is computed from a clock the caller passes, so tests can purge "two years on"."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from services.db import Connection
+
+# The last sign of life of a person: their profile, a registration (or the meeting it was for, which may lie in the
+# future), an attendance, a personal link used, an open registration request.
+INACTIVE = """
+SELECT p.id FROM participants p
+WHERE p.erased_at IS NULL
+  AND greatest(p.created_at, p.updated_at, p.verified_at, p.consent_changed_at, p.link_requested_at) < $1
+  AND NOT EXISTS (
+      SELECT 1 FROM registrations r JOIN meetings m ON m.id = r.meeting_id
+      WHERE r.participant_id = p.id AND greatest(r.updated_at, m.ends_at) >= $1)
+  AND NOT EXISTS (SELECT 1 FROM attendance a WHERE a.participant_id = p.id AND a.recorded_at >= $1)
+  AND NOT EXISTS (
+      SELECT 1 FROM participant_tokens t WHERE t.participant_id = p.id AND coalesce(t.last_used_at, t.created_at) >= $1)
+  AND NOT EXISTS (
+      SELECT 1 FROM registration_requests q WHERE q.participant_id = p.id AND q.created_at >= $1)
+ORDER BY p.id
+LIMIT $2
+"""
+
+# Name and address go; organisation, group and the report key stay, so every report gives the same figures after
+# the purge as before. What the person said in a request and their links go with the address.
+ANONYMISE = """
+WITH gone AS (
+    UPDATE participants
+    SET email = 'gewist+' || id::text || '@invalid', name = 'Gewist', erased_at = $1, updated_at = $1,
+        link_requested_at = NULL, invitation_consent = false
+    WHERE id = ANY ($2::uuid[]) AND erased_at IS NULL
+    RETURNING id
+), tokens AS (
+    DELETE FROM participant_tokens WHERE participant_id IN (SELECT id FROM gone)
+), requests AS (
+    DELETE FROM registration_requests WHERE participant_id IN (SELECT id FROM gone)
+)
+SELECT count(*) FROM gone
+"""
+
+
+async def inactive(conn: Connection, *, now: datetime, months: int, limit: int) -> list[object]:
+    cutoff = now - timedelta(days=round(months * 30.44))
+    return [r["id"] for r in await conn.fetch(INACTIVE, cutoff, limit)]
+
+
+async def anonymise(conn: Connection, ids: list[object], *, now: datetime) -> int:
+    return int(await conn.fetchval(ANONYMISE, now, ids) or 0)
+
+
+# Delivery logs: who was mailed what. The exactly-once claims of long-finished sends are not needed any more
+# (their events left the outbox after 30 days), nor are invitation lists and answers of meetings long over.
+EXPIRE_DELIVERIES = """
+DELETE FROM deliveries WHERE status IN ('sent', 'failed') AND created_at < $1
+"""
+EXPIRE_INVITATIONS = """
+DELETE FROM invitations i USING meetings m
+WHERE m.id = i.meeting_id AND m.ends_at < $1 AND i.status <> 'queued'
+"""
+EXPIRE_RESPONSES = """
+DELETE FROM invitation_responses r USING meetings m WHERE m.id = r.meeting_id AND m.ends_at < $1
+"""
+# What a subscriber's server answered may hold anything (its own error pages, echoed data): the body goes first,
+# the attempt's status and timing stay for the delivery history.
+EXPIRE_WEBHOOK_BODIES = """
+UPDATE webhook_attempts SET response_body = NULL WHERE response_body IS NOT NULL AND attempted_at < $1
+"""
+
+
+async def expire(conn: Connection, sql: str, before: datetime) -> int:
+    status = await conn.execute(sql, before)
+    return int(status.split()[-1])
