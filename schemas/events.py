@@ -150,6 +150,14 @@ class EvaluationRequested(_Payload, frozen=True, tag="evaluation.requested"):
     round: int = 0
 
 
+class ReportMailDue(_Payload, frozen=True, tag="report.mail_due"):
+    """A subscribed funder report's period is over: mail it (once)."""
+
+    subscription_id: UUID
+    period_from: str  # ISO date, inclusive
+    period_to: str
+
+
 EventPayload = (
     MeetingPublished
     | MeetingUpdated
@@ -168,6 +176,7 @@ EventPayload = (
     | EvaluationSubmitted
     | ReminderDue
     | EvaluationRequested
+    | ReportMailDue
 )
 
 EVENT_TYPES: tuple[str, ...] = tuple(
@@ -190,6 +199,7 @@ EVENT_TYPES: tuple[str, ...] = tuple(
         EvaluationSubmitted,
         ReminderDue,
         EvaluationRequested,
+        ReportMailDue,
     )
 )
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
+from uuid import UUID
 
 import msgspec
 
@@ -45,3 +46,24 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     # With two dimensions: the total of each value of each dimension.
     subtotals: list[ReportRow]
     total: ReportRow
+
+
+ReportFrequency = Literal["month", "quarter"]
+
+
+class SubscriptionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^\s@]+@[^\s@]+\.[^\s@]+$")]
+    frequency: ReportFrequency = "month"
+    group_by: Annotated[list[str], msgspec.Meta(max_length=2)] = msgspec.field(default_factory=list)
+    funder: str | None = None  # admins only
+
+
+class Subscription(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    funder_code: str
+    email: str
+    frequency: ReportFrequency
+    group_by: list[str]
+    created_at: datetime
+    cancelled_at: datetime | None
+    next_period_from: date | None = None

@@ -45,6 +45,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "evaluation.requested": ("evaluation_mail",),
     "participant.link_requested": ("signin_mail",),
     "participant.erased": ("invitation_forget_participant",),
+    "report.mail_due": ("report_mail",),
 }
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from uuid import UUID
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
-from litestar.params import QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
+from schemas.reports import Subscription, SubscriptionIn
 from services.auth.guards import CurrentPrincipal, provide_principal
 from services.db import Conn
-from services.reports import formats
+from services.reports import formats, subscriptions
 from services.reports.request import FORMATS, Params, parse
 from services.reports.service import Protection, attendance_report
 
@@ -61,3 +63,18 @@ class ReportController(Controller):
             name = f"leerkring-aanwezigheid-{req.first.isoformat()}-{req.last.isoformat()}.{req.format}"
             headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return Response(body, media_type=FORMATS[req.format], headers=headers)
+
+    @post("/subscriptions", dependencies={"principal": provide_principal}, status_code=201)
+    async def subscribe(self, conn: Conn, principal: CurrentPrincipal, data: JSONBody[SubscriptionIn]) -> Subscription:
+        """Mail this report as a workbook after every month or quarter, once per period."""
+        return await subscriptions.create(conn, principal, data)
+
+    @get("/subscriptions", dependencies={"principal": provide_principal})
+    async def list_subscriptions(self, conn: Conn, principal: CurrentPrincipal) -> list[Subscription]:
+        return await subscriptions.list_for(conn, principal)
+
+    @delete("/subscriptions/{subscription_id:uuid}", dependencies={"principal": provide_principal}, status_code=200)
+    async def unsubscribe(
+        self, conn: Conn, principal: CurrentPrincipal, subscription_id: FromPath[UUID]
+    ) -> Subscription:
+        return await subscriptions.cancel(conn, principal, subscription_id)
