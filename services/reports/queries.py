@@ -18,6 +18,9 @@ from typing import Any
 from services.db import Connection
 from services.reports.dimensions import DIMENSIONS
 
+# A report over years of a large programme may take longer than the pool's 60 s default for one statement.
+STATEMENT_SECONDS = 300
+
 # The meetings a report covers: held (published, not cancelled, over) and funded by the funder.
 SCOPE = """
 scope AS NOT MATERIALIZED (
@@ -46,7 +49,7 @@ came AS (
            a.organisation_code, a.professional_group
     FROM attendance a JOIN scope s ON s.meeting_id = a.meeting_id
 ),
-presence AS {materialized} (
+presence AS (
     SELECT s.meeting_id, s.series_id, s.format, s.themes, s.organiser_codes, s.held_on, s.hours,
            p.id AS participant_id,
            r.participant_id IS NOT NULL AS registered,
@@ -106,38 +109,44 @@ def _all_dims(sets: Sequence[Sequence[str]]) -> list[str]:
     return sorted({d for dims in sets for d in dims}, key=list(DIMENSIONS).index)
 
 
-def _grouping_sets(sets: Sequence[Sequence[str]]) -> str:
-    """All grouping sets in one pass over presence (PostgreSQL's GROUPING SETS), for dimensions with one value
-    per row. GROUPING() gives a bit mask of the keys a row leaves out; it is mapped back to the set's index."""
-    dims = _all_dims(sets)
-    exprs = [DIMENSIONS[d].key for d in dims]
-    keys = ", ".join(f"{DIMENSIONS[d].key} AS k_{d}" for d in dims)
-    masks = [sum(1 << (len(dims) - 1 - j) for j, d in enumerate(dims) if d not in s) for s in sets]
-    index = "CASE GROUPING({}) {} END".format(
-        ", ".join(exprs), " ".join(f"WHEN {m} THEN {i}" for i, m in enumerate(masks))
-    )
-    groups = ", ".join("(" + ", ".join(DIMENSIONS[d].key for d in s) + ")" for s in sets)
-    return f"SELECT {index} AS grouping_set, {keys},{PERSON_MEASURES}\nFROM presence\nGROUP BY GROUPING SETS ({groups})"
+# Marks the row of a multi-valued dimension that stands for "all values" (slugs and codes never contain it).
+ALL = "*"
+
+
+def _expanded(sets: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
+    """The GROUPING SETS to ask for: every set with the multi-valued dimensions added (their ALL row is the set
+    without them), without duplicates."""
+    multi = [d for d in _all_dims(sets) if DIMENSIONS[d].unnest]
+    out: list[tuple[str, ...]] = []
+    for dims in sets:
+        wanted = tuple(d for d in _all_dims([*sets]) if d in dims or d in multi)
+        if wanted not in out:
+            out.append(wanted)
+    return out
 
 
 def presence_statement(sets: Sequence[Sequence[str]]) -> str:
-    """Person measures for each grouping set (cells, margins, total) in one statement. Without a multi-valued
-    dimension that is one GROUPING SETS pass; with one (a meeting counts under each of its themes, but once in a
-    total) each set is its own GROUP BY over a materialised presence."""
+    """Person measures for every grouping set (cells, subtotals, total) in one GROUPING SETS pass over presence.
+
+    A meeting counts under each of its themes (organisers) but once in any total, so a multi-valued dimension is
+    unnested with one extra ALL value per row: its cells are the real values, and its ALL row is the total over
+    it, counted once. GROUPING() tells which keys a row leaves out; person_aggregates maps that back."""
     all_dims = _all_dims(sets)
+    head = "WITH" + SCOPE + "," + PRESENCE + "\n"
     if not all_dims:
-        return (
-            "WITH"
-            + SCOPE
-            + ","
-            + PRESENCE.format(materialized="NOT MATERIALIZED")
-            + "\n"
-            + _grouped("presence", (), (), PERSON_MEASURES, 0)
-        )
-    if not any(DIMENSIONS[d].unnest for d in all_dims):
-        return "WITH" + SCOPE + "," + PRESENCE.format(materialized="NOT MATERIALIZED") + "\n" + _grouping_sets(sets)
-    parts = [_grouped("presence", dims, all_dims, PERSON_MEASURES, i) for i, dims in enumerate(sets)]
-    return "WITH" + SCOPE + "," + PRESENCE.format(materialized="MATERIALIZED") + "\n" + "\nUNION ALL\n".join(parts)
+        return head + f"SELECT 0 AS mask,{PERSON_MEASURES}\nFROM presence"
+    joins = "".join(
+        f"\nCROSS JOIN LATERAL unnest(CASE WHEN cardinality({DIMENSIONS[d].unnest}) = 0 "
+        f"THEN ARRAY[NULL::text, '{ALL}'] ELSE {DIMENSIONS[d].unnest} || '{ALL}'::text END) AS {d}(value)"
+        for d in all_dims
+        if DIMENSIONS[d].unnest
+    )
+    keys = ", ".join(f"{DIMENSIONS[d].key} AS k_{d}" for d in all_dims)
+    mask = "GROUPING({})".format(", ".join(DIMENSIONS[d].key for d in all_dims))
+    groups = ", ".join("(" + ", ".join(DIMENSIONS[d].key for d in s) + ")" for s in _expanded(sets))
+    return head + (
+        f"SELECT {mask} AS mask, {keys},{PERSON_MEASURES}\nFROM presence{joins}\nGROUP BY GROUPING SETS ({groups})"
+    )
 
 
 def meeting_statement(sets: Sequence[Sequence[str]]) -> str:
@@ -167,14 +176,24 @@ async def person_aggregates(
     conn: Connection, sets: Sequence[Sequence[str]], *, funder: str | None, first: date, last: date,
     now: datetime, today_division: bool,
 ) -> list[Aggregate]:  # fmt: skip
-    rows = await conn.fetch(presence_statement(sets), funder, first, last, now, today_division)
-    return _to_aggregates(rows, sets)
+    rows = await conn.fetch(
+        presence_statement(sets), funder, first, last, now, today_division, timeout=STATEMENT_SECONDS
+    )
+    all_dims = _all_dims(sets)
+    out = []
+    for r in rows:
+        present = [d for j, d in enumerate(all_dims) if not r["mask"] & (1 << (len(all_dims) - 1 - j))]
+        dims = tuple(d for d in present if not (DIMENSIONS[d].unnest and r[f"k_{d}"] == ALL))
+        values = {k: v for k, v in dict(r).items() if k != "mask" and not k.startswith("k_")}
+        index = next(i for i, s in enumerate(sets) if set(s) == set(dims))
+        out.append(Aggregate(index, {d: r[f"k_{d}"] for d in sets[index]}, values))
+    return out
 
 
 async def meeting_aggregates(
     conn: Connection, sets: Sequence[Sequence[str]], *, funder: str | None, first: date, last: date, now: datetime
 ) -> list[Aggregate]:
-    rows = await conn.fetch(meeting_statement(sets), funder, first, last, now)
+    rows = await conn.fetch(meeting_statement(sets), funder, first, last, now, timeout=STATEMENT_SECONDS)
     return _to_aggregates(rows, sets)
 
 
