@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from services import VERSION
 from services.attendance.controllers import AttendanceController
+from services.audit.controllers import AuditController
 from services.catalog.controllers import CatalogController
 from services.db import create_pool, provide_transaction
 from services.deadletters.controllers import DeadLetterController
@@ -126,6 +127,7 @@ def create_app(settings: Settings) -> Litestar:
             WebhookController,
             DeadLetterController,
             ReportController,
+            AuditController,
             *_development_pages(settings),
         ],
         dependencies={"conn": Provide(provide_transaction)},

@@ -13,6 +13,7 @@ import secrets
 from uuid import UUID
 
 from schemas.auth import ApiKey, Principal, Role
+from services.audit import queries as audit
 from services.db import Connection, required
 from services.errors import InvalidInput, NotAuthenticated, NotFound
 
@@ -58,7 +59,11 @@ async def create_key(
         organisation_code,
         name or "",
     )
-    return key, ApiKey(**dict(required(row)))
+    created = ApiKey(**dict(required(row)))
+    await audit.record(
+        conn, "api_key.created", "api_key", str(created.id), {"role": role, "organisation": organisation_code}
+    )
+    return key, created
 
 
 async def list_keys(conn: Connection) -> list[ApiKey]:
@@ -84,7 +89,9 @@ async def revoke_key(conn: Connection, prefix_or_id: str) -> ApiKey:
     )
     if row is None:
         raise NotFound(f"Sleutel {prefix_or_id} bestaat niet")
-    return ApiKey(**dict(row))
+    revoked = ApiKey(**dict(row))
+    await audit.record(conn, "api_key.revoked", "api_key", str(revoked.id), {"role": revoked.role})
+    return revoked
 
 
 async def authenticate(conn: Connection, authorization: str | None) -> Principal:
@@ -96,8 +103,16 @@ async def authenticate(conn: Connection, authorization: str | None) -> Principal
     parts = key.strip().split("_", 2)
     if scheme.lower() != "bearer" or len(parts) != 3 or parts[0] != KEY_MARKER:
         raise NotAuthenticated("Ongeldige of ingetrokken API-sleutel")
+    # The key's id and role also become this transaction's actor for the audit log (services/audit).
     row = await conn.fetchrow(
-        "SELECT id, secret_hash, role, organisation_code, revoked_at FROM api_keys WHERE prefix = $1", parts[1]
+        """
+        SELECT id, secret_hash, role, organisation_code, revoked_at,
+               set_config('leerkring.actor', 'key:' || id::text || ':' || role, $2) AS actor
+        FROM api_keys WHERE prefix = $1
+        """,
+        parts[1],
+        # Local to the request's transaction; a connection without one (registering) resets it on release.
+        conn.is_in_transaction(),
     )
     if row is None or row["revoked_at"] is not None or not hmac.compare_digest(row["secret_hash"], _hash(key.strip())):
         raise NotAuthenticated("Ongeldige of ingetrokken API-sleutel")

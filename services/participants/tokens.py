@@ -140,7 +140,9 @@ async def resolve_token(
     row = await conn.fetchrow(
         """
         SELECT t.id, t.participant_id, t.token_hash,
-               t.last_used_at IS NULL OR t.last_used_at < now() - $3::interval AS stale
+               t.last_used_at IS NULL OR t.last_used_at < now() - $3::interval AS stale,
+               -- the owner becomes this transaction's actor for the audit log (services/audit)
+               set_config('leerkring.actor', 'participant:' || t.participant_id::text, $4) AS actor
         FROM participant_tokens t JOIN participants p ON p.id = t.participant_id
         WHERE t.token_hash = $1 AND t.purpose = $2 AND t.revoked_at IS NULL
           AND (t.expires_at IS NULL OR t.expires_at > now()) AND p.erased_at IS NULL
@@ -148,6 +150,8 @@ async def resolve_token(
         digest,
         purpose,
         TOUCH_INTERVAL,
+        # local to the request's transaction; a connection without one resets it on release
+        conn.is_in_transaction(),
     )
     if row is None or not hmac.compare_digest(row["token_hash"], digest):
         return None

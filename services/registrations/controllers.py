@@ -55,6 +55,8 @@ async def provide_statement_connection(state: State) -> AsyncGenerator[Connectio
     hot meeting row is locked only while PostgreSQL executes and commits it, never while an event loop busy with
     other requests gets round to sending COMMIT. With an Idempotency-Key the handler opens a transaction itself."""
     pool: Pool = state.pool
+    # The audit actor (services/audit) is set for the session on such a connection; the pool's RESET ALL on
+    # release clears it before anyone else gets the connection.
     async with pool.acquire() as conn:
         yield conn
 

@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from schemas.reports import Subscription, SubscriptionIn
+from services.audit import queries as audit
 from services.auth.guards import CurrentPrincipal, provide_principal
 from services.db import Conn
 from services.reports import formats, subscriptions
@@ -57,6 +58,11 @@ class ReportController(Controller):
         )  # fmt: skip
         req = parse(principal, params, request.headers.get("accept"), datetime.now(UTC).date())
         report = await attendance_report(conn, req, protection(state))
+        await audit.record(
+            conn, "report.exported", "export", None,
+            {"report": "attendance", "funder": req.funder, "from": req.first.isoformat(), "to": req.last.isoformat(),
+             "group_by": list(req.group_by), "format": req.format},
+        )  # fmt: skip
         body = formats.render(report, req.format)
         headers = {"Vary": "Accept"}
         if req.format != "json":

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from schemas.auth import Principal
 from schemas.reports import Subscription, SubscriptionIn
 from services import scheduling
+from services.audit import queries as audit
 from services.db import Connection
 from services.errors import InvalidInput, NotFound
 from services.reports import queries as q
@@ -70,6 +71,13 @@ async def create(conn: Connection, principal: Principal, data: SubscriptionIn) -
     if row is None:
         raise RuntimeError("insert returned nothing")
     first = await schedule_period(conn, row["id"], data.frequency, datetime.now(ZONE).date())
+    await audit.record(
+        conn,
+        "report.subscribed",
+        "report_subscription",
+        str(row["id"]),
+        {"funder": funder, "frequency": data.frequency},
+    )
     return Subscription(**dict(row), next_period_from=first)
 
 
@@ -97,6 +105,7 @@ async def cancel(conn: Connection, principal: Principal, subscription_id: UUID) 
     if row is None:
         raise NotFound("Dit abonnement bestaat niet")
     await scheduling.cancel(conn, TASK, subscription_id)
+    await audit.record(conn, "report.unsubscribed", "report_subscription", str(subscription_id))
     return Subscription(**dict(row))
 
 
