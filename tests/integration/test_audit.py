@@ -85,3 +85,29 @@ async def test_an_update_records_which_fields_changed_not_their_values(
     update = next(e for e in entries if e["action"] == "meeting.updated")
     assert update["detail"]["changed"] == ["title"]
     assert "Pietersen" not in str(entries)
+
+
+async def test_an_actor_never_sticks_to_a_pooled_connection(settings: Any, conn: Connection, vng: dict[str, str]):
+    """Registering runs on a connection without a request transaction, so its actor is set for the session; with a
+    pool of one connection the next, anonymous, request gets that same connection and must be the system."""
+    import msgspec
+
+    from services.app import create_app
+
+    one = msgspec.structs.replace(settings, db_pool_min=1, db_pool_max=1)
+    async with AsyncTestClient(app=create_app(one)) as client:
+        mid = (await client.post("/api/v1/meetings", json=meeting_body(), headers=vng)).json()["id"]
+        await client.post(f"/api/v1/meetings/{mid}/publish", headers=vng)
+        staff = await client.post(f"/api/v1/meetings/{mid}/registrations", json={"participant": participant_body(1)},
+                                  headers=vng)  # fmt: skip
+        assert staff.status_code == 201
+        anonymous = await client.post(
+            f"/api/v1/meetings/{mid}/registrations", json={"participant": participant_body(2)}
+        )
+        assert anonymous.status_code == 202, anonymous.text
+    rows = await conn.fetch("SELECT action, actor_role FROM audit_log WHERE meeting_id = $1 ORDER BY id", UUID(mid))
+    assert [(r["action"], r["actor_role"]) for r in rows] == [
+        ("meeting.published", "organiser"),
+        ("registration.confirmed", "organiser"),
+        ("registration.requested", "system"),
+    ]
