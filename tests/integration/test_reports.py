@@ -366,3 +366,28 @@ async def test_merged_municipalities_count_as_they_were_and_roll_up_to_today(
     assert y2021["total"]["municipalities_total"] == 345  # and Weesp; earlier changes are not shipped
     province = await report(client, aof, groupBy="province", **{"year": "", "from": "2021-01-01", "to": "2023-12-31"})
     assert {r["dimensions"]["province"] for r in province["rows"]} == {"PV27", "PV28"}, "an old code has its province"
+
+
+DIMS = ("month", "quarter", "meeting", "series", "theme", "format", "organiser", "municipality", "province",
+        "safety_region", "professional_group")  # fmt: skip
+
+
+async def test_every_grouping_gives_the_same_figures_in_every_format(client: Client, aof: dict[str, str], data: Seed):
+    """The hand-counted JSON figures above, row for row in CSV and XLSX too (suppression marks included)."""
+    for group in (*DIMS, "month,professional_group", "theme,organiser"):
+        params = {"year": "2026", "groupBy": group}
+        body = await report(client, aof, **params)
+        expected = [
+            [r[m] for m in ("registrations", "attended", "no_shows", "unique_participants")]
+            for r in [*body["rows"], *body["subtotals"], body["total"]]
+        ]
+        width = 2 * len(group.split(","))  # label and code per dimension
+        text = (await client.get(URL, params={**params, "format": "csv"}, headers=aof)).content.decode("utf-8-sig")
+        lines = list(csv.reader(io.StringIO(text), delimiter=";"))[1:]
+        picked = [[line[width + 2], line[width + 3], line[width + 4], line[width + 6]] for line in lines]
+        as_csv = [[c if c in ("<5", "x") else int(c) for c in row] for row in picked]
+        assert as_csv == expected, group
+        book = read_xlsx((await client.get(URL, params={**params, "format": "xlsx"}, headers=aof)).content)
+        sheet = book.sheets["Rapport"].rows[1:]
+        as_xlsx = [[row[width + 2], row[width + 3], row[width + 4], row[width + 6]] for row in sheet]
+        assert as_xlsx == expected, group
