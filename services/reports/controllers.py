@@ -8,9 +8,10 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from schemas.reports import Subscription, SubscriptionIn
+from schemas.reports import Report, Subscription, SubscriptionIn
 from services.audit import queries as audit
 from services.auth.guards import CurrentPrincipal, provide_principal
 from services.db import Conn
@@ -30,7 +31,13 @@ class ReportController(Controller):
     path = "/api/v1/reports"
     tags = ("rapportages",)
 
-    @get("/attendance", dependencies={"principal": provide_principal}, media_type="application/json")
+    @get(
+        "/attendance",
+        dependencies={"principal": provide_principal},
+        media_type="application/json",
+        # the JSON shape; CSV and XLSX carry the same rows (?format= or Accept)
+        responses={200: ResponseSpec(data_container=Report, description="Het rapport (JSON; ook CSV of XLSX)")},
+    )
     async def attendance(
         self,
         conn: Conn,
