@@ -14,6 +14,7 @@ M1: D1..D7 registered (D7 marked absent), R1..R3 registered and came, A1 walked 
 M2: D1..D5 and D8 registered and came; R1 came; R2's seat was released when R2 did not show up.
 M3: V1..V5 and A1 registered and came.
 M4: B1..B6 and D1 registered and came.
+Evaluations: M1 six answers (grades 7 8 8 9 6 8), M2 three (9 9 8).
 """
 
 from __future__ import annotations
@@ -135,6 +136,17 @@ async def seed(conn: Connection) -> Seed:
         await attend(conn, m["M3"], p[v], registration=await register(conn, m["M3"], p[v]))
     for b in ("B1", "B2", "B3", "B4", "B5", "B6", "D1"):
         await attend(conn, m["M4"], p[b], registration=await register(conn, m["M4"], p[b]))
+    # evaluations (anonymous answers, per meeting): M1 six grades, M2 three
+    for key, grades in (("M1", (7, 8, 8, 9, 6, 8)), ("M2", (9, 9, 8))):
+        await conn.execute(
+            "INSERT INTO evaluations (meeting_id, opened_at, closes_at) VALUES ($1, now(), now() + interval '14 days')",
+            m[key],
+        )
+        for grade in grades:
+            await conn.execute(
+                "INSERT INTO evaluation_responses (meeting_id, answers) VALUES ($1, $2::jsonb)",
+                m[key], f'{{"cijfer": {grade}, "tip": "Vrije tekst van een deelnemer"}}',
+            )  # fmt: skip
     # people who registered for the meetings that never count
     for key in ("M5", "M6", "M7"):
         for d in ("D1", "D2", "D3", "D4", "D5", "D6"):

@@ -1,5 +1,5 @@
 -- Funder reports: record keys for cell-key perturbation, who a person was at the door, the municipal division's
--- history, and the (for now empty) evaluation grades the reports join. services/reports/ reads all of this.
+-- history and an index for the period filter. services/reports/ reads all of this.
 
 -- A secret, random key per person: the noise a report adds to a cell is derived from the sum of its records' keys,
 -- so the same people give the same noise in every table and nobody without the database can predict it. Random, not
@@ -60,8 +60,5 @@ CREATE TABLE municipality_map (
 -- lookups: without them the planner guesses a handful of meetings and picks nested loops over a million rows.
 CREATE INDEX meetings_local_date ON meetings (((starts_at AT TIME ZONE timezone)::date));
 
--- The grades reports show once evaluations exist. The evaluations work replaces this view (CREATE OR REPLACE VIEW,
--- same columns) with one over its answers; until then it is empty and the report says "no data".
-CREATE VIEW report_evaluation_grades AS
-    SELECT NULL::uuid AS meeting_id, NULL::uuid AS participant_id, NULL::numeric AS grade
-    WHERE false;
+-- Evaluation figures come straight from evaluation_responses (20261202_1310): per meeting, since answers carry
+-- no person (services/reports/queries.py EVALUATED).

@@ -59,7 +59,8 @@ MEASURES: tuple[Measure, ...] = (
             "gemeenten, de provincie of de veiligheidsregio) volgens de gekozen gemeentelijke indeling."),
     Measure("participant_hours", "Deelnemersuren", "Aanwezigen maal de duur van de bijeenkomst, in uren."),
     Measure("evaluation_response_rate", "Respons evaluatie (%)", "Ingevulde evaluaties als percentage van de "
-            "aanwezigen; leeg zolang er geen evaluaties zijn."),
+            "aanwezigen. Evaluaties zijn anoniem en horen bij de bijeenkomst: leeg bij een indeling naar gemeente, "
+            "provincie, veiligheidsregio of beroepsgroep, en zolang er geen evaluaties zijn."),
     Measure("average_grade", "Gemiddeld cijfer", "Gemiddeld rapportcijfer uit de evaluaties; alleen bij ten minste "
             "k antwoorden."),
 )  # fmt: skip

@@ -56,7 +56,6 @@ presence AS (
            coalesce(c.attended, false) AS attended,
            mh.code AS municipality, mh.province_code, mh.safety_region_code,
            coalesce(c.professional_group, p.professional_group) AS professional_group,
-           e.grade,
            (p.report_key::bigint + s.meeting_key::bigint + 2147483648) % 2147483647 AS record_key
     FROM registered r
     FULL JOIN came c ON c.meeting_id = r.meeting_id AND c.participant_id = r.participant_id
@@ -66,7 +65,6 @@ presence AS (
     LEFT JOIN municipality_map mm ON mm.code = coalesce(c.organisation_code, p.organisation_code)
                                  AND s.held_on >= mm.from_on AND s.held_on < mm.to_on
     LEFT JOIN municipality_history mh ON mh.code = CASE WHEN $5 THEN mm.code_today ELSE mm.code_then END
-    LEFT JOIN report_evaluation_grades e ON e.meeting_id = s.meeting_id AND e.participant_id = p.id
     WHERE r.participant_id IS NOT NULL OR c.attended
 )"""
 
@@ -78,8 +76,6 @@ PERSON_MEASURES = """
     count(DISTINCT participant_id) FILTER (WHERE attended) AS unique_participants,
     count(DISTINCT municipality) FILTER (WHERE attended) AS municipalities_reached,
     coalesce(sum(hours) FILTER (WHERE attended), 0)::float8 AS participant_hours,
-    count(grade) FILTER (WHERE attended) AS evaluations,
-    avg(grade) FILTER (WHERE attended)::float8 AS average_grade,
     count(DISTINCT meeting_id) AS meetings_with_people,
     coalesce(sum(record_key), 0)::bigint AS cell_key"""
 
@@ -87,7 +83,22 @@ PERSON_MEASURES = """
 # counts and sums are right.
 MEETING_MEASURES = """
     count(*) AS meetings_held,
-    coalesce(sum(capacity), 0)::bigint AS seats_offered"""
+    coalesce(sum(capacity), 0)::bigint AS seats_offered,
+    coalesce(sum(responses), 0)::bigint AS evaluations,
+    coalesce(sum(graded), 0)::bigint AS graded,
+    sum(grade_sum)::float8 AS grade_sum"""
+
+# Evaluation answers per meeting. They carry no person (issue 12: anonymous but once), so they belong to meeting
+# cells only; a table by municipality or professional group has no evaluation figures.
+EVALUATED = """
+evaluated AS (
+    SELECT r.meeting_id, count(*) AS responses,
+           count(*) FILTER (WHERE jsonb_typeof(r.answers -> 'cijfer') = 'number') AS graded,
+           sum((r.answers ->> 'cijfer')::numeric) FILTER (WHERE jsonb_typeof(r.answers -> 'cijfer') = 'number')
+               AS grade_sum
+    FROM evaluation_responses r JOIN scope s ON s.meeting_id = r.meeting_id
+    GROUP BY r.meeting_id
+)"""
 
 
 def _grouped(source: str, dims: Sequence[str], all_dims: Sequence[str], measures: str, index: int) -> str:
@@ -151,8 +162,9 @@ def presence_statement(sets: Sequence[Sequence[str]]) -> str:
 
 def meeting_statement(sets: Sequence[Sequence[str]]) -> str:
     """Meetings held and seats offered for the grouping sets made only of meeting dimensions."""
-    parts = [_grouped("scope", dims, _all_dims(sets), MEETING_MEASURES, i) for i, dims in enumerate(sets)]
-    return "WITH" + SCOPE + "\n" + "\nUNION ALL\n".join(parts)
+    source = "scope LEFT JOIN evaluated USING (meeting_id)"
+    parts = [_grouped(source, dims, _all_dims(sets), MEETING_MEASURES, i) for i, dims in enumerate(sets)]
+    return "WITH" + SCOPE + "," + EVALUATED + "\n" + "\nUNION ALL\n".join(parts)
 
 
 @dataclass(frozen=True)

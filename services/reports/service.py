@@ -207,12 +207,14 @@ def _publish(
 
     registrations, attended, no_shows = count("registrations"), count("attended"), count("no_shows")
     true_attended, hours = int(v.get("attended", 0)), float(v.get("participant_hours", 0.0))
-    evaluations = int(v.get("evaluations", 0))
-    published_evaluations = count("evaluations")
+    # Evaluations belong to meetings (answers carry no person): none in a table by a person's characteristics.
+    evaluations = 0 if personal else int(v.get("evaluations", 0))
+    published_evaluations = count("evaluations") if evaluations else 0
+    graded = int(v.get("graded", 0))
     grade: float | str | None = None
-    if evaluations >= p.k and v.get("average_grade") is not None:
-        grade = round(float(v["average_grade"]), 1)
-    elif evaluations > 0:
+    if evaluations and graded >= p.k and v.get("grade_sum") is not None:
+        grade = round(float(v["grade_sum"]) / graded, 1)
+    elif evaluations and graded > 0:
         grade = disclosure.small(p.k)
     return ReportRow(
         dimensions=codes,
@@ -228,7 +230,9 @@ def _publish(
         municipalities_reached=int(v.get("municipalities_reached", 0)),
         municipalities_total=municipalities_total,
         participant_hours=round(hours * attended / true_attended, 1) if true_attended else 0.0,
-        evaluation_response_rate=round(100 * published_evaluations / attended, 1) if evaluations and attended else None,
+        evaluation_response_rate=(
+            round(100 * published_evaluations / attended, 1) if evaluations and attended else None
+        ),
         average_grade=grade,
         suppressed=None,
     )

@@ -67,8 +67,8 @@ async def test_total_and_each_meeting_dimension(client: Client, aof: dict[str, s
     assert plain["rows"] == []
     assert plain["subtotals"] == []
     assert figures(plain["total"]) == TOTAL
-    assert plain["total"]["evaluation_response_rate"] is None
-    assert plain["total"]["average_grade"] is None
+    # nine answers from 23 present; (46 + 26) / 9
+    assert (plain["total"]["evaluation_response_rate"], plain["total"]["average_grade"]) == (39.1, 8.0)
     assert (plain["funder"], plain["period_from"], plain["period_to"], plain["k"]) == (
         "AOF",
         "2026-01-01",
@@ -78,6 +78,8 @@ async def test_total_and_each_meeting_dimension(client: Client, aof: dict[str, s
     month = await report(client, aof, groupBy="month")
     assert by_code(month, "month") == {"2026-01": M1, "2026-02": M2, "2026-04": M3}
     assert [r["labels"]["month"] for r in month["rows"]] == ["januari 2026", "februari 2026", "april 2026"]
+    grades = [(r["evaluation_response_rate"], r["average_grade"]) for r in month["rows"]]
+    assert grades == [(60.0, 7.7), (42.9, "<5"), (None, None)], "an average of three answers is not shown"
     assert figures(month["total"]) == TOTAL
 
     quarter = await report(client, aof, groupBy="quarter")
@@ -115,6 +117,8 @@ async def test_person_dimensions_with_suppression(client: Client, aof: dict[str,
         "jeugdconsulent": (3, None, 10, 9, 1, 10.0, 8, 2, 342, 26.0),
     }
     assert figures(group["total"]) == TOTAL
+    assert {r["average_grade"] for r in group["rows"]} == {None}, "answers carry no person"
+    assert group["total"]["average_grade"] == 8.0
 
     # GM0599 (3 people) and GM0363 (1) are too small; together they hold fewer than 5, so the smallest other
     # cell (GM1992, 5 people) is hidden too and the total no longer gives either of them away.

@@ -114,6 +114,7 @@ async def test_no_response_a_funder_can_get_holds_anything_personal(
     secrets = [str(p) for p in data.people.values()]
     secrets += [email(p) for p in data.people] + [name(p) for p in data.people]
     secrets += [str(r["id"]) for r in await conn.fetch("SELECT id FROM registrations")]
+    secrets.append("Vrije tekst van een deelnemer")  # an open evaluation answer
     dims = ["", "month", "quarter", "meeting", "series", "theme", "format", "municipality", "province",
             "safety_region", "professional_group", "organiser"]  # fmt: skip
     requests: list[dict[str, str]] = []
