@@ -101,7 +101,7 @@ def serve_leerkring(database_url: str, redis_url: str, smtp_url: str) -> None:
     from services.settings import Settings
     from workers import routes
     from workers.context import load_event
-    from workers.deliveries import send_once
+    from workers.deliveries import Mail, send_once
     from workers.mailer import build_message
     from workers.registry import job
     from workers.runner import serve
@@ -125,7 +125,7 @@ def serve_leerkring(database_url: str, redis_url: str, smtp_url: str) -> None:
                 message_id=message_id,
             )
 
-        await send_once(ctx, key=f"bench:{event.id}", kind="bench", recipient="p@gemeente.nl", build=build)
+        await send_once(ctx, Mail(key=f"bench:{event.id}", kind="bench", recipient="p@gemeente.nl", build=build))
 
     route_only({"meeting.published": (os.environ["BENCH_JOB"],)})
     routes.EVERY_EVENT = ()

@@ -77,6 +77,9 @@ class InvitationBatch(msgspec.Struct, kw_only=True):
     created_at: datetime
     resolved_at: datetime | None
     finished_at: datetime | None
+    # "wacht op mailserver" while the senders wait for the mail server to come back (nothing is lost meanwhile).
+    waiting: str | None = None
+    waiting_since: datetime | None = None
 
 
 class InvitationsAccepted(msgspec.Struct, kw_only=True):

@@ -7,6 +7,7 @@ Keys set by the worker (workers/lifecycle.py) before the first job runs:
     settings   services.settings.Settings
     tuning     workers.settings.WorkerTuning
     mailer     workers.mailer.MailTransport (SMTP, or .eml files under var/mail when no SMTP is set)
+    mailgate   workers.mailgate.MailGate: this worker's senders wait there while the mail server is away
     http       httpx.AsyncClient for outbound webhooks (short timeouts, no redirects)
     worker_id  this process's row in worker_processes (marks claims so a crash can be recovered)
     redis      arq's ArqRedis (set by arq itself)
@@ -25,6 +26,7 @@ from services.db import Pool
 from services.outbox import event_from_row
 from services.settings import Settings
 from workers.mailer import MailTransport
+from workers.mailgate import MailGate
 from workers.settings import WorkerTuning
 
 Ctx = dict[str, Any]
@@ -52,6 +54,16 @@ def tuning_of(ctx: Ctx) -> WorkerTuning:
 
 def mailer_of(ctx: Ctx) -> MailTransport:
     return cast("MailTransport", ctx["mailer"])
+
+
+def gate_of(ctx: Ctx) -> MailGate:
+    """The worker's gate for its mail server (one transport, one server); made on first use for a bare ctx."""
+    gate = ctx.get("mailgate")
+    if not isinstance(gate, MailGate):
+        tuning = ctx.get("tuning")
+        gate = MailGate(first=tuning.mail_gate_first, cap=tuning.mail_gate_cap) if tuning else MailGate()
+        ctx["mailgate"] = gate
+    return gate
 
 
 def http_of(ctx: Ctx) -> httpx.AsyncClient:

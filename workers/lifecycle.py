@@ -36,6 +36,7 @@ from workers.jobs.webhooks import USER_AGENT, retry_due
 from workers.ledger import LedgerBatches
 from workers.liveness import ControlConnection
 from workers.mailer import mailer_for
+from workers.mailgate import MailGate
 from workers.recovery import purge, recover_dead_workers, requeue_lost_jobs
 from workers.relay import CHANNEL, Relay
 from workers.stopping import bounded, budget, stop_tasks
@@ -57,6 +58,7 @@ async def startup(ctx: Ctx) -> None:
     )
     if "mailer" not in ctx:
         ctx["mailer"] = mailer_for(settings.smtp_url, settings.var_dir / "mail", pool_size=min(16, tuning.max_jobs))
+    ctx["mailgate"] = MailGate(first=tuning.mail_gate_first, cap=tuning.mail_gate_cap)
     ctx["http"] = httpx.AsyncClient(
         timeout=httpx.Timeout(tuning.webhook_timeout, connect=min(3.0, tuning.webhook_timeout)),
         follow_redirects=False,

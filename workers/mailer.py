@@ -29,6 +29,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
+from workers.mailerrors import MessageRejected, RecipientRejected, ServerDown, Transient
+
 CalendarMethod = Literal["REQUEST", "CANCEL", "PUBLISH"]
 Recipient = str | tuple[str, str]
 
@@ -42,18 +44,6 @@ _URL_IN_ANGLE = re.compile(r"^(https://|mailto:)[^\s<>\x00-\x1f\x7f]+$")
 # A pooled connection idle for longer than this is probed (NOOP) before use; servers drop idle clients.
 _PROBE_AFTER = 5.0
 _MAX_IDLE = 50.0
-
-
-class MailError(Exception):
-    """Sending failed."""
-
-
-class TransientMailError(MailError):
-    """Try again later: the server was unreachable, dropped the connection, timed out or answered 4xx."""
-
-
-class PermanentMailError(MailError):
-    """Retrying will not help: the server refused the message or recipient with a 5xx answer."""
 
 
 class MailTransport(Protocol):
@@ -194,18 +184,26 @@ class SmtpConfig:
         )
 
 
-def _classify(exc: BaseException) -> MailError:
-    """Permanent only when this message or recipient is refused for good (5xx to RCPT or DATA). Anything else —
-    refused login or sender, 4xx, network — is our configuration or a passing problem: retry, and once fixed
-    the message still goes out."""
+def _classify(exc: BaseException) -> Transient | RecipientRejected | MessageRejected:
+    """Permanent only when this message or recipient is refused for good (5xx to RCPT or DATA). A 4xx for one
+    recipient or message is Transient. Everything else says nothing about this message: the server is away
+    (refused, dropped or timed-out connection, 421 "closing"), or refuses everyone (our login or sender): ServerDown,
+    so every sender waits at the gate rather than spend mails on it, and once fixed the messages still go out."""
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
         if codes and all(500 <= c < 600 for c in codes):
-            return PermanentMailError(f"ontvanger geweigerd: {exc.recipients[0].message} ({codes[0]})")
-        return TransientMailError(f"ontvanger tijdelijk geweigerd: {codes}")
-    if isinstance(exc, aiosmtplib.SMTPDataError) and 500 <= exc.code < 600:
-        return PermanentMailError(f"bericht geweigerd: SMTP {exc.code} {exc.message}")
-    return TransientMailError(f"{type(exc).__name__}: {exc}")
+            return RecipientRejected(f"ontvanger geweigerd: {exc.recipients[0].message} ({codes[0]})")
+        if 421 in codes:
+            return ServerDown(f"SMTP 421 bij RCPT: {codes}")
+        return Transient(f"ontvanger tijdelijk geweigerd: {codes}")
+    if isinstance(exc, aiosmtplib.SMTPSenderRefused | aiosmtplib.SMTPAuthenticationError):
+        return ServerDown(f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code != 421:
+        if isinstance(exc, aiosmtplib.SMTPDataError) and 500 <= exc.code < 600:
+            return MessageRejected(f"bericht geweigerd: SMTP {exc.code} {exc.message}")
+        if 400 <= exc.code < 500:
+            return Transient(f"tijdelijk geweigerd: SMTP {exc.code} {exc.message}")
+    return ServerDown(f"{type(exc).__name__}: {exc}")
 
 
 class _Pooled:
@@ -219,7 +217,8 @@ class _Pooled:
 class Mailer:
     """SMTP over a small pool of reused connections: one TCP/TLS/AUTH setup serves many messages.
 
-    `send` raises TransientMailError (retry later) or PermanentMailError (give up on this message).
+    `send` raises the types of workers/mailerrors.py: ServerDown, Transient (a 4xx for this message), or
+    RecipientRejected / MessageRejected (a 5xx: give up on this message).
     """
 
     def __init__(self, url: str, *, pool_size: int = 8, local_hostname: str | None = None) -> None:
@@ -277,7 +276,7 @@ class Mailer:
     async def send(self, message: EmailMessage) -> None:
         """Send one message to the addresses in its To/Cc headers."""
         if self._closed:
-            raise TransientMailError("mailer is closed")
+            raise ServerDown("mailer is closed")
         async with self._slots:
             try:
                 pooled = await self._checkout()

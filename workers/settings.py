@@ -39,8 +39,20 @@ class WorkerTuning(msgspec.Struct, frozen=True, kw_only=True):
     retry_base: float = 2.0
     retry_cap: float = 600.0
     # A job that waits for an outside service (JobDeferred: the mail server is away) spends no attempts for this
-    # long after its event; like a mail transfer agent's queue lifetime.
+    # long after its event; like a mail transfer agent's queue lifetime. It is also how long a mail that keeps
+    # failing transiently (4xx) is tried before it is given up. LEERKRING_MAIL_RETRY_HORIZON sets it too.
     defer_horizon: float = 24 * 3600.0
+
+    # Mail (workers/mailgate.py, workers/deliveries): while the server is away, one probe every mail_gate_first
+    # seconds, doubling up to mail_gate_cap, so sending resumes within a few seconds of its recovery. A sender
+    # waits at the gate this long before its job is deferred (a batch job; a single mail waits a tenth of it).
+    mail_gate_first: float = 0.25
+    mail_gate_cap: float = 3.0
+    mail_wait: float = 30.0
+    # A recipient the server answered 4xx for (greylisting, a full mailbox) is tried again after
+    # min(mail_retry_base * 2**(n-1), mail_retry_cap) seconds, n the delivery's attempts so far.
+    mail_retry_base: float = 60.0
+    mail_retry_cap: float = 3600.0
 
     # The relay and the maintenance loop.
     relay_batch: int = 500
@@ -85,7 +97,24 @@ def load_tuning(environ: Mapping[str, str] | None = None) -> WorkerTuning:
         for key, value in source.items()
         if key.startswith(ENV_PREFIX) and value != "" and key[len(ENV_PREFIX) :].lower() in fields
     }
+    horizon = source.get(MAIL_RETRY_HORIZON, "")
+    if horizon and "defer_horizon" not in raw:
+        raw["defer_horizon"] = str(parse_duration(horizon))
     return msgspec.convert(raw, WorkerTuning, strict=False)
+
+
+MAIL_RETRY_HORIZON = "LEERKRING_MAIL_RETRY_HORIZON"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: str) -> float:
+    """Seconds from "86400", "90m", "24h" or "2d"; raises ValueError for anything else."""
+    text = value.strip().lower()
+    unit = _UNITS.get(text[-1:], 0)
+    number = float(text[:-1] if unit else text)
+    if number < 0:
+        raise ValueError(f"a duration cannot be negative: {value!r}")
+    return number * (unit or 1)
 
 
 def retry_delay(attempt: int, base: float, cap: float) -> float:

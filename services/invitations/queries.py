@@ -9,11 +9,12 @@ import asyncpg
 
 from schemas.invitations import AudienceList, InvitationBatch, InvitationCounts, Invitee
 from services.db import Connection, required
+from services.invitations.sending import WAITING
 from services.participants.queries import KNOWN_TO
 
 BATCH_COLUMNS = (
     "b.id, b.meeting_id, b.kind, b.state, b.resend, b.audience, b.skipped_count, b.created_at, b.resolved_at, "
-    "b.finished_at"
+    "b.finished_at, b.mail_waiting_since"
 )
 # Counting by status over the (batch_id, status, id) index is an index-only scan: cheap enough to run on every
 # progress poll even for 50,000 invitees, and never out of step the way a counter column could be.
@@ -48,6 +49,8 @@ def to_batch(row: asyncpg.Record, count_rows: list[asyncpg.Record]) -> Invitatio
         created_at=row["created_at"],
         resolved_at=row["resolved_at"],
         finished_at=row["finished_at"],
+        waiting=WAITING if row["mail_waiting_since"] is not None else None,
+        waiting_since=row["mail_waiting_since"],
     )
 
 
@@ -200,3 +203,47 @@ async def delete_audience_list(conn: Connection, list_id: UUID) -> str | None:
     """Delete and return the owning organisation's code, or None when there was no such list."""
     value = await conn.fetchval("DELETE FROM audience_lists WHERE id = $1 RETURNING organisation_code", list_id)
     return None if value is None else str(value)
+
+
+# ---------------------------------------------------------------------------------------------- worker side
+
+
+async def insert_follow_up_batch(
+    conn: Connection, meeting_id: UUID, kind: str, sequence: int, *, changes: dict[str, Any] | None, reason: str
+) -> UUID | None:
+    """An update or cancellation batch for this meeting version; None when it exists already."""
+    value = await conn.fetchval(
+        """
+        INSERT INTO invitation_batches (meeting_id, kind, sequence, changes, reason, resolve_phase)
+        VALUES ($1, $2, $3, $4::jsonb, $5, 'participants')
+        ON CONFLICT (meeting_id, kind, sequence) WHERE kind <> 'invitation' DO NOTHING
+        RETURNING id
+        """,
+        meeting_id,
+        kind,
+        sequence,
+        changes,
+        reason,
+    )
+    return None if value is None else UUID(str(value))
+
+
+async def forget_participant(conn: Connection, participant_id: UUID) -> None:
+    """An erased participant: their queued mail stops and their address and answers leave the invitation tables.
+    The rows stay, anonymous, so the organiser's counts do not change after the fact."""
+    await conn.execute(
+        """
+        WITH mine AS (
+            SELECT id, meeting_id, email FROM invitations WHERE participant_id = $1 FOR UPDATE
+        ), answers AS (
+            DELETE FROM invitation_responses r USING mine WHERE r.meeting_id = mine.meeting_id AND r.email = mine.email
+        )
+        UPDATE invitations i
+        SET email = 'verwijderd-' || i.id || '@invalid', name = '', participant_id = NULL,
+            status = CASE WHEN i.status = 'queued' THEN 'failed' ELSE i.status END,
+            last_error = CASE WHEN i.status = 'queued' THEN 'Niet verstuurd: de deelnemer is verwijderd'
+                              ELSE i.last_error END
+        FROM mine WHERE i.id = mine.id
+        """,
+        participant_id,
+    )

@@ -1,8 +1,9 @@
-"""SQL the senders run: claim a small block of invitee rows, record how each send ended, close the batch.
+"""SQL the senders run: take a small block of invitee rows, record how each send ended, close the batch.
 
-Blocks are claimed with FOR UPDATE SKIP LOCKED, so any number of senders (lanes in one job, or several workers)
-share a batch without waiting on each other. A claim is only a work assignment: whether a mail went out is decided
-by the deliveries row behind each send (workers/deliveries.py), which is what makes a send happen once.
+An invitee row has no claim of its own: the deliveries row behind its mail is the one claim (workers/deliveries).
+`lock_block` runs in a transaction with the claim of those deliveries, and locks the rows only for that moment
+(FOR UPDATE SKIP LOCKED), so any number of senders (lanes in one job, or several workers) share a batch without
+waiting on each other or taking the same rows; a row whose delivery another sender holds is passed over.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import msgspec
 
 from services.db import Connection
 
-MAX_ATTEMPTS = 5
 ABANDONED = "Niet verstuurd: de bijeenkomst is geannuleerd"
+WAITING = "wacht op mailserver"
 
 
 class Claimed(msgspec.Struct, frozen=True, kw_only=True):
@@ -24,38 +25,54 @@ class Claimed(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     participant_id: UUID | None
     locale: str
-    attempts: int
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     status: str  # sent, failed, bounced
+    attempts: int
     sequence: int | None = None
     error: str | None = None
 
 
-# A claim may be taken over when it is older than the lease, or at once when its worker is known to be gone.
-_CLAIM = """
-WITH next AS (
-    SELECT i.id FROM invitations i
-    WHERE i.batch_id = $1 AND i.status = 'queued'
-      AND (i.claimed_at IS NULL OR i.claimed_at < now() - make_interval(secs => $3)
-           OR i.claimed_by IN (SELECT w.id FROM worker_processes w WHERE w.stopped_at IS NOT NULL))
-    ORDER BY i.id
-    LIMIT $2
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE invitations i SET claimed_at = now(), claimed_by = $4, attempts = i.attempts + 1
-FROM next WHERE i.id = next.id
-RETURNING i.id, i.email, i.name, i.participant_id, i.locale, i.attempts
+# The delivery of a row is found by its key, `prefix || email || suffix` (workers/jobs/invitation_batches.py
+# delivery_key). Rows are passed over while their delivery is held by a live claim or waits out a 4xx; rows whose
+# delivery was decided (sent or failed, by this batch's earlier run or by another batch) come along to be recorded.
+_LOCK_BLOCK = """
+SELECT i.id, i.email, i.name, i.participant_id, i.locale
+FROM invitations i
+LEFT JOIN deliveries d ON d.key = $3 || i.email || $4
+WHERE i.batch_id = $1 AND i.status = 'queued'
+  AND (d.id IS NULL OR d.status IN ('sent', 'failed')
+       OR (d.status = 'queued' AND (d.not_before IS NULL OR d.not_before <= now()))
+       OR (d.status = 'claimed' AND d.claimed_at < now() - make_interval(secs => $5)))
+ORDER BY i.id
+LIMIT $2
+FOR UPDATE OF i SKIP LOCKED
 """
 
 
-async def claim_block(
-    conn: Connection, batch_id: UUID, *, size: int, lease_seconds: float, worker_id: int | None
+async def lock_block(
+    conn: Connection, batch_id: UUID, *, size: int, key_prefix: str, key_suffix: str, lease_seconds: float
 ) -> list[Claimed]:
-    rows = await conn.fetch(_CLAIM, batch_id, size, float(lease_seconds), worker_id)
-    return sorted((Claimed(**dict(r)) for r in rows), key=lambda c: c.id)
+    """Up to `size` queued rows nobody is sending now, locked until the caller's transaction ends."""
+    rows = await conn.fetch(_LOCK_BLOCK, batch_id, size, key_prefix, key_suffix, float(lease_seconds))
+    return [Claimed(**dict(r)) for r in rows]
+
+
+async def next_retry(conn: Connection, batch_id: UUID, *, key_prefix: str, key_suffix: str) -> float | None:
+    """Seconds until the first queued row of the batch whose delivery waits out a 4xx may be tried again."""
+    value = await conn.fetchval(
+        """
+        SELECT extract(epoch FROM min(d.not_before) - now())
+        FROM invitations i JOIN deliveries d ON d.key = $2 || i.email || $3
+        WHERE i.batch_id = $1 AND i.status = 'queued' AND d.status = 'queued' AND d.not_before > now()
+        """,
+        batch_id,
+        key_prefix,
+        key_suffix,
+    )
+    return None if value is None else float(value)
 
 
 async def record(conn: Connection, outcomes: Sequence[Outcome]) -> None:
@@ -66,39 +83,30 @@ async def record(conn: Connection, outcomes: Sequence[Outcome]) -> None:
         """
         UPDATE invitations i
         SET status = o.status, sequence = coalesce(o.sequence, i.sequence), last_error = o.error,
-            sent_at = CASE WHEN o.status = 'sent' THEN coalesce(i.sent_at, now()) ELSE i.sent_at END,
-            claimed_at = NULL, claimed_by = NULL
-        FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[]) AS o(id, status, sequence, error)
+            attempts = greatest(i.attempts, o.attempts),
+            sent_at = CASE WHEN o.status = 'sent' THEN coalesce(i.sent_at, now()) ELSE i.sent_at END
+        FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::int[])
+            AS o(id, status, sequence, error, attempts)
         WHERE i.id = o.id AND i.status = 'queued'
         """,
         [o.id for o in outcomes],
         [o.status for o in outcomes],
         [o.sequence for o in outcomes],
         [o.error for o in outcomes],
+        [o.attempts for o in outcomes],
     )
 
 
-async def release(conn: Connection, claimed: Claimed, error: str) -> None:
-    """A transient failure: hand the row back for a later attempt, or give up after MAX_ATTEMPTS."""
+async def set_waiting(conn: Connection, batch_id: UUID, waiting: bool) -> None:
+    """The batch's senders wait for the mail server (progress says WAITING), or no longer do."""
     await conn.execute(
         """
-        UPDATE invitations
-        SET claimed_at = NULL, claimed_by = NULL, last_error = $2,
-            status = CASE WHEN attempts >= $3 THEN 'failed' ELSE status END
-        WHERE id = $1 AND status = 'queued'
+        UPDATE invitation_batches
+        SET mail_waiting_since = CASE WHEN $2 THEN coalesce(mail_waiting_since, now()) END
+        WHERE id = $1 AND (mail_waiting_since IS NULL) = $2
         """,
-        claimed.id,
-        error[:1000],
-        MAX_ATTEMPTS,
-    )
-
-
-async def unclaim(conn: Connection, invitation_ids: Sequence[int]) -> None:
-    """Give rows back without counting an attempt (the sender is stopping, not failing)."""
-    await conn.execute(
-        "UPDATE invitations SET claimed_at = NULL, claimed_by = NULL "
-        "WHERE id = ANY($1::bigint[]) AND status = 'queued'",
-        list(invitation_ids),
+        batch_id,
+        waiting,
     )
 
 
@@ -106,7 +114,7 @@ async def finish_if_done(conn: Connection, batch_id: UUID) -> bool:
     """Mark the batch done once it is resolved and nothing is queued; True when it is done (now or before)."""
     state = await conn.fetchval(
         """
-        UPDATE invitation_batches b SET state = 'done', finished_at = now()
+        UPDATE invitation_batches b SET state = 'done', finished_at = now(), mail_waiting_since = NULL
         WHERE b.id = $1 AND b.state = 'sending'
           AND NOT EXISTS (SELECT 1 FROM invitations i WHERE i.batch_id = b.id AND i.status = 'queued')
         RETURNING state
@@ -122,7 +130,7 @@ async def abandon_requests(conn: Connection, meeting_id: UUID) -> int:
     """The meeting was cancelled: invitations and updates still queued are not sent any more."""
     status = await conn.execute(
         """
-        UPDATE invitations i SET status = 'failed', last_error = $2, claimed_at = NULL, claimed_by = NULL
+        UPDATE invitations i SET status = 'failed', last_error = $2
         FROM invitation_batches b
         WHERE b.id = i.batch_id AND b.kind IN ('invitation', 'update') AND i.meeting_id = $1 AND i.status = 'queued'
         """,
@@ -131,26 +139,12 @@ async def abandon_requests(conn: Connection, meeting_id: UUID) -> int:
     )
     await conn.execute(
         """
-        UPDATE invitation_batches SET state = 'done', finished_at = now()
+        UPDATE invitation_batches SET state = 'done', finished_at = now(), mail_waiting_since = NULL
         WHERE meeting_id = $1 AND kind IN ('invitation', 'update') AND state = 'sending'
         """,
         meeting_id,
     )
     return int(status.split()[-1])
-
-
-async def requests_in_flight(conn: Connection, meeting_id: UUID, lease_seconds: float) -> int:
-    """Invitation or update rows of the meeting a sender holds right now (claimed within the lease)."""
-    value = await conn.fetchval(
-        """
-        SELECT count(*) FROM invitations i JOIN invitation_batches b ON b.id = i.batch_id
-        WHERE i.meeting_id = $1 AND b.kind IN ('invitation', 'update') AND i.status = 'queued'
-          AND i.claimed_at > now() - make_interval(secs => $2)
-        """,
-        meeting_id,
-        float(lease_seconds),
-    )
-    return int(value or 0)
 
 
 async def registered(conn: Connection, meeting_id: UUID, emails: Sequence[str]) -> set[str]:

@@ -22,7 +22,7 @@ from services.db import Connection
 from services.settings import Settings
 from tests.integration.worker_helpers import ROOT, worker_env
 from workers.context import load_event, settings_of
-from workers.deliveries import send_once
+from workers.deliveries import Mail, send_once
 from workers.mailer import Mailer, build_message
 from workers.registry import job
 from workers.testing import FAST, emit_published, running_workers, wait_until
@@ -39,7 +39,7 @@ async def crash_mail(ctx: dict[str, Any], outbox_id: int) -> None:
             sender=sender, to="p@gemeente.nl", subject=f"Bericht {outbox_id}", text="x", message_id=message_id
         )
 
-    await send_once(ctx, key=f"crash:{event.id}", kind="test", recipient="p@gemeente.nl", build=build)
+    await send_once(ctx, Mail(key=f"crash:{event.id}", kind="test", recipient="p@gemeente.nl", build=build))
 
 
 PRELUDE = r"""

@@ -30,9 +30,11 @@ from tests.integration.invitation_helpers import (
     published_meeting,
 )
 from tests.invitation_checks import parse_imip
+from workers import deliveries
+from workers.deliveries import Mail
 from workers.jobs.invitation_batches import LANES, process_batch
-from workers.jobs.invitation_delivery import Item, deliver_block
-from workers.mailer import Mailer, PermanentMailError, TransientMailError, build_message
+from workers.mailer import Mailer, build_message
+from workers.mailerrors import RecipientRejected, Transient
 from workers.testing import FAST, running_workers, wait_until
 
 
@@ -51,7 +53,7 @@ class SlowMailer:
 
 
 class PickyMailer(SlowMailer):
-    """Refuses some recipients for good and is briefly unreachable for others."""
+    """Refuses some recipients for good and greylists others (a 4xx, twice)."""
 
     def __init__(self, url: str) -> None:
         super().__init__(url, 0)
@@ -60,10 +62,10 @@ class PickyMailer(SlowMailer):
     async def send(self, message: EmailMessage) -> None:
         to = getaddresses([str(message["To"])])[0][1]
         if to.startswith("weg"):
-            raise PermanentMailError("ontvanger geweigerd: 550 5.1.1 mailbox unknown (550)")
+            raise RecipientRejected("ontvanger geweigerd: 550 5.1.1 mailbox unknown (550)")
         if to.startswith("traag") and self.outages[to] < 2:
             self.outages[to] += 1
-            raise TransientMailError("ConnectionRefusedError: SMTP-server niet bereikbaar")
+            raise Transient("tijdelijk geweigerd: SMTP 451 4.7.1 greylisted")
         await self.real.send(message)
 
 
@@ -254,16 +256,22 @@ async def test_a_mail_that_cannot_be_built_fails_alone_and_nothing_goes_twice(se
         return make
 
     items = [
-        Item(key=f"test:{to}", kind="test", recipient=to, meeting_id=meeting_id, participant_id=None, sequence=0,
-             build=build(to))
+        Mail(key=f"test:{to}", kind="test", recipient=to, meeting_id=meeting_id, build=build(to))
         for to in ("een@bureau.nl", "kapot@bureau.nl", "twee@bureau.nl")
-    ]  # fmt: skip
+    ]
+
+    async def send_block() -> dict[str, deliveries.Outcome]:
+        async with pool.acquire() as conn:
+            claims = await deliveries.claim(conn, items, ctx)
+        return await deliveries.send_claimed(ctx, items, claims)
+
     try:
-        first = await deliver_block(ctx, items)
-        again = await deliver_block(ctx, items)
+        first = await send_block()
+        again = await send_block()
     finally:
         await pool.close()
-    assert [first.states[i.key].status for i in items] == ["sent", "failed", "sent"]
-    assert first.states["test:kapot@bureau.nl"].last_error == "niet te versturen: not a single e-mail address"
-    assert again.states == first.states, "a re-run finds every delivery decided"
+    assert [first[i.key].status for i in items] == ["sent", "failed", "sent"]
+    assert first["test:kapot@bureau.nl"].error == "niet te versturen: not a single e-mail address"
+    assert first["test:kapot@bureau.nl"].failure == "invalid"
+    assert [again[i.key].status for i in items] == ["sent", "failed", "sent"], "a re-run finds every delivery decided"
     assert len(mailer.sent) == 2

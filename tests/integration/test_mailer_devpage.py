@@ -14,7 +14,7 @@ from services.app import create_app
 from services.db import Connection
 from services.settings import Settings
 from workers.context import load_event, settings_of
-from workers.deliveries import send_once
+from workers.deliveries import Mail, send_once
 from workers.mailer import FileMailer, build_message
 from workers.registry import job
 from workers.routes import ROUTES
@@ -38,7 +38,7 @@ async def devpage_mail(ctx: dict[str, Any], outbox_id: int) -> None:
             message_id=message_id,
         )
 
-    await send_once(ctx, key=f"devpage:{event.id}", kind="test", recipient="anne@gemeente.nl", build=build)
+    await send_once(ctx, Mail(key=f"devpage:{event.id}", kind="test", recipient="anne@gemeente.nl", build=build))
 
 
 async def test_the_worker_writes_eml_files_and_the_page_lists_them(

@@ -15,7 +15,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from localdev.mailsink import MailSink
-from workers.mailer import Mailer, PermanentMailError, TransientMailError, build_message
+from workers.mailer import Mailer, build_message
+from workers.mailerrors import RecipientRejected, ServerDown, Transient
 
 
 def message(to: str = "anne@gemeente.nl", subject: str = "Test") -> Any:
@@ -101,9 +102,9 @@ async def test_connections_are_pooled_and_reused(mail_sink: MailSink):
     assert len(mail_sink.messages) == 35
 
 
-async def test_an_unreachable_server_is_a_transient_error():
+async def test_an_unreachable_server_is_down_not_a_verdict_on_the_mail():
     mailer = Mailer(f"smtp://127.0.0.1:{free_port()}?timeout=2")
-    with pytest.raises(TransientMailError):
+    with pytest.raises(ServerDown):
         await mailer.send(message())
     await mailer.close()
 
@@ -112,10 +113,11 @@ async def test_refusals_permanent_for_5xx_and_transient_for_4xx(recorder: tuple[
     handler, port = recorder
     mailer = Mailer(f"smtp://127.0.0.1:{port}")
     try:
-        with pytest.raises(PermanentMailError, match="550"):
+        with pytest.raises(RecipientRejected, match="550"):
             await mailer.send(message(to="550@gemeente.nl"))
-        with pytest.raises(TransientMailError):
+        with pytest.raises(Transient) as transient:
             await mailer.send(message(to="451@gemeente.nl"))
+        assert not isinstance(transient.value, ServerDown), "a 4xx for one recipient says nothing of the server"
         await mailer.send(message())  # the connection survived both refusals
     finally:
         await mailer.close()
@@ -139,11 +141,11 @@ async def test_starttls_with_login(certificate: tuple[Path, Path]):
         await good.send(message())
         await good.close()
         bad = Mailer(f"smtp://leerkring:fout@127.0.0.1:{port}?starttls=require&verify=0")
-        with pytest.raises(TransientMailError, match="535"):
+        with pytest.raises(ServerDown, match="535"):
             await bad.send(message())  # our configuration is wrong: retry once it is fixed, do not give up
         await bad.close()
         unverified = Mailer(f"smtp://leerkring:geheim@127.0.0.1:{port}?starttls=require")
-        with pytest.raises(TransientMailError):
+        with pytest.raises(Transient):
             await unverified.send(message())  # a self-signed certificate is refused unless verify=0
         await unverified.close()
     finally:

@@ -18,7 +18,7 @@ from services.db import Connection, Pool, create_pool
 from services.outbox import emit
 from services.settings import Settings
 from workers.context import load_event, pool_of, settings_of, worker_id_of
-from workers.deliveries import send_once
+from workers.deliveries import Mail, send_once
 from workers.mailer import build_message
 from workers.recovery import purge
 from workers.registry import job
@@ -54,7 +54,9 @@ async def mail_once(ctx: dict[str, Any], outbox_id: int) -> None:
             message_id=message_id,
         )
 
-    await send_once(ctx, key=f"relay-test:{event.id}", kind="test", recipient="deelnemer@gemeente.nl", build=build)
+    await send_once(
+        ctx, Mail(key=f"relay-test:{event.id}", kind="test", recipient="deelnemer@gemeente.nl", build=build)
+    )
 
 
 @job(name="relay_test_ordered", ordered=True)

@@ -18,8 +18,9 @@ from services import cli
 from services.db import Connection
 from services.settings import Settings
 from workers.context import load_event, pool_of, settings_of
-from workers.deliveries import send_once
-from workers.mailer import Mailer, TransientMailError, build_message
+from workers.deliveries import Mail, send_once
+from workers.mailer import Mailer, build_message
+from workers.mailerrors import ServerDown
 from workers.registry import JobDeferred, PermanentJobError, job
 from workers.routes import ROUTES
 from workers.testing import FAST, emit_published, no_pending_jobs, running_workers, wait_until
@@ -73,7 +74,7 @@ async def mail_job(ctx: dict[str, Any], outbox_id: int) -> None:
             sender=sender, to="a@gemeente.nl", subject=f"Bericht {outbox_id}", text="x", message_id=message_id
         )
 
-    await send_once(ctx, key=f"worker-test:{event.id}", kind="test", recipient="a@gemeente.nl", build=build)
+    await send_once(ctx, Mail(key=f"worker-test:{event.id}", kind="test", recipient="a@gemeente.nl", build=build))
 
 
 @pytest.fixture
@@ -255,7 +256,7 @@ class FlakyMailer:
     async def send(self, message: EmailMessage) -> None:
         if self.outages > 0:
             self.outages -= 1
-            raise TransientMailError("ConnectionRefusedError: SMTP-server niet bereikbaar")
+            raise ServerDown("ConnectionRefusedError: SMTP-server niet bereikbaar")
         await self.real.send(message)
 
     async def close(self) -> None:

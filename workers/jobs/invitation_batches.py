@@ -1,22 +1,30 @@
 """Running one invitation batch: resolve its audience and send one mail per invitee, once.
 
 `process_batch` runs a resolver and LANES senders side by side: the resolver inserts invitees a chunk per short
-transaction (services/invitations/fanout.py), and each sender claims a block of queued rows with SKIP LOCKED and
-sends it through the deliveries ledger (invitation_delivery.py): one claimed `deliveries` row per mail is what
+transaction (services/invitations/fanout.py); each sender takes a block of queued rows and, in the same short
+transaction, claims the deliveries rows behind their mails (workers/deliveries): that one claim per mail is what
 makes every mail go out exactly once, also when several jobs work on the same batch or a job runs again after a
-crash. Sending starts with the first chunk, so a 50,000-invitee batch never waits for its whole audience, never
-holds a transaction longer than one chunk, and yields to the event loop on every database and SMTP round trip.
+crash. Then it sends the block through the deliveries API and records the rows' outcomes. Sending starts with the
+first chunk, so a 50,000-invitee batch never waits for its whole audience, never holds a transaction longer than one
+chunk or one claim, and yields to the event loop on every database and SMTP round trip.
+
+When the mail server is away, the lanes wait at the worker's mail gate (workers/mailgate.py) and the batch's
+progress says "wacht op mailserver"; nothing is marked failed and no attempt is spent. A lane that has waited
+`mail_wait` seconds defers the job (JobDeferred: it runs again shortly, without spending an attempt) until the
+retry horizon. Only a 5xx ends a row early (bounced or failed).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from uuid import UUID
 
+import msgspec
+
+from services.db import Connection
 from services.invitations import fanout, links, sending
 from services.invitations.changes import ChangeLine, previous, summarise
 from services.invitations.compose import Composed, Links, Recipient, compose
@@ -24,27 +32,38 @@ from services.invitations.meeting import MailMeeting, load
 from services.invitations.messages import Kind, Locale, pick_locale
 from services.invitations.mime import invitation_message
 from services.settings import Settings
-from workers.context import Ctx, pool_of, settings_of, tuning_of, worker_id_of
-from workers.jobs.invitation_delivery import Item, State, deliver_block
+from workers import deliveries
+from workers.context import Ctx, gate_of, pool_of, settings_of, tuning_of
+from workers.deliveries import queries as delivery_queries
 from workers.mailer import build_message
+from workers.mailgate import GateClosed
+from workers.registry import JobDeferred
 
 log = logging.getLogger(__name__)
 
 # Senders per batch job. Each waits on four SMTP and one PostgreSQL round trip per mail, so it takes a dozen or so
-# to keep a server busy; the mailer's pool (16 connections at the default tuning) caps them anyway.
+# to keep a server busy; the mailer's pool (16 connections at the default tuning) caps them anyway. Each has one
+# mail on the wire at a time and records it before the next: a crash can send at most LANES mails twice per job.
 LANES = 16
 BLOCK = 50  # rows a sender claims at a time: a block costs a few statements, a mail one; lanes stay balanced
 IDLE = 0.05  # seconds a sender waits for the resolver (or another worker's claims) before looking again
 MAX_IDLE = 1.0
-MAX_TRANSIENT = 3  # consecutive SMTP failures before the job gives up this attempt (the ledger retries it)
+# Rows left only waiting out a 4xx this far ahead: the job is deferred until then rather than poll.
+DEFER_AFTER = 5.0
 KINDS: dict[str, Kind] = {"invitation": "invitation", "update": "update", "cancellation": "cancellation"}
 
 
-def delivery_key(batch: fanout.BatchWork, email: str, sequence: int) -> str:
-    """One invitation per batch row; one update or cancellation per person and meeting version, whichever batch."""
+def key_parts(batch: fanout.BatchWork, sequence: int) -> tuple[str, str]:
+    """A row's delivery key is prefix + email + suffix: one invitation per batch row; one update or cancellation per
+    person and meeting version, whichever batch (services/invitations/sending.py finds deliveries by it)."""
     if batch.kind == "invitation":
-        return f"invitation:{batch.id}:{email}"
-    return f"{batch.kind}:{batch.meeting_id}:{email}:{sequence}"
+        return f"invitation:{batch.id}:", ""
+    return f"{batch.kind}:{batch.meeting_id}:", f":{sequence}"
+
+
+def delivery_key(batch: fanout.BatchWork, email: str, sequence: int) -> str:
+    prefix, suffix = key_parts(batch, sequence)
+    return prefix + email + suffix
 
 
 def sendable(batch: fanout.BatchWork, meeting: MailMeeting | None) -> bool:
@@ -92,6 +111,7 @@ class _Block:
         self.batch = batch
         self.meeting = meeting
         self.registered = registered
+        self.key_prefix, self.key_suffix = key_parts(batch, meeting.sequence)
         self._summaries: dict[Locale, list[ChangeLine]] = {}
 
     def changes(self, locale: Locale) -> list[ChangeLine]:
@@ -103,7 +123,7 @@ class _Block:
         return self._summaries[locale]
 
 
-def _item(ctx: Ctx, block: _Block, row: sending.Claimed) -> Item:
+def _mail(ctx: Ctx, block: _Block, row: sending.Claimed) -> deliveries.Mail:
     """What the delivery of one row needs, with the (lazy) builder of its message."""
     settings, meeting, batch = settings_of(ctx), block.meeting, block.batch
     locale = pick_locale(row.locale)
@@ -124,8 +144,8 @@ def _item(ctx: Ctx, block: _Block, row: sending.Claimed) -> Item:
         )
         return build_mail(settings, composed, recipient, message_id)
 
-    return Item(
-        key=delivery_key(batch, row.email, meeting.sequence),
+    return deliveries.Mail(
+        key=block.key_prefix + row.email + block.key_suffix,
         kind=batch.kind,
         recipient=row.email,
         meeting_id=meeting.id,
@@ -135,84 +155,113 @@ def _item(ctx: Ctx, block: _Block, row: sending.Claimed) -> Item:
     )
 
 
-def _outcome(row: sending.Claimed, state: State) -> sending.Outcome:
-    if state.status == "sent":
-        return sending.Outcome(id=row.id, status="sent", sequence=state.sequence)
-    error = state.last_error or "geweigerd"
-    # The mailer words a 5xx refusal of the recipient as "ontvanger geweigerd": that is a bounce.
-    return sending.Outcome(id=row.id, status="bounced" if "ontvanger" in error else "failed", error=error)
+def _outcome(row: sending.Claimed, outcome: deliveries.Outcome) -> sending.Outcome | None:
+    """The row's final status, or None while its mail is still to be sent (or another sender holds it)."""
+    if outcome.status == "sent":
+        return sending.Outcome(id=row.id, status="sent", sequence=outcome.sequence, attempts=outcome.attempts)
+    if outcome.status == "failed":
+        status = "bounced" if outcome.failure == "bounced" else "failed"
+        return sending.Outcome(id=row.id, status=status, attempts=outcome.attempts, error=outcome.error or "geweigerd")
+    return None
 
 
-async def _claim(ctx: Ctx, batch_id: UUID) -> tuple[list[sending.Claimed], _Block | None]:
-    """A block of rows to send and what they share; (rows=[], None) when the batch cannot be sent (any more)."""
-    settings = settings_of(ctx)
-    async with pool_of(ctx).acquire() as conn:
+class _Taken(msgspec.Struct, kw_only=True):
+    """A block of rows a lane took, their mails and the claims of those mails; block None: the batch cannot be sent
+    (any more)."""
+
+    block: _Block | None
+    rows: list[sending.Claimed]
+    mails: list[deliveries.Mail]
+    claims: dict[str, deliveries.Claim]
+
+
+async def _take(ctx: Ctx, batch_id: UUID) -> _Taken:
+    """Lock a block of rows nobody is sending and claim their deliveries, in one short transaction."""
+    settings, tuning = settings_of(ctx), tuning_of(ctx)
+    async with pool_of(ctx).acquire() as conn, conn.transaction():
         batch = await fanout.load_batch(conn, batch_id)
         if batch is None:
-            return [], None
+            return _Taken(block=None, rows=[], mails=[], claims={})
         meeting = await load(conn, batch.meeting_id, settings)
         if meeting is None or not sendable(batch, meeting):
             if batch.kind != "cancellation":
                 await sending.abandon_requests(conn, batch.meeting_id)
-            return [], None
-        rows = await sending.claim_block(
-            conn, batch_id, size=BLOCK, lease_seconds=tuning_of(ctx).delivery_lease, worker_id=worker_id_of(ctx)
+            return _Taken(block=None, rows=[], mails=[], claims={})
+        prefix, suffix = key_parts(batch, meeting.sequence)
+        rows = await sending.lock_block(
+            conn, batch_id, size=BLOCK, key_prefix=prefix, key_suffix=suffix, lease_seconds=tuning.delivery_lease
         )
         registered = await sending.registered(conn, meeting.id, [r.email for r in rows]) if rows else set()
-    return rows, _Block(batch, meeting, registered)
+        block = _Block(batch, meeting, registered)
+        mails = [_mail(ctx, block, row) for row in rows]
+        claims = await deliveries.claim(conn, mails, ctx)
+    return _Taken(block=block, rows=rows, mails=mails, claims=claims)
 
 
-async def _send_block(ctx: Ctx, block: _Block, rows: list[sending.Claimed], failures: int) -> int:
-    """Send a claimed block and record how each row ended; returns the count of consecutive SMTP failures.
+class _Run:
+    """What the lanes of one job share: whether the batch is marked as waiting for the mail server."""
 
-    Raises TransientMailError after MAX_TRANSIENT failing blocks in a row (the ledger retries the job later).
-    """
-    items = [_item(ctx, block, row) for row in rows]
-    try:
-        delivered = await deliver_block(ctx, items)
-    except asyncio.CancelledError:
-        # The block goes on in the background (shielded); let the next run take these rows over at once.
-        with contextlib.suppress(Exception):
+    def __init__(self, batch_id: UUID) -> None:
+        self.batch_id = batch_id
+        self.waiting = False
+
+    async def note(self, ctx: Ctx) -> None:
+        """Mark or unmark the batch as waiting when the gate changed since this job last looked."""
+        down = gate_of(ctx).down
+        if down != self.waiting:
+            self.waiting = down
             async with pool_of(ctx).acquire() as conn:
-                await sending.unclaim(conn, [r.id for r in rows])
-        raise
-    outcomes = [
-        _outcome(r, delivered.states[i.key]) for r, i in zip(rows, items, strict=True) if i.key in delivered.states
-    ]
-    async with pool_of(ctx).acquire() as conn:
-        await sending.record(conn, outcomes)
-        if delivered.error is not None:
-            for row, item in zip(rows, items, strict=True):
-                if item.key not in delivered.states:
-                    await sending.release(conn, row, str(delivered.error))
-    # Rows whose delivery another sender holds keep this claim until they are recorded or the lease lapses.
-    if delivered.error is None:
-        return 0
-    failures += 1
-    if failures >= MAX_TRANSIENT:
-        raise delivered.error
-    await asyncio.sleep(0.5 * 2**failures)
-    return failures
+                await sending.set_waiting(conn, self.batch_id, down)
 
 
-async def _lane(ctx: Ctx, batch_id: UUID, resolved: asyncio.Event) -> None:
-    failures, idle = 0, IDLE
+async def _send(ctx: Ctx, taken: _Taken, probe: bool) -> None:
+    """Send a taken block; its rows' outcomes are recorded on the delivery connection, inside the shield."""
+    rows = {m.key: r for m, r in zip(taken.mails, taken.rows, strict=True)}
+
+    async def record(conn: Connection, outcomes: dict[str, deliveries.Outcome]) -> None:
+        final = [o for key, outcome in outcomes.items() if (o := _outcome(rows[key], outcome)) is not None]
+        await sending.record(conn, final)
+
+    await deliveries.send_claimed(ctx, taken.mails, taken.claims, probe=probe, record=record)
+
+
+async def _lane(ctx: Ctx, run: _Run, resolved: asyncio.Event) -> None:
+    gate, tuning, idle = gate_of(ctx), tuning_of(ctx), IDLE
     while True:
-        rows, block = await _claim(ctx, batch_id)
-        if rows and block is not None:
-            failures, idle = await _send_block(ctx, block, rows, failures), IDLE
+        await run.note(ctx)
+        try:
+            probe = await gate.passage(tuning.mail_wait)
+        except GateClosed as exc:
+            raise JobDeferred(str(exc), delay=exc.retry_in) from exc
+        try:
+            taken = await _take(ctx, run.batch_id)
+        except BaseException:
+            if probe:
+                gate.abandoned()
+            raise
+        if taken.rows:
+            await _send(ctx, taken, probe)
+            idle = IDLE
             continue
+        if probe:
+            gate.abandoned()
         if resolved.is_set():
             async with pool_of(ctx).acquire() as conn:
-                if block is None:
+                if taken.block is None:
                     # Not sendable: the resolver has stopped, so this last sweep catches every row it inserted.
-                    await _claim(ctx, batch_id)
-                    await sending.finish_if_done(conn, batch_id)
+                    await _take(ctx, run.batch_id)
+                    await sending.finish_if_done(conn, run.batch_id)
                     return
-                if await sending.finish_if_done(conn, batch_id):
+                if await sending.finish_if_done(conn, run.batch_id):
                     return
-        # Waiting for the resolver's next chunk, or for rows another sender holds to be finished; an idle lane
-        # backs off so that sixteen of them do not poll PostgreSQL a hundred times a second.
+                block = taken.block
+                wait = await sending.next_retry(
+                    conn, run.batch_id, key_prefix=block.key_prefix, key_suffix=block.key_suffix
+                )
+            if wait is not None and wait > DEFER_AFTER:
+                raise JobDeferred("ontvangers tijdelijk geweigerd (4xx); later opnieuw", delay=wait)
+        # Waiting for the resolver's next chunk, for rows another sender holds, or for a 4xx to be retried; an idle
+        # lane backs off so that sixteen of them do not poll PostgreSQL a hundred times a second.
         await asyncio.sleep(idle)
         idle = min(idle * 2, MAX_IDLE)
 
@@ -245,7 +294,10 @@ async def _wait_for_requests_in_flight(ctx: Ctx, meeting_id: UUID, limit: float 
     deadline = loop.time() + limit
     while loop.time() < deadline:
         async with pool_of(ctx).acquire() as conn:
-            if await sending.requests_in_flight(conn, meeting_id, tuning_of(ctx).delivery_lease) == 0:
+            held = await delivery_queries.claimed_for_meeting(
+                conn, meeting_id, fanout.REQUEST_KINDS, tuning_of(ctx).delivery_lease
+            )
+            if held == 0:
                 return
         await asyncio.sleep(IDLE)
     log.warning("meeting %s: invitations still in flight after %.0fs; cancelling anyway", meeting_id, limit)
@@ -254,12 +306,20 @@ async def _wait_for_requests_in_flight(ctx: Ctx, meeting_id: UUID, limit: float 
 async def process_batch(ctx: Ctx, batch_id: UUID, *, lanes: int | None = None) -> None:
     """Resolve and send a whole batch; safe to run again, and alongside another run of the same batch.
 
-    Raises TransientMailError when the SMTP server keeps failing (rows stay queued for the retry).
+    Raises JobDeferred while the mail server stays away (or the rows left wait out a 4xx): rows stay queued.
     """
     # A lane holds a pooled connection while it sends a block; leave half the pool to everything else.
     lanes = lanes or max(1, min(LANES, tuning_of(ctx).pool_max // 2))
     resolved = asyncio.Event()
-    async with asyncio.TaskGroup() as group:
-        group.create_task(_resolve(ctx, batch_id, resolved))
-        for _ in range(lanes):
-            group.create_task(_lane(ctx, batch_id, resolved))
+    run = _Run(batch_id)
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(_resolve(ctx, batch_id, resolved))
+            for _ in range(lanes):
+                group.create_task(_lane(ctx, run, resolved))
+    except ExceptionGroup as failed:
+        # A deferral from one lane ends the job's run (the other lanes were cancelled; blocks on the wire finish).
+        deferred = [e for e in failed.exceptions if isinstance(e, JobDeferred)]
+        if deferred and len(deferred) == len(failed.exceptions):
+            raise deferred[0] from None
+        raise

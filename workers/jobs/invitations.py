@@ -26,7 +26,7 @@ from schemas.events import (
 )
 from services import scheduling
 from services.db import Connection
-from services.invitations import sending
+from services.invitations import queries, sending
 from services.invitations.changes import Placement, baseline_from, merge_baseline, previous, summarise
 from services.meetings.queries import UPDATE_MAIL_TASK
 from services.outbox import emit
@@ -37,13 +37,6 @@ from workers.registry import job
 log = logging.getLogger(__name__)
 
 UPDATE_TASK = UPDATE_MAIL_TASK
-
-_NEW_BATCH = """
-INSERT INTO invitation_batches (meeting_id, kind, sequence, changes, reason, resolve_phase)
-VALUES ($1, $2, $3, $4::jsonb, $5, 'participants')
-ON CONFLICT (meeting_id, kind, sequence) WHERE kind <> 'invitation' DO NOTHING
-RETURNING id
-"""
 
 
 @job(timeout=3600.0)
@@ -64,10 +57,10 @@ async def new_batch(
     reason: str = "",
 ) -> UUID | None:
     """An update or cancellation batch for this meeting version, with its event; None when it exists already."""
-    batch_id = await conn.fetchval(_NEW_BATCH, meeting_id, kind, sequence, changes, reason)
+    batch_id = await queries.insert_follow_up_batch(conn, meeting_id, kind, sequence, changes=changes, reason=reason)
     if batch_id is not None:
         await emit(conn, meeting_id, InvitationRequested(batch_id=batch_id, meeting_id=meeting_id))
-    return batch_id  # type: ignore[no-any-return]
+    return batch_id
 
 
 @job()
@@ -156,21 +149,6 @@ async def invitation_meeting_cancelled(ctx: dict[str, Any], outbox_id: int) -> N
         await new_batch(conn, payload.meeting_id, "cancellation", payload.sequence, reason=payload.reason)
 
 
-_FORGET = """
-WITH mine AS (
-    SELECT id, meeting_id, email FROM invitations WHERE participant_id = $1 FOR UPDATE
-), answers AS (
-    DELETE FROM invitation_responses r USING mine WHERE r.meeting_id = mine.meeting_id AND r.email = mine.email
-)
-UPDATE invitations i
-SET email = 'verwijderd-' || i.id || '@invalid', name = '', participant_id = NULL,
-    status = CASE WHEN i.status = 'queued' THEN 'failed' ELSE i.status END,
-    last_error = CASE WHEN i.status = 'queued' THEN 'Niet verstuurd: de deelnemer is verwijderd' ELSE i.last_error END,
-    claimed_at = NULL, claimed_by = NULL
-FROM mine WHERE i.id = mine.id
-"""
-
-
 @job()
 async def invitation_forget_participant(ctx: dict[str, Any], outbox_id: int) -> None:
     """An erased participant: no more mail to them, and their address and answers leave the invitation tables.
@@ -178,4 +156,4 @@ async def invitation_forget_participant(ctx: dict[str, Any], outbox_id: int) -> 
     event = await load_event(ctx, outbox_id)
     if isinstance(event.payload, ParticipantErased):
         async with pool_of(ctx).acquire() as conn, conn.transaction():
-            await conn.execute(_FORGET, event.payload.participant_id)
+            await queries.forget_participant(conn, event.payload.participant_id)

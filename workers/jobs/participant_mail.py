@@ -33,7 +33,7 @@ from services.registrations import notices, offers
 from services.registrations import queries as rq
 from services.settings import Settings
 from workers.context import load_event, pool_of, settings_of
-from workers.deliveries import send_once
+from workers.deliveries import Mail, send_once
 from workers.jobs.invitation_batches import build_mail, signed_links
 from workers.mailer import build_message
 from workers.registry import job
@@ -105,11 +105,13 @@ async def signin_mail(ctx: dict[str, Any], outbox_id: int) -> None:
     )
     await send_once(
         ctx,
-        key=f"signin:{event.id}",
-        kind="signin",
-        recipient=person.email,
-        build=lambda message_id: _notice_message(settings, notice, to, message_id),
-        participant_id=person.id,
+        Mail(
+            key=f"signin:{event.id}",
+            kind="signin",
+            recipient=person.email,
+            build=lambda message_id: _notice_message(settings, notice, to, message_id),
+            participant_id=person.id,
+        ),
     )
 
 
@@ -145,12 +147,14 @@ async def registration_request_mail(ctx: dict[str, Any], outbox_id: int) -> None
     )
     await send_once(
         ctx,
-        key=key,
-        kind="request_confirm",
-        recipient=person.email,
-        build=lambda message_id: _notice_message(settings, notice, to, message_id),
-        meeting_id=meeting.id,
-        participant_id=person.id,
+        Mail(
+            key=key,
+            kind="request_confirm",
+            recipient=person.email,
+            build=lambda message_id: _notice_message(settings, notice, to, message_id),
+            meeting_id=meeting.id,
+            participant_id=person.id,
+        ),
     )
 
 
@@ -206,13 +210,15 @@ async def registration_mail(ctx: dict[str, Any], outbox_id: int) -> None:
     build = _builder(settings, plan, place, person, meeting, _personal(found))
     await send_once(
         ctx,
-        key=plan.key,
-        kind=plan.delivery_kind,
-        recipient=person.email,
-        build=build,
-        meeting_id=meeting.id,
-        participant_id=person.id,
-        sequence=meeting.sequence,
+        Mail(
+            key=plan.key,
+            kind=plan.delivery_kind,
+            recipient=person.email,
+            build=build,
+            meeting_id=meeting.id,
+            participant_id=person.id,
+            sequence=meeting.sequence,
+        ),
     )
 
 
