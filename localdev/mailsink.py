@@ -52,6 +52,16 @@ class _Handler:
     def __init__(self, sink: MailSink) -> None:
         self._sink = sink
 
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        if self._sink.refusing:
+            # What a server going down says to a client already connected; a transaction under way is finished.
+            return "421 4.3.2 Service not available, closing transmission channel"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         # The file write runs off the SMTP loop so a slow disk does not stall other connections.
@@ -72,6 +82,7 @@ class MailSink:
         self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._controller: _Controller | None = None
         self._url: str | None = None
+        self.refusing = False
 
     @property
     def url(self) -> str:
@@ -107,6 +118,30 @@ class MailSink:
         controller, self._controller, self._url = self._controller, None, None
         if controller is not None:
             controller.stop()
+
+    def refuse(self) -> None:
+        """An outage, for tests: stop listening (new connections are refused) and answer 421 to the next MAIL FROM
+        on connections already open. A transaction under way still ends with its 250, so every message either
+        arrived and was acknowledged or was never taken. `resume` ends it, on the same port."""
+        controller = self._controller
+        if controller is None or self.refusing:
+            return
+        self.refusing = True
+        server = controller.server
+        if server is not None:
+            controller.loop.call_soon_threadsafe(server.close)
+
+    def resume(self) -> None:
+        """Listen again on the same port after `refuse`."""
+        controller = self._controller
+        if controller is None or not self.refusing:
+            return
+
+        async def listen() -> None:
+            controller.server = await controller._create_server()
+
+        asyncio.run_coroutine_threadsafe(listen(), controller.loop).result(timeout=10)
+        self.refusing = False
 
     def __enter__(self) -> Self:
         self.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -11,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import getaddresses
+from typing import Any
 from uuid import UUID, uuid4
 
 import msgspec
@@ -35,7 +37,9 @@ from workers.deliveries import Mail
 from workers.jobs.invitation_batches import LANES, process_batch
 from workers.mailer import Mailer, build_message
 from workers.mailerrors import RecipientRejected, Transient
-from workers.testing import FAST, running_workers, wait_until
+from workers.testing import FAST, no_pending_jobs, running_workers, wait_until
+
+log = logging.getLogger(__name__)
 
 
 class SlowMailer:
@@ -275,3 +279,65 @@ async def test_a_mail_that_cannot_be_built_fails_alone_and_nothing_goes_twice(se
     assert first["test:kapot@bureau.nl"].failure == "invalid"
     assert [again[i.key].status for i in items] == ["sent", "failed", "sent"], "a re-run finds every delivery decided"
     assert len(mailer.sent) == 2
+
+
+OUTAGE = 30.0  # seconds the mail server refuses, as in the incident of issue 10
+
+
+@pytest.mark.slow
+async def test_an_smtp_outage_during_a_fan_out_delays_mail_and_loses_or_doubles_none(
+    client: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published_meeting(client, vng)
+    people = await add_participants(conn, 2_000)
+    # mail_wait 5 s: during the 30 s outage the job is deferred several times, none of which may spend an attempt.
+    tuning = msgspec.structs.replace(FAST, job_timeout=120.0, mail_wait=5.0)
+    async with running_workers(mail_settings, tuning=tuning):
+        body = await invite(client, vng, meeting["id"], groups=["wmo-consulent"])
+        batch_id = UUID(body["batch"]["id"])
+        await mails(mail_sink, 300, within=60)
+        loop = asyncio.get_running_loop()
+        mail_sink.refuse()
+        refused_at = loop.time()
+
+        async def progress() -> dict[str, Any]:
+            return (await client.get(body["progress_url"], headers=vng)).json()  # type: ignore[no-any-return]
+
+        async def shows_waiting() -> bool:
+            return (await progress())["waiting"] == "wacht op mailserver"
+
+        async def deferred() -> bool:
+            note = await conn.fetchval(
+                "SELECT last_error FROM event_jobs WHERE job = 'invitation_fanout' AND status = 'pending'"
+            )
+            return bool(note and note.startswith("uitgesteld"))
+
+        await wait_until(shows_waiting, within=15)
+        await wait_until(deferred, within=30)
+        during = await progress()
+        assert during["state"] == "sending"
+        assert during["counts"]["failed"] == during["counts"]["bounced"] == 0
+        assert during["counts"]["queued"] > 0
+        # The fault itself: the server stays away for the rest of the 30 seconds.
+        await asyncio.sleep(max(0.0, OUTAGE - (loop.time() - refused_at)))
+        before = len(mail_sink.messages)
+        mail_sink.resume()
+        resumed_at = loop.time()
+        await mails(mail_sink, before + 1, within=30)
+        # A figure for the record (run with -o log_cli=true), not an assertion: timing depends on the machine.
+        log.warning("sending resumed %.2fs after the server came back", loop.time() - resumed_at)
+        await mails(mail_sink, 2_000, within=90)
+        await wait_until(lambda: batch_done(conn, batch_id), within=30)
+        await wait_until(lambda: no_pending_jobs(conn), within=30)
+    counts = Counter(r for m in mail_sink.messages for r in m.rcpt_tos)
+    assert sorted(counts) == sorted(people), "everyone got their invitation"
+    assert set(counts.values()) == {1}, "exactly one mail each"
+    after = await progress()
+    assert after["counts"]["sent"] == 2_000
+    assert after["counts"]["failed"] == after["counts"]["bounced"] == after["counts"]["queued"] == 0
+    assert after["state"] == "done"
+    assert after["waiting"] is None
+    assert await conn.fetchval("SELECT count(*) FROM deliveries WHERE status <> 'sent'") == 0
+    assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 0
+    job = await conn.fetchrow("SELECT status, attempts FROM event_jobs WHERE job = 'invitation_fanout'")
+    assert (job["status"], job["attempts"]) == ("done", 1), "the deferrals spent no attempt"

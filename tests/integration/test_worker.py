@@ -272,8 +272,9 @@ async def test_an_smtp_outage_is_retried_and_the_mail_sent_once(
         await wait_until(lambda: no_pending_jobs(tables))
     assert len(mail_sink.messages) == 1
     delivery = await tables.fetchrow("SELECT status, attempts, last_error FROM deliveries")
-    assert (delivery["status"], delivery["attempts"]) == ("sent", 3)
-    assert await ledger(tables, "worker_test_mail") == [("done", 3)]
+    # A server that does not answer is no attempt on the recipient, and the job was deferred, not failed.
+    assert (delivery["status"], delivery["attempts"]) == ("sent", 1)
+    assert await ledger(tables, "worker_test_mail") == [("done", 1)]
 
 
 async def test_a_job_cancelled_by_shutdown_runs_again_elsewhere(
