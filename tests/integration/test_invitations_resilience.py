@@ -341,3 +341,36 @@ async def test_an_smtp_outage_during_a_fan_out_delays_mail_and_loses_or_doubles_
     assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 0
     job = await conn.fetchrow("SELECT status, attempts FROM event_jobs WHERE job = 'invitation_fanout'")
     assert (job["status"], job["attempts"]) == ("done", 1), "the deferrals spent no attempt"
+
+
+class Greylisting(Collecting):
+    """Answers 4xx to every message."""
+
+    async def send(self, message: EmailMessage) -> None:
+        raise Transient("tijdelijk geweigerd: SMTP 451 4.7.1 greylisted")
+
+
+async def test_a_4xx_waits_without_spending_and_past_the_horizon_the_mail_is_given_up(settings: Settings) -> None:
+    pool = await create_pool(settings.database_url or "", min_size=1, max_size=2)
+    mail = Mail(key="test:grijs@bureau.nl", kind="test", recipient="grijs@bureau.nl", build=lambda mid: build_message(
+        sender="a@b.nl", to="grijs@bureau.nl", subject="x", text="x", message_id=mid))  # fmt: skip
+
+    async def attempt(horizon: float) -> deliveries.Outcome:
+        tuning = msgspec.structs.replace(FAST, defer_horizon=horizon, mail_retry_base=0.01)
+        ctx = {"pool": pool, "settings": settings, "tuning": tuning, "mailer": Greylisting()}
+        async with pool.acquire() as conn:
+            claims = await deliveries.claim(conn, [mail], ctx)
+        return (await deliveries.send_claimed(ctx, [mail], claims))[mail.key]
+
+    try:
+        waiting = await attempt(horizon=3600.0)
+        held = await pool.fetchrow("SELECT status, not_before > now() AS later FROM deliveries")
+        await wait_until(lambda: pool.fetchval("SELECT not_before <= now() FROM deliveries"))
+        expired = await attempt(horizon=0.0)
+        final = await pool.fetchrow("SELECT status, failure, attempts FROM deliveries")
+    finally:
+        await pool.close()
+    assert waiting.status == "waiting"
+    assert (held["status"], held["later"]) == ("queued", True), "handed back, not before its retry time"
+    assert (expired.status, expired.failure) == ("failed", "expired")
+    assert (final["status"], final["failure"], final["attempts"]) == ("failed", "expired", 2)

@@ -184,7 +184,7 @@ async def _send_claimed(
                     gate.answered()
                     after = retry_delay(found.attempts, tuning.mail_retry_base, tuning.mail_retry_cap)
                     status = await queries.release(
-                        conn, [found.id], f"tijdelijk geweigerd: {exc}", after=after, horizon=tuning.defer_horizon
+                        conn, [found.id], str(exc), after=after, horizon=tuning.defer_horizon
                     )
                     expired = status.get(found.id) == "failed"
                     outcomes[mail.key] = Outcome(

@@ -84,11 +84,12 @@ async def mark_failed(conn: Connection, delivery_id: int, failure: str, error: s
 # the try never reached the server (it was down, or the sender stopped), so it is not counted.
 _RELEASE = """
 UPDATE deliveries
-SET status = CASE WHEN $3 > 0 AND created_at < now() - make_interval(secs => $4) THEN 'failed' ELSE 'queued' END,
-    failure = CASE WHEN $3 > 0 AND created_at < now() - make_interval(secs => $4) THEN 'expired' END,
-    not_before = CASE WHEN $3 > 0 THEN now() + make_interval(secs => $3) END,
-    attempts = CASE WHEN $5 THEN greatest(attempts - 1, 0) ELSE attempts END,
-    claimed_at = NULL, claimed_by = NULL, last_error = coalesce($2, last_error)
+SET status = CASE WHEN $3::float8 > 0 AND created_at < now() - make_interval(secs => $4::float8)
+                  THEN 'failed' ELSE 'queued' END,
+    failure = CASE WHEN $3::float8 > 0 AND created_at < now() - make_interval(secs => $4::float8) THEN 'expired' END,
+    not_before = CASE WHEN $3::float8 > 0 THEN now() + make_interval(secs => $3::float8) END,
+    attempts = CASE WHEN $5::bool THEN greatest(attempts - 1, 0) ELSE attempts END,
+    claimed_at = NULL, claimed_by = NULL, last_error = coalesce($2::text, last_error)
 WHERE id = ANY($1::bigint[]) AND status = 'claimed'
 RETURNING id, status
 """
