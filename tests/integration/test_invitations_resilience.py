@@ -34,7 +34,7 @@ from tests.integration.invitation_helpers import (
 from tests.invitation_checks import parse_imip
 from workers import deliveries
 from workers.deliveries import Mail
-from workers.jobs.invitation_batches import LANES, process_batch
+from workers.jobs.invitation_batches import LANES, lanes_for, process_batch
 from workers.mailer import Mailer, build_message
 from workers.mailerrors import RecipientRejected, Transient
 from workers.testing import FAST, no_pending_jobs, running_workers, wait_until
@@ -161,9 +161,13 @@ async def test_a_killed_worker_loses_nobody(
     per = by_recipient(mail_sink.messages)
     assert sorted(per) == sorted(people), "nobody lost"
     doubles = {a: v for a, v in per.items() if len(v) > 1}
-    # Only a send the server had accepted but the dead process had not yet recorded can go twice, at most one per
-    # sender lane; such a copy carries the same Message-ID, so mail clients show it once.
-    assert len(doubles) <= LANES
+    # Only a send the server had accepted but the dead process had not yet recorded can go twice: a lane has one
+    # mail on the wire at a time and records it before the next, so at most one per lane of the killed job (the
+    # bound README.md states); such a copy carries the same Message-ID, so mail clients show it once.
+    assert len(doubles) <= lanes_for(FAST) < LANES
+    assert all(len(v) == 2 for v in doubles.values())
+    log.warning("SIGKILL mid fan-out: %d of %d invitees got a second copy (bound %d)", len(doubles), len(per),
+                lanes_for(FAST))  # fmt: skip
     assert all(len({m.message["Message-ID"] for m in v}) == 1 for v in doubles.values())
 
 

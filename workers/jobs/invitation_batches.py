@@ -38,6 +38,7 @@ from workers.deliveries import queries as delivery_queries
 from workers.mailer import build_message
 from workers.mailgate import GateClosed
 from workers.registry import JobDeferred
+from workers.settings import WorkerTuning
 
 log = logging.getLogger(__name__)
 
@@ -303,13 +304,18 @@ async def _wait_for_requests_in_flight(ctx: Ctx, meeting_id: UUID, limit: float 
     log.warning("meeting %s: invitations still in flight after %.0fs; cancelling anyway", meeting_id, limit)
 
 
+def lanes_for(tuning: WorkerTuning) -> int:
+    """Senders per batch job. A lane holds a pooled connection while it sends a block; leave half the pool to
+    everything else. This is also the most mails a killed worker can send twice per batch job (one per lane)."""
+    return max(1, min(LANES, tuning.pool_max // 2))
+
+
 async def process_batch(ctx: Ctx, batch_id: UUID, *, lanes: int | None = None) -> None:
     """Resolve and send a whole batch; safe to run again, and alongside another run of the same batch.
 
     Raises JobDeferred while the mail server stays away (or the rows left wait out a 4xx): rows stay queued.
     """
-    # A lane holds a pooled connection while it sends a block; leave half the pool to everything else.
-    lanes = lanes or max(1, min(LANES, tuning_of(ctx).pool_max // 2))
+    lanes = lanes or lanes_for(tuning_of(ctx))
     resolved = asyncio.Event()
     run = _Run(batch_id)
     try:
