@@ -57,7 +57,8 @@ def serve_arq(redis_url: str, smtp_url: str, poll_delay: float, max_jobs: int) -
     from arq.connections import RedisSettings
     from arq.worker import Worker, func
 
-    from workers.mailer import Mailer, SmtpConfig, build_message
+    from services.mail.message import build_message
+    from workers.mailer import Mailer, SmtpConfig
 
     config = SmtpConfig.from_url(smtp_url)
 
@@ -98,11 +99,11 @@ def serve_arq(redis_url: str, smtp_url: str, poll_delay: float, max_jobs: int) -
 def serve_leerkring(database_url: str, redis_url: str, smtp_url: str) -> None:
     from email.message import EmailMessage
 
+    from services.mail.message import build_message
     from services.settings import Settings
     from workers import routes
     from workers.context import load_event
     from workers.deliveries import Mail, send_once
-    from workers.mailer import build_message
     from workers.registry import job
     from workers.runner import serve
     from workers.settings import load_tuning

@@ -1,4 +1,4 @@
-"""The one module that speaks SMTP: building safe MIME messages and sending them over pooled connections.
+"""The one module that speaks SMTP: sending messages over pooled connections (building them is services/mail).
 
 URLs: `smtp://[user:pass@]host[:port]` (STARTTLS when the server offers it; `?starttls=require` insists,
 `?starttls=off` never), `smtps://…` (TLS from the first byte, port 465). Further query options:
@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.policy
-import hashlib
 import os
-import re
 import ssl
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Literal, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -34,13 +28,6 @@ from workers.mailerrors import MessageRejected, RecipientRejected, ServerDown, T
 CalendarMethod = Literal["REQUEST", "CANCEL", "PUBLISH"]
 Recipient = str | tuple[str, str]
 
-# Control characters (and Unicode line separators) must never reach a header: a CR/LF from user data
-# would let it add headers or a body of its own.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
-_ADDR = re.compile(r"^[^\s@<>()\[\],;:\\\"\x00-\x1f\x7f]{1,64}@[^\s@<>()\[\],;:\\\"\x00-\x1f\x7f]{1,253}$")
-_NAME_ADDR = re.compile(r"^(?P<name>[^<>\x00-\x1f\x7f]*)<(?P<addr>[^<>]+)>[ \t]*$")
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,60}$")
-_URL_IN_ANGLE = re.compile(r"^(https://|mailto:)[^\s<>\x00-\x1f\x7f]+$")
 # A pooled connection idle for longer than this is probed (NOOP) before use; servers drop idle clients.
 _PROBE_AFTER = 5.0
 _MAX_IDLE = 50.0
@@ -50,103 +37,6 @@ class MailTransport(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
 
     async def close(self) -> None: ...
-
-
-# ---------------------------------------------------------------------------------------------- building
-
-
-def header_text(value: str) -> str:
-    """A single-line header value: control characters (CR, LF, ...) become one space."""
-    return " ".join(_CONTROL.sub(" ", value).split())
-
-
-def make_address(value: Recipient) -> Address:
-    """`"a@b.nl"`, `"Naam <a@b.nl>"` or `("Naam", "a@b.nl")` as an Address; raises ValueError for anything
-    that is not exactly one address."""
-    if isinstance(value, str):
-        match = _NAME_ADDR.match(value)
-        name, addr = (match["name"].strip().strip('"'), match["addr"]) if match else ("", value)
-    else:
-        name, addr = value
-    addr = addr.strip()
-    if not _ADDR.match(addr):
-        raise ValueError(f"not a single e-mail address: {addr!r}")
-    username, _, domain = addr.rpartition("@")
-    return Address(display_name=header_text(name), username=username, domain=domain)
-
-
-def message_id_for(key: str, domain: str) -> str:
-    """The Message-ID of one delivery: derived from its unique key, so a retry sends the same id and
-    receivers that de-duplicate on Message-ID show a rare double delivery once."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    clean = re.sub(r"[^A-Za-z0-9.-]", "", domain) or "leerkring.local"
-    return f"<{digest}@{clean}>"
-
-
-def domain_of(sender: Recipient) -> str:
-    return make_address(sender).domain
-
-
-def build_message(
-    *,
-    sender: Recipient,
-    to: Recipient | Sequence[Recipient],
-    subject: str,
-    text: str,
-    html: str | None = None,
-    calendar: str | None = None,
-    calendar_method: CalendarMethod = "REQUEST",
-    attach_ics: bool = False,
-    ics_filename: str = "uitnodiging.ics",
-    message_id: str | None = None,
-    list_unsubscribe: str | None = None,
-    list_unsubscribe_mailto: str | None = None,
-    reply_to: Recipient | None = None,
-    headers: Mapping[str, str] | None = None,
-    date: datetime | None = None,
-) -> EmailMessage:
-    """A multipart/alternative message (text, HTML, iMIP calendar part), optionally with the .ics attached.
-
-    Raises ValueError for a malformed address, header name or unsubscribe URL.
-    """
-    recipients = [to] if isinstance(to, str | tuple) else list(to)
-    addresses = [make_address(r) for r in recipients]
-    from_address = make_address(sender)
-    # Non-ASCII mailbox names need SMTPUTF8; everything else stays 7-bit safe with RFC 2047 headers.
-    ascii_only = all(a.addr_spec.isascii() for a in [*addresses, from_address])
-    msg = EmailMessage(policy=email.policy.SMTP if ascii_only else email.policy.SMTPUTF8)
-    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    if html is not None:
-        msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    if calendar is not None:
-        # Bytes + base64 keep the CRLF line ends RFC 5545 requires; a text part would be re-wrapped to LF.
-        data = calendar.encode()
-        params = {"method": calendar_method, "charset": "utf-8"}
-        msg.add_alternative(data, maintype="text", subtype="calendar", cte="base64", params=params)
-        if attach_ics:
-            name = header_text(ics_filename) or "uitnodiging.ics"
-            msg.add_attachment(data, maintype="application", subtype="ics", filename=name)
-    msg["From"] = from_address
-    msg["To"] = addresses
-    msg["Subject"] = header_text(subject)
-    msg["Date"] = format_datetime(date or datetime.now(UTC))
-    msg["Message-ID"] = message_id or f"<{uuid.uuid4().hex}@{from_address.domain}>"
-    msg["Auto-Submitted"] = "auto-generated"
-    if reply_to is not None:
-        msg["Reply-To"] = make_address(reply_to)
-    unsubscribe = [u for u in (list_unsubscribe, list_unsubscribe_mailto) if u]
-    for url in unsubscribe:
-        if not _URL_IN_ANGLE.match(url):
-            raise ValueError(f"unsubscribe link must be https:// or mailto: without spaces: {url!r}")
-    if unsubscribe:
-        msg["List-Unsubscribe"] = ", ".join(f"<{u}>" for u in unsubscribe)
-        if list_unsubscribe:
-            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058 one-click
-    for name, value in (headers or {}).items():
-        if not _HEADER_NAME.match(name):
-            raise ValueError(f"invalid header name {name!r}")
-        msg[name] = header_text(value)
-    return msg
 
 
 # ---------------------------------------------------------------------------------------------- sending

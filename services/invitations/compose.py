@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
@@ -23,6 +22,7 @@ from services.calendar import Attendee, CalendarMeeting, render_imip
 from services.dates import format_when
 from services.invitations.changes import ChangeLine
 from services.invitations.messages import Kind, Locale, NoticeKind, Strings
+from services.mail import headers
 
 Method = Literal["REQUEST", "CANCEL"]
 METHODS: dict[Kind, Method] = {
@@ -38,9 +38,6 @@ METHODS: dict[Kind, Method] = {
 _ACCEPTED: frozenset[Kind] = frozenset({"confirmation", "promoted"})
 MAX_SUBJECT = 200
 _HTTP = re.compile(r"https?://[^\s\"'<>]+")
-# Everything a mail client or a header parser might take for a line end or a control: Cc (C0/C1 controls, DEL),
-# the Unicode line and paragraph separators, and bidi overrides that could make a subject read differently.
-_HEADER_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class Recipient(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,9 +78,8 @@ class Notice(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def header_text(value: str, limit: int = MAX_SUBJECT) -> str:
-    """One safe header line: no CR, LF or other controls (CALENDAR-INTEROP C8), whitespace collapsed, capped."""
-    cleaned = " ".join(_HEADER_UNSAFE.sub(" ", unicodedata.normalize("NFC", value)).split())
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
+    """One safe header line (services/mail/headers.py), at most a subject's length by default."""
+    return headers.header_text(value, limit)
 
 
 def _http(value: str | None) -> str | None:

@@ -1,4 +1,4 @@
-"""The invitation e-mail, pre-encoded: the structure of workers.mailer.build_message at a fraction of the cost.
+"""The invitation e-mail, pre-encoded: the structure of services.mail.message.build_message at a fraction of the cost.
 
 A fan-out sends tens of thousands of mails. Built with EmailMessage, each costs ~3 ms of CPU in the email
 package (its header registry parses and re-folds every header, several times while aiosmtplib flattens it),
@@ -6,8 +6,9 @@ which on two cores caps a worker well below what the SMTP server takes. Here the
 once, by hand, with the stdlib encoders (RFC 2047 words via email.header, quoted-printable, base64), and the
 generator writes them out verbatim.
 
-What goes in is checked as build_message checks it: one plain address per field, and no header value can hold
-a line break (header_text). tests/unit/test_invitation_mime.py parses the result with policy.default and
+What goes in is checked as build_message checks it, by the same policy (services/mail/headers.py): one plain
+address per field, and no header value can hold a line break or a bidi control (header_text).
+tests/unit/test_invitation_mime.py parses the result with policy.default and
 compares it, header by header and part by part, with build_message's output for the same input.
 """
 
@@ -23,7 +24,8 @@ from email.message import EmailMessage, Message
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import cast
 
-from services.invitations.compose import Composed, header_text
+from services.invitations.compose import Composed
+from services.mail.headers import address_problem, header_text
 
 # Every body part is quoted-printable or base64, and neither can produce "=_" (QP writes "=" as "=3D", base64 has
 # no "_"), so a fixed boundary can never collide with content (the reasoning many MTAs rely on).
@@ -78,7 +80,7 @@ def encoded_header(name: str, value: str) -> str:
 def address(name: str, addr: str) -> str:
     """`Naam <a@b.nl>`, the name quoted or RFC 2047-encoded as needed; raises ValueError unless `addr` is one
     plain ASCII address (non-ASCII mailboxes need SMTPUTF8 and take the general builder)."""
-    if not _PLAIN_ADDRESS.fullmatch(addr):
+    if not _PLAIN_ADDRESS.fullmatch(addr) or address_problem(addr):
         raise ValueError(f"not a single plain e-mail address: {addr!r}")
     display = header_text(name, 200)
     if not display:

@@ -19,11 +19,12 @@ import pytest
 
 from localdev.mailsink import MailSink
 from services.db import Connection
+from services.mail.message import build_message
 from services.settings import Settings
 from tests.integration.worker_helpers import ROOT, worker_env
 from workers.context import load_event, settings_of
 from workers.deliveries import Mail, send_once
-from workers.mailer import Mailer, build_message
+from workers.mailer import Mailer
 from workers.registry import job
 from workers.settings import load_tuning
 from workers.testing import FAST, emit_published, running_workers, wait_until

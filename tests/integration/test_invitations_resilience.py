@@ -20,6 +20,7 @@ import pytest
 
 from localdev.mailsink import MailSink
 from services.db import Connection, create_pool
+from services.mail.message import build_message
 from services.settings import Settings
 from tests.integration.invitation_helpers import (
     Client,
@@ -35,7 +36,7 @@ from tests.invitation_checks import parse_imip
 from workers import deliveries
 from workers.deliveries import Mail
 from workers.jobs.invitation_batches import LANES, lanes_for, process_batch
-from workers.mailer import Mailer, build_message
+from workers.mailer import Mailer
 from workers.mailerrors import RecipientRejected, Transient
 from workers.testing import FAST, no_pending_jobs, running_workers, wait_until
 

@@ -12,10 +12,11 @@ from litestar.testing import AsyncTestClient
 
 from services.app import create_app
 from services.db import Connection
+from services.mail.message import build_message
 from services.settings import Settings
 from workers.context import load_event, settings_of
 from workers.deliveries import Mail, send_once
-from workers.mailer import FileMailer, build_message
+from workers.mailer import FileMailer
 from workers.registry import job
 from workers.routes import ROUTES
 from workers.testing import emit_published, no_pending_jobs, running_workers, wait_until

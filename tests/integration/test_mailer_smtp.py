@@ -15,7 +15,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from localdev.mailsink import MailSink
-from workers.mailer import Mailer, build_message
+from services.mail.message import build_message
+from workers.mailer import Mailer
 from workers.mailerrors import RecipientRejected, ServerDown, Transient
 
 

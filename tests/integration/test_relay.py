@@ -15,11 +15,11 @@ import pytest
 from localdev.mailsink import MailSink
 from schemas.events import MeetingPublished
 from services.db import Connection, Pool, create_pool
+from services.mail.message import build_message
 from services.outbox import emit
 from services.settings import Settings
 from workers.context import load_event, pool_of, settings_of, worker_id_of
 from workers.deliveries import Mail, send_once
-from workers.mailer import build_message
 from workers.recovery import purge
 from workers.registry import job
 from workers.routes import ROUTES

@@ -16,10 +16,11 @@ from redis.asyncio import Redis
 from localdev.mailsink import MailSink
 from services import cli
 from services.db import Connection
+from services.mail.message import build_message
 from services.settings import Settings
 from workers.context import load_event, pool_of, settings_of
 from workers.deliveries import Mail, send_once
-from workers.mailer import Mailer, build_message
+from workers.mailer import Mailer
 from workers.mailerrors import ServerDown
 from workers.registry import JobDeferred, PermanentJobError, job
 from workers.routes import ROUTES

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from services.invitations.compose import Composed, header_text
 from services.invitations.mime import BOUNDARY, invitation_message
+from services.mail.message import build_message
 from tests.invitation_checks import parse_imip
-from workers.mailer import build_message
 
 DATE = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
 ICS = (

@@ -39,10 +39,10 @@ from uuid import UUID
 import msgspec
 
 from services.db import Connection
+from services.mail.headers import domain_of, message_id_for
 from workers.context import Ctx, gate_of, mailer_of, pool_of, settings_of, tuning_of, worker_id_of
 from workers.deliveries import queries
 from workers.deliveries.queries import status_of
-from workers.mailer import domain_of, message_id_for
 from workers.mailerrors import Permanent, ServerDown, Transient
 from workers.mailgate import GateClosed
 from workers.registry import JobDeferred

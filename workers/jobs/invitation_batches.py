@@ -31,11 +31,11 @@ from services.invitations.compose import Composed, Links, Recipient, compose
 from services.invitations.meeting import MailMeeting, load
 from services.invitations.messages import Kind, Locale, pick_locale
 from services.invitations.mime import invitation_message
+from services.mail.message import build_message
 from services.settings import Settings
 from workers import deliveries
 from workers.context import Ctx, gate_of, pool_of, settings_of, tuning_of
 from workers.deliveries import queries as delivery_queries
-from workers.mailer import build_message
 from workers.mailgate import GateClosed
 from workers.registry import JobDeferred
 from workers.settings import WorkerTuning

@@ -28,6 +28,7 @@ from services.db import Connection
 from services.invitations.compose import Action, Links, Notice, Recipient, compose, compose_notice
 from services.invitations.meeting import MailMeeting, load
 from services.invitations.messages import Strings, pick_locale
+from services.mail.message import build_message
 from services.participants import links as personal
 from services.registrations import notices, offers
 from services.registrations import queries as rq
@@ -35,7 +36,6 @@ from services.settings import Settings
 from workers.context import load_event, pool_of, settings_of
 from workers.deliveries import Mail, send_once
 from workers.jobs.invitation_batches import build_mail, signed_links
-from workers.mailer import build_message
 from workers.registry import job
 
 log = logging.getLogger(__name__)
