@@ -25,6 +25,7 @@ class Claimed(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     participant_id: UUID | None
     locale: str
+    feed_generation: int | None = None  # of the participant (not erased), for their personal feed link
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,9 +40,10 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
 # delivery_key). Rows are passed over while their delivery is held by a live claim or waits out a 4xx; rows whose
 # delivery was decided (sent or failed, by this batch's earlier run or by another batch) come along to be recorded.
 _LOCK_BLOCK = """
-SELECT i.id, i.email, i.name, i.participant_id, i.locale
+SELECT i.id, i.email, i.name, i.participant_id, i.locale, p.feed_generation
 FROM invitations i
 LEFT JOIN deliveries d ON d.key = $3 || i.email || $4
+LEFT JOIN participants p ON p.id = i.participant_id AND p.erased_at IS NULL
 WHERE i.batch_id = $1 AND i.status = 'queued'
   AND (d.id IS NULL OR d.status IN ('sent', 'failed')
        OR (d.status = 'queued' AND (d.not_before IS NULL OR d.not_before <= now()))

@@ -64,6 +64,39 @@ async def for_mail(conn: Connection, settings: Settings, participant_id: UUID, m
     )
 
 
+class MailFor(msgspec.Struct, frozen=True, kw_only=True):
+    """One mail of a block that goes to a participant: who, the delivery key, their feed generation (read with
+    the block's rows, so no statement per mail)."""
+
+    participant_id: UUID
+    mail_key: str
+    feed_generation: int
+
+
+async def for_mails(conn: Connection, settings: Settings, mails: list[MailFor]) -> dict[str, PersonalLinks]:
+    """`for_mail` for a block of mails in one statement: the links by mail key, recorded before any mail leaves."""
+    expires_at = datetime.now(UTC) + timedelta(days=settings.manage_link_days)
+    found: dict[str, PersonalLinks] = {}
+    rows: list[tuple[UUID, tokens.StoredPurpose, str, datetime | None]] = []
+    feeds: dict[UUID, str] = {}
+    for mail in mails:
+        manage = tokens.derive(settings.secret_key, "manage", mail.mail_key)
+        rows.append((mail.participant_id, "manage", manage, expires_at))
+        if mail.participant_id not in feeds:
+            feeds[mail.participant_id] = tokens.derive_feed(settings.secret_key, mail.participant_id,
+                                                            mail.feed_generation)  # fmt: skip
+            rows.append((mail.participant_id, "feed", feeds[mail.participant_id], None))
+        feed = feed_url(settings.base_url, f"p/{feeds[mail.participant_id]}")
+        found[mail.mail_key] = PersonalLinks(
+            manage=manage_url(settings, manage),
+            feed=feed,
+            feed_webcal="webcal://" + feed.partition("://")[2],
+            manage_expires_at=expires_at,
+        )
+    await tokens.ensure_many(conn, rows)
+    return found
+
+
 async def signin_link(
     conn: Connection,
     settings: Settings,

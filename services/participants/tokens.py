@@ -91,6 +91,28 @@ async def ensure(
     )
 
 
+async def ensure_many(conn: Connection, rows: list[tuple[UUID, StoredPurpose, str, datetime | None]]) -> None:
+    """`ensure` for many (participant, purpose, token, expires_at) in one statement (a block of mails)."""
+    if not rows:
+        return
+    # Sorted by hash: two senders ensuring overlapping tokens lock them in the same order.
+    rows = sorted(rows, key=lambda r: token_hash(r[2]))
+    await conn.execute(
+        """
+        INSERT INTO participant_tokens AS t (participant_id, purpose, token_hash, expires_at)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::timestamptz[])
+        ON CONFLICT (token_hash) DO UPDATE
+        SET expires_at = CASE WHEN t.expires_at IS NULL OR excluded.expires_at IS NULL THEN NULL
+                              ELSE greatest(t.expires_at, excluded.expires_at) END
+        WHERE t.revoked_at IS NULL AND t.participant_id = excluded.participant_id
+        """,
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [token_hash(r[2]) for r in rows],
+        [r[3] for r in rows],
+    )
+
+
 async def consume(conn: Connection, token: str, purpose: StoredPurpose) -> UUID | None:
     """Spend a single-use token: its owner, or None when it is unknown, used, revoked or expired."""
     if not looks_like_token(token):
@@ -201,10 +223,14 @@ async def rotate(conn: Connection, participant_id: UUID, purpose: TokenPurpose) 
     return await issue(conn, participant_id, purpose)
 
 
+def derive_feed(secret: str, participant_id: UUID, generation: int) -> str:
+    return derive(secret, "feed", f"{participant_id}:{generation}")
+
+
 async def feed_token(conn: Connection, secret: str, participant_id: UUID) -> str:
     """The participant's current feed token (derived, see the module docstring), recorded so that it works."""
     generation = await conn.fetchval("SELECT feed_generation FROM participants WHERE id = $1", participant_id)
-    token = derive(secret, "feed", f"{participant_id}:{generation or 0}")
+    token = derive_feed(secret, participant_id, generation or 0)
     await ensure(conn, participant_id, "feed", token, expires_at=None)
     return token
 

@@ -22,7 +22,8 @@ from tests.api import published
 from tests.factories import participant_body
 from tests.integration.invitation_helpers import mails
 from tests.invitation_checks import parse_imip
-from workers.testing import running_workers
+from workers.jobs.invitations import UPDATE_TASK
+from workers.testing import running_workers, wait_until
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 BASE = "https://leerkring.test"
@@ -357,3 +358,37 @@ async def test_my_page_from_the_mail_link_edits_rotates_downloads_logs_out_and_e
     promoted = to(received, "deelnemer2@gemeente.example.nl")[-1]
     assert str(promoted.message["Subject"]).startswith("Er is een plek vrij")
     assert await conn.fetchval("SELECT count(*) FROM participants WHERE email LIKE 'deelnemer1%'") == 0
+
+
+async def test_update_and_cancellation_mails_carry_my_own_links_and_they_open(
+    browser: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published(browser, vng)
+    url = f"/api/v1/meetings/{meeting['id']}"
+    me = "deelnemer1@gemeente.example.nl"
+    async with running_workers(mail_settings):
+        registered = await browser.post(f"{url}/registrations", json={"participant": participant_body(1)}, headers=vng)
+        assert registered.status_code == 201
+        await mails(mail_sink, 1)  # the confirmation, with the calendar REQUEST
+        start = datetime.fromisoformat(meeting["starts_at"]) + timedelta(hours=1)
+        moved = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=3)).isoformat()}
+        assert (await browser.patch(url, json=moved, headers=vng)).status_code == 200
+        # The update mail waits out its debounce; let it go now.
+        await wait_until(lambda: conn.fetchval("SELECT count(*) = 1 FROM scheduled_tasks WHERE kind = $1", UPDATE_TASK))
+        await conn.execute("UPDATE scheduled_tasks SET due_at = now() WHERE kind = $1", UPDATE_TASK)
+        update = to(await mails(mail_sink, 2), me)[-1]
+        assert str(update.message["Subject"]).startswith("Gewijzigd: ")
+        page = await browser.get(link(update, "/mijn?token="))
+        assert page.status_code == 200, page.text
+        assert meeting["title"] in page.text
+        feed = await browser.get(link(update, "/feeds/p/"))
+        assert feed.status_code == 200
+        assert "BEGIN:VCALENDAR" in feed.text
+        cancelled = await browser.post(f"{url}/cancel", json={"reason": "De zaal is niet beschikbaar"}, headers=vng)
+        assert cancelled.status_code == 200
+        cancel = to(await mails(mail_sink, 3), me)[-1]
+        assert str(cancel.message["Subject"]).startswith("Geannuleerd: ")
+    async with AsyncTestClient(app=create_app(mail_settings), base_url=BASE) as elsewhere:  # another browser
+        assert (await elsewhere.get(link(cancel, "/mijn?token="))).status_code == 200, "its own manage link opens"
+        assert (await elsewhere.get(link(cancel, "/feeds/p/"))).status_code == 200
+    assert link(cancel, "/mijn?token=") != link(update, "/mijn?token="), "a manage link per mail"

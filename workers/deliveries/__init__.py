@@ -151,66 +151,70 @@ async def send_claimed(
 async def _send_claimed(
     ctx: Ctx, mails: Sequence[Mail], claims: dict[str, Claim], probe: bool, record: Record | None
 ) -> dict[str, Outcome]:
+    # One connection from the first send to the last mark: no pool wait can fall between a send and its record.
+    async with pool_of(ctx).acquire() as conn:
+        return await _send_on(ctx, conn, mails, claims, probe, record)
+
+
+async def _send_on(
+    ctx: Ctx, conn: Connection, mails: Sequence[Mail], claims: dict[str, Claim], probe: bool, record: Record | None
+) -> dict[str, Outcome]:
     gate, mailer, tuning = gate_of(ctx), mailer_of(ctx), tuning_of(ctx)
     outcomes = {m.key: _standing(m, claims[m.key]) for m in mails if not claims[m.key].mine}
     mine = [m for m in mails if claims[m.key].mine]
     message_ids = dict(zip((m.key for m in mine), _message_ids(ctx, mine), strict=True))
-    # One connection from the first send to the last mark: no pool wait can fall between a send and its record.
-    async with pool_of(ctx).acquire() as conn:
-        try:
-            for n, mail in enumerate(mine):
-                found = claims[mail.key]
-                if gate.down and not probe:
-                    # Another sender found the server away: hand the rest back untried.
-                    await _hand_back(conn, mine[n:], claims, outcomes, "mailserver onbereikbaar")
-                    break
-                try:
-                    message = mail.build(message_ids[mail.key])
-                except ValueError as exc:  # an address or header the mail cannot carry: trying again cannot help
-                    error = f"niet te versturen: {exc}"
-                    await queries.mark_failed(conn, found.id, "invalid", error)
-                    log.warning("delivery %s (%s) cannot be built: %s", found.id, mail.key, exc)
-                    outcomes[mail.key] = Outcome(status="failed", attempts=found.attempts, failure="invalid",
-                                                 error=error)  # fmt: skip
-                    continue
-                try:
-                    await mailer.send(message)
-                except ServerDown as exc:
-                    gate.failed(probe=probe)
-                    probe = False
-                    await _hand_back(conn, mine[n:], claims, outcomes, f"mailserver onbereikbaar: {exc}")
-                    break
-                except Transient as exc:  # a 4xx for this recipient: later, without holding up the rest
-                    gate.answered()
-                    after = retry_delay(found.attempts, tuning.mail_retry_base, tuning.mail_retry_cap)
-                    status = await queries.release(
-                        conn, [found.id], str(exc), after=after, horizon=tuning.defer_horizon
-                    )
-                    expired = status.get(found.id) == "failed"
-                    outcomes[mail.key] = Outcome(
-                        status="failed" if expired else "waiting", sequence=mail.sequence, attempts=found.attempts,
-                        failure="expired" if expired else None, error=str(exc),
-                    )  # fmt: skip
-                except Permanent as exc:
-                    gate.answered()
-                    await queries.mark_failed(conn, found.id, exc.failure, str(exc))
-                    log.warning("delivery %s (%s) failed for good: %s", found.id, mail.key, exc)
-                    outcomes[mail.key] = Outcome(status="failed", attempts=found.attempts, failure=exc.failure,
-                                                 error=str(exc))  # fmt: skip
-                except BaseException as exc:
-                    # Unexpected: hand this one and the rest back (the try is not counted) and let the job fail.
-                    await _hand_back(conn, mine[n:], claims, outcomes, f"{type(exc).__name__}: {exc}")
-                    raise
-                else:
-                    await queries.mark_sent(conn, found.id)
-                    gate.answered()
-                    outcomes[mail.key] = Outcome(status="sent", sequence=mail.sequence, attempts=found.attempts)
+    try:
+        for n, mail in enumerate(mine):
+            found = claims[mail.key]
+            if gate.down and not probe:
+                # Another sender found the server away: hand the rest back untried.
+                await _hand_back(conn, mine[n:], claims, outcomes, "mailserver onbereikbaar")
+                break
+            try:
+                message = mail.build(message_ids[mail.key])
+            except ValueError as exc:  # an address or header the mail cannot carry: trying again cannot help
+                error = f"niet te versturen: {exc}"
+                await queries.mark_failed(conn, found.id, "invalid", error)
+                log.warning("delivery %s (%s) cannot be built: %s", found.id, mail.key, exc)
+                outcomes[mail.key] = Outcome(status="failed", attempts=found.attempts, failure="invalid",
+                                             error=error)  # fmt: skip
+                continue
+            try:
+                await mailer.send(message)
+            except ServerDown as exc:
+                gate.failed(probe=probe)
                 probe = False
-            if record is not None:
-                await record(conn, outcomes)
-        finally:
-            if probe:
-                gate.abandoned()  # no send reached the server, so this was no probe
+                await _hand_back(conn, mine[n:], claims, outcomes, f"mailserver onbereikbaar: {exc}")
+                break
+            except Transient as exc:  # a 4xx for this recipient: later, without holding up the rest
+                gate.answered()
+                after = retry_delay(found.attempts, tuning.mail_retry_base, tuning.mail_retry_cap)
+                status = await queries.release(conn, [found.id], str(exc), after=after, horizon=tuning.defer_horizon)
+                expired = status.get(found.id) == "failed"
+                outcomes[mail.key] = Outcome(
+                    status="failed" if expired else "waiting", sequence=mail.sequence, attempts=found.attempts,
+                    failure="expired" if expired else None, error=str(exc),
+                )  # fmt: skip
+            except Permanent as exc:
+                gate.answered()
+                await queries.mark_failed(conn, found.id, exc.failure, str(exc))
+                log.warning("delivery %s (%s) failed for good: %s", found.id, mail.key, exc)
+                outcomes[mail.key] = Outcome(status="failed", attempts=found.attempts, failure=exc.failure,
+                                             error=str(exc))  # fmt: skip
+            except BaseException as exc:
+                # Unexpected: hand this one and the rest back (the try is not counted) and let the job fail.
+                await _hand_back(conn, mine[n:], claims, outcomes, f"{type(exc).__name__}: {exc}")
+                raise
+            else:
+                await queries.mark_sent(conn, found.id)
+                gate.answered()
+                outcomes[mail.key] = Outcome(status="sent", sequence=mail.sequence, attempts=found.attempts)
+            probe = False
+        if record is not None:
+            await record(conn, outcomes)
+    finally:
+        if probe:
+            gate.abandoned()  # no send reached the server, so this was no probe
     return outcomes
 
 
@@ -235,14 +239,10 @@ async def send_once(ctx: Ctx, mail: Mail) -> bool:
         probe = await gate.passage(tuning.mail_wait / 10)
     except GateClosed as exc:
         raise JobDeferred(str(exc), delay=exc.retry_in) from exc
-    try:
-        async with pool_of(ctx).acquire() as conn:
-            claims = await claim(conn, [mail], ctx)
-    except BaseException:
-        if probe:
-            gate.abandoned()
-        raise
-    outcome = (await send_claimed(ctx, [mail], claims, probe=probe))[mail.key]
+    # Claim, send and mark on one connection (one pool round, one session reset), the whole step shielded.
+    task = asyncio.ensure_future(_claim_and_send(ctx, mail, probe))
+    _track(ctx, task)
+    outcome, mine = await asyncio.shield(task)
     if outcome.status == "waiting":
         if gate.down:
             raise JobDeferred(
@@ -250,7 +250,21 @@ async def send_once(ctx: Ctx, mail: Mail) -> bool:
             )
         delay = retry_delay(max(outcome.attempts, 1), tuning.mail_retry_base, tuning.mail_retry_cap)
         raise JobDeferred(f"ontvanger tijdelijk geweigerd: {outcome.error}", delay=delay)
-    return outcome.status == "sent" and claims[mail.key].mine
+    return outcome.status == "sent" and mine
+
+
+async def _claim_and_send(ctx: Ctx, mail: Mail, probe: bool) -> tuple[Outcome, bool]:
+    sending = False  # from here on _send_on settles the probe
+    try:
+        async with pool_of(ctx).acquire() as conn:
+            claims = await claim(conn, [mail], ctx)
+            sending = True
+            outcomes = await _send_on(ctx, conn, [mail], claims, probe, None)
+    except BaseException:
+        if probe and not sending:
+            gate_of(ctx).abandoned()
+        raise
+    return outcomes[mail.key], claims[mail.key].mine
 
 
 def _track(ctx: Ctx, task: asyncio.Future[Any]) -> None:

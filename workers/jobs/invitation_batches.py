@@ -32,6 +32,7 @@ from services.invitations.meeting import MailMeeting, load
 from services.invitations.messages import Kind, Locale, pick_locale
 from services.invitations.mime import invitation_message
 from services.mail.message import build_message
+from services.participants import links as personal
 from services.settings import Settings
 from workers import deliveries
 from workers.context import Ctx, gate_of, pool_of, settings_of, tuning_of
@@ -51,6 +52,9 @@ IDLE = 0.05  # seconds a sender waits for the resolver (or another worker's clai
 MAX_IDLE = 1.0
 # Rows left only waiting out a 4xx this far ahead: the job is deferred until then rather than poll.
 DEFER_AFTER = 5.0
+# Updates and cancellations go to people who hold the meeting in their calendar, mostly registered participants: their
+# mail carries their own manage and feed links, as every mail about their place does (workers/jobs/participant_mail).
+PERSONAL_KINDS = frozenset({"update", "cancellation"})
 KINDS: dict[str, Kind] = {"invitation": "invitation", "update": "update", "cancellation": "cancellation"}
 
 
@@ -113,6 +117,8 @@ class _Block:
         self.meeting = meeting
         self.registered = registered
         self.key_prefix, self.key_suffix = key_parts(batch, meeting.sequence)
+        # A participant's own links (manage page, calendar feed) by address, for the mails this sender claimed.
+        self.personal: dict[str, Links] = {}
         self._summaries: dict[Locale, list[ChangeLine]] = {}
 
     def changes(self, locale: Locale) -> list[ChangeLine]:
@@ -131,11 +137,15 @@ def _mail(ctx: Ctx, block: _Block, row: sending.Claimed) -> deliveries.Mail:
     recipient = Recipient(email=row.email, name=row.name, locale=locale)
 
     def build(message_id: str) -> EmailMessage:
+        mine = block.personal.get(row.email, Links())
+        if batch.kind != "cancellation":
+            answer = signed_links(settings, meeting, row.email, locale)
+            mine = msgspec.structs.replace(mine, register=answer.register, decline=answer.decline)
         composed = compose(
             KINDS[batch.kind],
             meeting.calendar,
             recipient,
-            links=Links() if batch.kind == "cancellation" else signed_links(settings, meeting, row.email, locale),
+            links=mine,
             now=datetime.now(UTC),
             changes=block.changes(locale),
             note=batch.note,
@@ -196,7 +206,32 @@ async def _take(ctx: Ctx, batch_id: UUID) -> _Taken:
         block = _Block(batch, meeting, registered)
         mails = [_mail(ctx, block, row) for row in rows]
         claims = await deliveries.claim(conn, mails, ctx)
+        if batch.kind in PERSONAL_KINDS:
+            await _personal_links(conn, settings, block, rows, mails, claims)
     return _Taken(block=block, rows=rows, mails=mails, claims=claims)
+
+
+async def _personal_links(
+    conn: Connection,
+    settings: Settings,
+    block: _Block,
+    rows: list[sending.Claimed],
+    mails: list[deliveries.Mail],
+    claims: dict[str, deliveries.Claim],
+) -> None:
+    """The manage and feed links of the participants among the claimed mails, recorded in one statement."""
+    wanted = {
+        mail.key: (row.email, personal.MailFor(participant_id=row.participant_id, mail_key=mail.key,
+                                               feed_generation=row.feed_generation))
+        for row, mail in zip(rows, mails, strict=True)
+        if claims[mail.key].mine and row.participant_id is not None and row.feed_generation is not None
+    }  # fmt: skip
+    if not wanted:
+        return
+    found = await personal.for_mails(conn, settings, [w for _, w in wanted.values()])
+    for key, (email, _) in wanted.items():
+        links_ = found[key]
+        block.personal[email] = Links(manage=links_.manage, feed=links_.feed, feed_webcal=links_.feed_webcal)
 
 
 class _Run:
