@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import asyncpg
@@ -51,7 +51,14 @@ async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection[asyncpg.Reco
     return conn
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Pool:
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    reset: Callable[[asyncpg.Connection[asyncpg.Record]], Awaitable[None]] | None = None,
+) -> Pool:
+    """`reset`: what runs on every release instead of asyncpg's session reset (see workers/lifecycle.py)."""
     pool: Pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
@@ -59,6 +66,7 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Poo
         connect=_connect,
         init=_init_connection,
         command_timeout=60,
+        reset=reset,
     )
     return pool
 

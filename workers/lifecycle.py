@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 async def startup(ctx: Ctx) -> None:
     settings, tuning = settings_of(ctx), tuning_of(ctx)
     dsn = settings.database_url or ""
-    ctx["pool"] = await create_pool(dsn, min_size=2, max_size=tuning.pool_max)
+    ctx["pool"] = await create_pool(dsn, min_size=2, max_size=tuning.pool_max, reset=_keep_session)
     ctx["ledger_pool"] = await asyncpg.create_pool(
         dsn,
         min_size=1,
@@ -87,9 +87,11 @@ async def startup(ctx: Ctx) -> None:
 
 
 async def _keep_session(conn: asyncpg.Connection[asyncpg.Record]) -> None:
-    """The ledger pool's reset on release. asyncpg has already rolled back a transaction left open; the ledger's
-    own statements leave no other session state (no advisory locks, cursors, LISTEN or SET), so the default reset
-    (four commands, one round trip on every release: half of a no-op job's statements) would find nothing."""
+    """The worker pools' reset on release. asyncpg has already rolled back a transaction left open; the worker's
+    statements leave no other session state (no session advisory locks, cursors outside a transaction, LISTEN or
+    SET: the liveness lock and LISTEN live on the control connection, workers/liveness.py), so the default reset
+    (four commands, one round trip on every release: half of a no-op job's statements, one per mail) would find
+    nothing. Keep it so: a job that needs session state takes a connection of its own."""
 
 
 # Every job of this process has ended, so a claim it still holds is a send that never happened (or one whose

@@ -239,7 +239,8 @@ class _Run:
 
     def __init__(self, batch_id: UUID) -> None:
         self.batch_id = batch_id
-        self.waiting = False
+        # Unknown at the start: an earlier, deferred run may have left the batch marked as waiting.
+        self.waiting: bool | None = None
 
     async def note(self, ctx: Ctx) -> None:
         """Mark or unmark the batch as waiting when the gate changed since this job last looked."""
