@@ -9,7 +9,7 @@ committed event (Leerkring) until the last job is done; the load generator runs 
   or the pooled workers.mailer.Mailer).
 * Leerkring: events committed one per transaction from 16 connections (as API requests write them); the relay
   turns them into jobs; each job runs through the ledger (START/DONE rows). The mail job uses
-  workers.deliveries.send_once (ensure + claim + send + mark_sent) over the same pooled Mailer.
+  workers.deliveries.send_once (claim, send, mark_sent on one connection) over the same pooled Mailer.
   Webhook fan-out (EVERY_EVENT) is switched off so both sides run one job per unit of work.
 
 PostgreSQL on 127.0.0.1:5432 (a throw-away database); Redis is a private server on 127.0.0.1 (FLUSHALL between
