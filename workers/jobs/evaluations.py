@@ -18,7 +18,7 @@ from services.invitations.meeting import load
 from services.invitations.messages import NoticeKind, Strings
 from services.participants import links as personal
 from workers.context import load_event, pool_of, settings_of
-from workers.deliveries import send_once
+from workers.deliveries import Mail, send_once
 from workers.jobs.participant_mail import _notice_message, _person, _personal
 from workers.registry import job
 
@@ -65,10 +65,5 @@ async def evaluation_mail(ctx: dict[str, Any], outbox_id: int) -> None:
 
     await send_once(
         ctx,
-        key=key,
-        kind=kind,
-        recipient=person.email,
-        build=build,
-        meeting_id=meeting.id,
-        participant_id=person.id,
+        Mail(key=key, kind=kind, recipient=person.email, build=build, meeting_id=meeting.id, participant_id=person.id),
     )

@@ -33,7 +33,7 @@ from services.reminders import links
 from services.reminders import queries as q
 from services.reminders import service as reminders
 from workers.context import load_event, pool_of, settings_of
-from workers.deliveries import send_once
+from workers.deliveries import Mail, send_once
 from workers.jobs.participant_mail import _notice_message, _person, _personal
 from workers.registry import job
 
@@ -98,11 +98,13 @@ async def reminder_mail(ctx: dict[str, Any], outbox_id: int) -> None:
 
     await send_once(
         ctx,
-        key=key,
-        kind="reminder",
-        recipient=person.email,
-        build=build,
-        meeting_id=meeting.id,
-        participant_id=person.id,
-        sequence=meeting.sequence,
+        Mail(
+            key=key,
+            kind="reminder",
+            recipient=person.email,
+            build=build,
+            meeting_id=meeting.id,
+            participant_id=person.id,
+            sequence=meeting.sequence,
+        ),
     )

@@ -18,6 +18,7 @@ import msgspec
 from schemas.events import ReportMailDue
 from services import scheduling
 from services.db import Connection
+from services.mail.message import build_message
 from services.outbox import emit
 from services.reports import formats
 from services.reports.dimensions import MONTHS
@@ -25,8 +26,7 @@ from services.reports.request import FORMATS, ReportRequest
 from services.reports.service import Protection, attendance_report
 from services.reports.subscriptions import TASK, active, schedule_period
 from workers.context import load_event, pool_of, settings_of
-from workers.deliveries import send_once
-from workers.mailer import build_message
+from workers.deliveries import Mail, send_once
 from workers.registry import job
 
 log = logging.getLogger(__name__)
@@ -99,9 +99,9 @@ async def report_mail(ctx: dict[str, object], outbox_id: int) -> None:
         message.add_attachment(workbook, maintype=maintype, subtype=subtype, filename=filename)
         return message
 
-    sent = await send_once(
-        ctx, key=f"report:{subscription.id}:{first.isoformat()}", kind="report", recipient=subscription.email,
-        build=build,
-    )  # fmt: skip
+    mail = Mail(
+        key=f"report:{subscription.id}:{first.isoformat()}", kind="report", recipient=subscription.email, build=build
+    )
+    sent = await send_once(ctx, mail)
     if sent:
         log.info("report mailed: %s", msgspec.json.encode({"subscription": str(subscription.id), "period": name}))
