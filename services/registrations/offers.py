@@ -7,27 +7,20 @@ honoured while that registration is `offered`. The accept link cannot decline an
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from typing import Literal
 from uuid import UUID
+
+from services import links_signing
 
 OfferAction = Literal["accept", "decline"]
 
 
 def offer_token(secret: str, registration_id: UUID, action: OfferAction) -> str:
-    if not secret:
-        raise RuntimeError("LEERKRING_SECRET_KEY is not set: offer links cannot be signed")
-    digest = hmac.new(secret.encode(), f"offer:{action}:{registration_id}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:24]).decode()
+    return links_signing.sign(secret, f"offer:{action}:{registration_id}", kind="offer")
 
 
 def verify(secret: str, registration_id: UUID, action: OfferAction, token: str) -> bool:
-    """Constant-time check; without a configured secret no link is valid."""
-    if not secret or not token:
-        return False
-    return hmac.compare_digest(offer_token(secret, registration_id, action).encode(), token.encode())
+    return links_signing.valid(secret, f"offer:{action}:{registration_id}", token)
 
 
 OFFER_PATH = "/aanbod"

@@ -8,11 +8,10 @@ cannot be replayed into anything else; the opt-outs are switches, harmless to pr
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from typing import Literal
 from uuid import UUID
+
+from services import links_signing
 
 Purpose = Literal["cant_come", "off_meeting", "off_all"]
 CANT_COME_PATH = "/ik-kan-niet"
@@ -22,17 +21,11 @@ SCOPES: dict[str, Purpose] = {"deze": "off_meeting", "alle": "off_all"}
 
 
 def token(secret: str, purpose: Purpose, registration_id: UUID) -> str:
-    if not secret:
-        raise RuntimeError("LEERKRING_SECRET_KEY is not set: reminder links cannot be signed")
-    digest = hmac.new(secret.encode(), f"reminder:{purpose}:{registration_id}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:24]).decode()
+    return links_signing.sign(secret, f"reminder:{purpose}:{registration_id}", kind="reminder")
 
 
 def verify(secret: str, purpose: Purpose, registration_id: UUID, value: str) -> bool:
-    """Constant-time check; without a configured secret no link is valid."""
-    if not secret or not value:
-        return False
-    return hmac.compare_digest(token(secret, purpose, registration_id), value)
+    return links_signing.valid(secret, f"reminder:{purpose}:{registration_id}", value)
 
 
 def cant_come_url(base_url: str, secret: str, registration_id: UUID) -> str:

@@ -197,3 +197,15 @@ async def test_errors_name_parameters_as_the_caller_spells_them(client: Client, 
     listing = await client.get(f"/api/v1/meetings/{meeting['id']}/registrations?status=zoek", headers=vng)
     problem = assert_problem(listing, 422, "status")
     assert problem["errors"][0]["message"] == "Onbekende waarde 'zoek'"
+
+
+async def test_non_ascii_tokens_in_reminder_and_evaluation_links_are_just_wrong(client: Client):
+    rid = uuid4()
+    for path in (
+        f"/ik-kan-niet/{rid}/ĳsbeer-€",
+        f"/herinneringen-uit/{rid}/deze/ĳsbeer-€",
+        f"/evaluatie/{rid}/ĳsbeer-€",
+    ):
+        page = await client.get(path)
+        assert page.status_code < 500, (path, page.status_code)
+        assert "text/html" in page.headers["content-type"], path
