@@ -50,7 +50,10 @@ FAST = WorkerTuning(
     webhook_retry_base=0.05,
     webhook_retry_cap=0.2,
     webhook_timeout=2.0,
-    db_pool_max=8,
+    # Small pools: two copies of the suite run side by side on one PostgreSQL (max_connections 100), each with two
+    # xdist processes whose tests start two workers next to the app's pool of 5.
+    db_pool_max=5,
+    ledger_pool_max=2,
 )
 
 
