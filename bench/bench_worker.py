@@ -197,6 +197,8 @@ async def bare_arq(redis_url: str, smtp_url: str, function: str, jobs: int, poll
     try:
         await until(lambda: redis.exists("arq:queue:health-check"), within=30)
         redis_before = await redis_commands(redis)
+        cpu = ConsumerCpu(worker.pid, redis)
+        await cpu.begin()
         started = time.perf_counter()
         todo = iter(range(jobs))
 
@@ -211,6 +213,7 @@ async def bare_arq(redis_url: str, smtp_url: str, function: str, jobs: int, poll
 
         await until(done, interval=0.005)
         elapsed = time.perf_counter() - started
+        await cpu.end(f"bare {function}@{poll}", jobs)
         REDIS_PER_JOB.append((f"{function}@{poll}", (await redis_commands(redis) - redis_before) / jobs))
         return elapsed
     finally:
@@ -239,6 +242,9 @@ async def leerkring(db: str, redis_url: str, smtp_url: str, job_name: str, event
     try:
         await until(lambda: pool.fetchval("SELECT count(*) > 0 FROM worker_processes"), within=30)
         redis_before = await redis_commands(commands)
+        own = {r["pid"] for r in await asyncio.gather(*(own_backend(pool) for _ in range(16)))}
+        cpu = ConsumerCpu(worker.pid, commands, pool, db.rsplit("/", 1)[1], own)
+        await cpu.begin()
         started = time.perf_counter()
         todo = iter(range(events))
 
@@ -256,6 +262,7 @@ async def leerkring(db: str, redis_url: str, smtp_url: str, job_name: str, event
 
         await until(done, interval=0.01)
         elapsed = time.perf_counter() - started
+        await cpu.end(job_name, events)
         redis_per_event = (await redis_commands(commands) - redis_before) / events
         if job_name == "bench_mail":
             assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'sent'") == events
@@ -269,7 +276,61 @@ async def leerkring(db: str, redis_url: str, smtp_url: str, job_name: str, event
 
 
 ROUND_TRIPS: list[tuple[str, float, float]] = []
+# CPU seconds per job of the consuming side, by scenario: worker process, its PostgreSQL backends, Redis server.
+# On a machine shared with other work, throughput moves with the load; CPU per job moves much less.
+CPU_PER_JOB: list[tuple[str, float, float, float]] = []
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a local process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+async def redis_cpu(redis: Redis) -> float:
+    info = await redis.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+async def backend_cpu(pool: Any, database: str, exclude: set[int]) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend on `database` but those in `exclude` (the bench's own)."""
+    pids = await pool.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
+    return {r["pid"]: process_cpu(r["pid"]) for r in pids if r["pid"] not in exclude}
+
+
+class ConsumerCpu:
+    """CPU the consuming side spent between `begin` and `end`: worker process, its backends, Redis."""
+
+    def __init__(self, worker_pid: int, redis: Redis, pool: Any = None, database: str = "", own: set[int] = set()):  # noqa: B006
+        self.worker_pid, self.redis, self.pool, self.database, self.own = worker_pid, redis, pool, database, own
+
+    async def _read(self) -> tuple[float, dict[int, float], float]:
+        backends = await backend_cpu(self.pool, self.database, self.own) if self.pool else {}
+        return process_cpu(self.worker_pid), backends, await redis_cpu(self.redis)
+
+    async def begin(self) -> None:
+        self.start = await self._read()
+
+    async def end(self, label: str, jobs: int) -> None:
+        worker, backends, redis = await self._read()
+        spent_backends = sum(cpu - self.start[1].get(pid, 0.0) for pid, cpu in backends.items())
+        CPU_PER_JOB.append(
+            (label, (worker - self.start[0]) / jobs, spent_backends / jobs, (redis - self.start[2]) / jobs)
+        )
+
+
 REDIS_PER_JOB: list[tuple[str, float]] = []  # bare arq: (function, Redis commands per job)
+
+
+async def own_backend(pool: Any) -> Any:
+    """The backend pid of one of the bench's own connections (held briefly, so 16 calls see all 16)."""
+    async with pool.acquire() as conn:
+        await asyncio.sleep(0.05)
+        return await conn.fetchrow("SELECT pg_backend_pid() AS pid")
 
 
 async def redis_commands(redis: Redis) -> int:
@@ -358,6 +419,18 @@ async def main(quick: bool) -> None:
         pg = statistics.median(p for n, p, _ in ROUND_TRIPS if n == job_name)
         redis = statistics.median(r for n, _, r in ROUND_TRIPS if n == job_name)
         print(f"  {job_name:<12} {pg:5.2f} PostgreSQL  {redis:5.2f} Redis")
+    print(
+        "\nCPU per job of the consuming side (ms, median over runs): worker process + its PostgreSQL backends + Redis"
+    )
+    totals = {}
+    for label in ("bare noop@0.01", "bench_noop", "bare mail_pooled@0.01", "bench_mail"):
+        rows = [r for r in CPU_PER_JOB if r[0] == label]
+        worker, backends, redis_ = (statistics.median(r[i] for r in rows) * 1000 for i in (1, 2, 3))
+        totals[label] = worker + backends + redis_
+        print(f"  {label:<22} {worker:5.2f} + {backends:5.2f} + {redis_:5.2f} = {totals[label]:5.2f}")
+    noop, mail = totals["bare noop@0.01"] / totals["bench_noop"], totals["bare mail_pooled@0.01"] / totals["bench_mail"]
+    print(f"  no-op: bare arq tuned / leerkring CPU per job   {noop:.2f}")
+    print(f"  mail:  bare arq pooled / leerkring CPU per job  {mail:.2f}")
     for function in ("noop@0.01", "mail_pooled@0.01"):
         redis = statistics.median(r for n, r in REDIS_PER_JOB if n == function)
         print(f"  bare {function.split('@')[0]:<7}  0.00 PostgreSQL  {redis:5.2f} Redis")
