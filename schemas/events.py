@@ -158,6 +158,20 @@ class ReportMailDue(_Payload, frozen=True, tag="report.mail_due"):
     period_to: str
 
 
+class CircleRoundSolveRequested(_Payload, frozen=True, tag="circle_round.solve_requested"):
+    """Compose (or repair) a round's circles; `seq` is the round's solve_seq then, so a stale job writes nothing."""
+
+    round_id: UUID
+    seq: int
+    mode: Literal["compose", "repair"] = "compose"
+
+
+class CircleRoundPublishRequested(_Payload, frozen=True, tag="circle_round.publish_requested"):
+    """Make every circle of a proposed round a series of meetings with its members registered (once)."""
+
+    round_id: UUID
+
+
 EventPayload = (
     MeetingPublished
     | MeetingUpdated
@@ -177,6 +191,8 @@ EventPayload = (
     | ReminderDue
     | EvaluationRequested
     | ReportMailDue
+    | CircleRoundSolveRequested
+    | CircleRoundPublishRequested
 )
 
 EVENT_TYPES: tuple[str, ...] = tuple(
@@ -200,6 +216,8 @@ EVENT_TYPES: tuple[str, ...] = tuple(
         ReminderDue,
         EvaluationRequested,
         ReportMailDue,
+        CircleRoundSolveRequested,
+        CircleRoundPublishRequested,
     )
 )
 

@@ -17,6 +17,7 @@ from services import VERSION
 from services.attendance.controllers import AttendanceController
 from services.audit.controllers import AuditController
 from services.catalog.controllers import CatalogController
+from services.circles.controllers import CircleRoundController
 from services.db import create_pool, provide_transaction
 from services.deadletters.controllers import DeadLetterController
 from services.docs import docs_asset, swagger_ui
@@ -97,6 +98,7 @@ def create_app(settings: Settings) -> Litestar:
             CatalogController,
             MeetingController,
             SeriesController,
+            CircleRoundController,
             FeedController,
             FeedLinksController,
             MyFeedController,

@@ -46,6 +46,8 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "participant.link_requested": ("signin_mail",),
     "participant.erased": ("invitation_forget_participant",),
     "report.mail_due": ("report_mail",),
+    "circle_round.solve_requested": ("solve_circle_round",),
+    "circle_round.publish_requested": ("publish_circle_round",),
 }
 
 

@@ -1,0 +1,88 @@
+"""HTTP: /api/v1/circle-rounds (compose learning circles, review, publish, repair)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from schemas.circles import CircleRound, CircleRoundIn, JoinIn, MemberPatch
+from services.auth.guards import CurrentPrincipal, provide_principal
+from services.circles import repair, review, service
+from services.db import Conn
+
+BestEffort = Annotated[
+    bool,
+    QueryParameter(
+        name="bestEffort",
+        description="Ook als een harde eis niet kan: stel de indeling samen die er het dichtst bij komt (state "
+        "`infeasible`, met uitleg)",
+    ),
+]
+
+
+def _accepted(round_: CircleRound) -> Response[CircleRound]:
+    return Response(round_, status_code=202, headers={"Location": f"/api/v1/circle-rounds/{round_.id}"})
+
+
+class CircleRoundController(Controller):
+    path = "/api/v1/circle-rounds"
+    tags = ("leerkringen",)
+    dependencies = {"principal": provide_principal}  # noqa: RUF012 - Litestar reads this class attribute
+
+    @post("/", status_code=202)
+    async def create_round(
+        self, conn: Conn, principal: CurrentPrincipal, data: JSONBody[CircleRoundIn], best_effort: BestEffort = False
+    ) -> Response[CircleRound]:
+        """Ask for learning circles (organiser, admin). Answers 202 with the round in `composing`; a worker composes
+        it, follow `Location` until `proposed` (or `infeasible`). A hard constraint that cannot hold is a 422 that
+        says which and by how much, unless `bestEffort=true`."""
+        return _accepted(await service.create(conn, principal, data, best_effort=best_effort))
+
+    @get("/{round_id:uuid}")
+    async def get_round(self, conn: Conn, principal: CurrentPrincipal, round_id: FromPath[UUID]) -> CircleRound:
+        """The round: state, circles with members and a score per circle, the objective and its lower bound."""
+        return await service.view(conn, principal, round_id)
+
+    @patch("/{round_id:uuid}/members/{member_id:uuid}")
+    async def patch_member(
+        self,
+        conn: Conn,
+        principal: CurrentPrincipal,
+        round_id: FromPath[UUID],
+        member_id: FromPath[UUID],
+        data: JSONBody[MemberPatch],
+    ) -> CircleRound:
+        """Move a member to another circle (pins them there) or pin/unpin them; the score follows at once."""
+        return await review.patch_member(conn, principal, round_id, member_id, data)
+
+    @post("/{round_id:uuid}/solve", status_code=202)
+    async def solve(self, conn: Conn, principal: CurrentPrincipal, round_id: FromPath[UUID]) -> Response[CircleRound]:
+        """Compose again around the pinned members (202; a worker solves)."""
+        return _accepted(await review.request_solve(conn, principal, round_id))
+
+    @post("/{round_id:uuid}/publish", status_code=202)
+    async def publish(self, conn: Conn, principal: CurrentPrincipal, round_id: FromPath[UUID]) -> Response[CircleRound]:
+        """Publish (202): every circle becomes a series of meetings with its members registered and invited."""
+        return _accepted(await review.request_publish(conn, principal, round_id))
+
+    @post("/{round_id:uuid}/members", status_code=202)
+    async def join(
+        self, conn: Conn, principal: CurrentPrincipal, round_id: FromPath[UUID], data: JSONBody[JoinIn]
+    ) -> Response[CircleRound]:
+        """Someone joins mid-round (a person the body knows); a worker proposes where, moving as few as it can."""
+        return _accepted(await repair.join(conn, principal, round_id, data.participant_id))
+
+    @delete("/{round_id:uuid}/members/{member_id:uuid}", status_code=202)
+    async def leave(
+        self, conn: Conn, principal: CurrentPrincipal, round_id: FromPath[UUID], member_id: FromPath[UUID]
+    ) -> Response[CircleRound]:
+        """Someone leaves: their coming sessions are cancelled; a worker proposes the smallest repair."""
+        return _accepted(await repair.leave(conn, principal, round_id, member_id))
+
+    @post("/{round_id:uuid}/repair/apply", status_code=200)
+    async def apply_repair(self, conn: Conn, principal: CurrentPrincipal, round_id: FromPath[UUID]) -> CircleRound:
+        """Carry out the proposed repair of a published round: registrations for coming sessions move along."""
+        return await repair.apply(conn, principal, round_id)
