@@ -93,7 +93,9 @@ def test_a_municipality_with_more_people_than_circles_is_named_with_the_excess()
     people += [Person(municipality=f"GM{i:04d}", region="PV20", experienced=False) for i in range(10)]
     p = plan(Problem(people=people, size_min=6, size_max=8))
     assert p.circles == 2
-    assert p.issues == ["Uit GM0363 doen 4 mensen mee en er zijn 2 kringen: 2 te veel om ieder in een andere kring te zetten"]
+    assert p.issues == [
+        "Uit GM0363 doen 4 mensen mee en er zijn 2 kringen: 2 te veel om ieder in een andere kring te zetten"
+    ]
     assert p.caps["GM0363"] == 2, "the nearest answer puts two of them together in each circle, no more"
 
 
@@ -122,8 +124,7 @@ def test_greedy_is_the_baseline_and_the_solver_improves_on_repeat_pairs() -> Non
 def test_a_repair_after_two_leave_moves_exactly_one_person() -> None:
     # Three circles of seven; two of circle 0 leave: circle 0 has five, below six. One person moving in is enough.
     people = [
-        Person(municipality=f"GM{i:04d}", region=PROVINCES[i % 3], experienced=False, current=i // 7)
-        for i in range(21)
+        Person(municipality=f"GM{i:04d}", region=PROVINCES[i % 3], experienced=False, current=i // 7) for i in range(21)
     ]
     remaining = people[2:]
     problem = Problem(people=remaining, size_min=6, size_max=8, circles=3, move_weight=10_000)
@@ -136,8 +137,7 @@ def test_a_repair_after_two_leave_moves_exactly_one_person() -> None:
 
 def test_a_joiner_goes_where_there_is_room_and_nobody_else_moves() -> None:
     people = [
-        Person(municipality=f"GM{i:04d}", region=PROVINCES[i % 3], experienced=False, current=i // 7)
-        for i in range(20)
+        Person(municipality=f"GM{i:04d}", region=PROVINCES[i % 3], experienced=False, current=i // 7) for i in range(20)
     ]
     people.append(Person(municipality="GM0100", region="PV20", experienced=False))  # the joiner, no place yet
     problem = Problem(people=people, size_min=6, size_max=8, circles=3, move_weight=10_000)
