@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services.circles.cpsat import solve  # noqa: E402
 from services.circles.greedy import greedy, target_sizes  # noqa: E402
 from services.circles.problem import Person, Problem, evaluate, plan  # noqa: E402
+from services.circles.solver import solve  # noqa: E402
 
 MUNICIPALITIES = ROOT / "services" / "organisations" / "data" / "municipalities.csv"
 

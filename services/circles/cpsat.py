@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from services.circles.greedy import greedy
-from services.circles.problem import Plan, Problem, evaluate, experience_band, plan
+from services.circles.problem import Plan, Problem, evaluate, experience_band
 
 # Above this many (pair x circle) constraints a repeat pair gets one "not the same circle number" constraint
 # instead of one per circle: weaker propagation, but the model stays linear in size for 2,000 people.
@@ -185,14 +184,11 @@ class _Model:
                 self.m.add_hint(d, max(0, lo - e, e - hi))
 
 
-def solve(problem: Problem, *, time_limit: float = 10.0, workers: int = 2, seed: int = 0) -> Solution:
-    """The best assignment found within `time_limit` seconds; never worse than greedy (which it starts from)."""
-    started = time.monotonic()
-    p = plan(problem)
-    if p.circles == 0:
-        return Solution([], p, "INFEASIBLE", 0, 0, 0, 0.0, None)
-    start = greedy(problem, p, seed=seed)
-    greedy_score = evaluate(problem, start, p.circles)
+def run(
+    problem: Problem, p: Plan, start: list[int], *, time_limit: float, workers: int, seed: int, started: float
+) -> Solution:
+    """CP-SAT on the whole problem from `start` (a complete hint) until `time_limit` seconds after `started`."""
+    greedy_total = evaluate(problem, start, p.circles).total
     model = _Model(problem, p)
     model.hint(start)
     solver = cp_model.CpSolver()
@@ -214,7 +210,7 @@ def solve(problem: Problem, *, time_limit: float = 10.0, workers: int = 2, seed:
         objective = evaluate(problem, assignment, p.circles).total
         bound = min(objective, max(0, round(solver.best_objective_bound)))
         name = "OPTIMAL" if status == cp_model.OPTIMAL else "FEASIBLE"
-        return Solution(assignment, p, name, objective, bound, greedy_score.total, seconds, first, progress.found)
+        return Solution(assignment, p, name, objective, bound, greedy_total, seconds, first, progress.found)
     # Infeasible (pins or "not together" wishes that cannot all hold) or nothing found in time: greedy, as it is.
     name = "INFEASIBLE" if status == cp_model.INFEASIBLE else "UNKNOWN"
-    return Solution(start, p, name, greedy_score.total, 0, greedy_score.total, seconds, first, progress.found)
+    return Solution(list(start), p, name, greedy_total, 0, greedy_total, seconds, first, progress.found)

@@ -49,8 +49,9 @@ def greedy(problem: Problem, plan: Plan, *, seed: int = 0) -> list[int]:
     for a, b in problem.met_before:
         met[a].add(b)
         met[b].add(a)
+    band = experience_band(problem, k)
     for i in _order(problem, seed):
-        costs = [_cost(problem, plan, members[c], sizes[c], i, partners[i], met[i]) for c in range(k)]
+        costs = [_cost(problem, plan, band, members[c], sizes[c], i, partners[i], met[i]) for c in range(k)]
         best = min(range(k), key=costs.__getitem__)
         assignment[i] = best
         members[best].append(i)
@@ -58,11 +59,18 @@ def greedy(problem: Problem, plan: Plan, *, seed: int = 0) -> list[int]:
 
 
 def _cost(
-    problem: Problem, plan: Plan, inside: list[int], size: int, i: int, partners: set[int], met: set[int]
+    problem: Problem,
+    plan: Plan,
+    band: tuple[int, int],
+    inside: list[int],
+    size: int,
+    i: int,
+    partners: set[int],
+    met: set[int],
 ) -> tuple[int, int, int]:
     """What putting person i into a circle with `inside` breaks (first) and costs (then); fuller circles last."""
     person, people, goals = problem.people[i], problem.people, problem.goals
-    lo, hi = experience_band(problem, plan.circles)
+    lo, hi = band
     same_town = sum(people[j].municipality == person.municipality for j in inside)
     broken = (
         (len(inside) >= size) * 4

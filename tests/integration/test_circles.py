@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from localdev.mailsink import MailSink, ReceivedMail
 from services.app import create_app
+from services.circles import publish
 from services.db import Connection
 from services.settings import Settings
 from tests.api import published
@@ -171,3 +172,199 @@ async def test_a_round_is_composed_reviewed_published_and_every_member_gets_each
     for mail in mine:
         uid = parse_imip(mail.message, method="REQUEST").uid  # type: ignore[arg-type]
         assert f"UID:{uid}" in unfolded
+
+
+async def test_a_repair_after_two_leave_moves_one_member_and_their_calendars_follow(
+    browser: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    codes = await towns(conn, 22)
+    meeting_id, _ = await signup(browser, vng, codes[:21])
+    asked = await browser.post("/api/v1/circle-rounds", json=round_body(signup_meeting_id=meeting_id), headers=vng)
+    url = asked.headers["Location"]
+    round_id = asked.json()["id"]
+    async with running_workers(mail_settings):
+        await until_state(browser, conn, round_id, "proposed", vng)
+        assert (await browser.post(f"{url}/publish", headers=vng)).status_code == 202
+        done = await until_state(browser, conn, round_id, "published", vng)
+        assert sorted(c["score"]["size"] for c in done["circles"]) == [7, 7, 7]
+        await mails(mail_sink, 21 + 21 * 2, within=60)
+        before = len(mail_sink.messages)
+
+        # Two members of circle 1 leave: their coming sessions are cancelled; circle 1 would have five.
+        leavers = done["circles"][0]["members"][:2]
+        for m in leavers:
+            left = await browser.delete(f"{url}/members/{m['member_id']}", headers=vng)
+            assert left.status_code == 202, left.text
+        repaired = await until_state(browser, conn, round_id, "published", vng)
+        assert repaired["repair"]["moves"] == 1, repaired["repair"]
+        proposed = [m for c in repaired["circles"] for m in c["members"] if m["proposed_circle"] is not None]
+        assert len(proposed) == 1
+        assert proposed[0]["proposed_circle"] == 1
+        applied = await browser.post(f"{url}/repair/apply", headers=vng)
+        assert applied.status_code == 200, applied.text
+        assert sorted(c["score"]["size"] for c in applied.json()["circles"]) == [6, 6, 7]
+        assert applied.json()["score"]["violations"] == []
+        assert applied.json()["repair"] is None
+        # Leavers: a CANCEL per session; the moved member: a CANCEL per old session and a REQUEST per new one.
+        after = await mails(mail_sink, before + 2 * 2 + 2 * 2, within=60)
+        await settled(conn)
+    new = circle_mails(after[before:])
+    assert len(new) == 8, subjects(new)
+    moved_email = await conn.fetchval(
+        "SELECT email FROM participants WHERE id = $1", UUID(proposed[0]["participant_id"])
+    )
+
+    def methods(received: list[ReceivedMail]) -> Counter[str]:
+        return Counter(
+            str(part.get_param("method"))
+            for m in received
+            for part in m.message.walk()
+            if part.get_content_type() == "text/calendar"
+        )
+
+    assert methods(to(new, moved_email)) == Counter({"CANCEL": 2, "REQUEST": 2})
+    for m in leavers:
+        email = await conn.fetchval("SELECT email FROM participants WHERE id = $1", UUID(m["participant_id"]))
+        assert methods(to(new, email)) == Counter({"CANCEL": 2})
+
+
+async def test_bad_requests_are_problems_that_name_the_field(
+    client: Client, vng: dict[str, str], conn: Connection
+) -> None:
+    codes = await towns(conn, 10)
+    meeting_id, ids = await signup(client, vng, codes)
+    cases: list[tuple[dict[str, Any], str]] = [
+        (round_body(), "signup_meeting_id"),
+        (round_body(signup_meeting_id=meeting_id, professional_group="wmo-consulent"), "signup_meeting_id"),
+        (round_body(signup_meeting_id=meeting_id, size_min=8, size_max=6), "size_max"),
+        (round_body(signup_meeting_id=meeting_id, sessions=[{"starts_at": "2030-01-01T10:00:00+01:00",
+                                                              "ends_at": "2030-01-01T12:00:00+01:00"}]), "sessions"),
+        (round_body(signup_meeting_id=meeting_id, schedule=None), "sessions"),
+        (round_body(signup_meeting_id=meeting_id, schedule={"first_date": "2020-01-07", "start_time": "13:30",
+                                                            "end_time": "16:00"}), "schedule.first_date"),
+        (round_body(signup_meeting_id=str(UUID(int=1))), "signup_meeting_id"),
+        (round_body(professional_group="geen-groep"), "professional_group"),
+        (round_body(signup_meeting_id=meeting_id, apart=[[ids[0], str(UUID(int=2))]]), "apart[0]"),
+        (round_body(signup_meeting_id=meeting_id, size_max=40), "size_max"),
+        (round_body(signup_meeting_id=meeting_id, timezone="Mars/Olympus"), "timezone"),
+        (round_body(signup_meeting_id=meeting_id, goals={"region": "overal"}), "goals.region"),
+        # Ten people do not make circles of 6-8: the problem says by how much.
+        (round_body(signup_meeting_id=meeting_id), "size_min"),
+    ]  # fmt: skip
+    for body, field in cases:
+        response = await client.post("/api/v1/circle-rounds", json=body, headers=vng)
+        assert response.status_code == 422, (field, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["errors"][0]["field"] == field, (field, response.json())
+    last = response.json()
+    assert "2 te weinig" in last["detail"]
+    assert "bestEffort" in last["detail"]
+    assert await conn.fetchval("SELECT count(*) FROM circle_rounds") == 0, "nothing half-written"
+    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE type LIKE 'circle_round.%'") == 0
+
+
+async def test_best_effort_composes_the_nearest_answer_and_explains_what_cannot_hold(
+    client: Client, vng: dict[str, str], conn: Connection, worker_settings: Settings
+) -> None:
+    codes = await towns(conn, 8)
+    meeting_id, _ = await signup(client, vng, [codes[0]] * 3 + codes[1:8])  # three from one town, ten in all
+    asked = await client.post(
+        "/api/v1/circle-rounds", params={"bestEffort": "true"}, json=round_body(signup_meeting_id=meeting_id),
+        headers=vng,
+    )  # fmt: skip
+    assert asked.status_code == 202, asked.text
+    async with running_workers(worker_settings):
+        found = await until_state(client, conn, asked.json()["id"], "infeasible", vng)
+    assert found["explanation"][0].startswith("Met 10 deelnemers lukt geen indeling in kringen van 6–8")
+    assert found["explanation"][1].startswith(f"Uit {codes[0]} doen 3 mensen mee en er zijn 2 kringen: 1 te veel")
+    assert sorted(c["score"]["size"] for c in found["circles"]) == [5, 5]
+    refused = await client.post(f"/api/v1/circle-rounds/{found['id']}/publish", headers=vng)
+    assert refused.status_code == 409
+
+
+async def test_an_organiser_sees_only_people_their_body_knows_and_no_other_bodys_round(
+    client: Client, vng: dict[str, str], keys: Any, conn: Connection, worker_settings: Settings
+) -> None:
+    codes = await towns(conn, 12)
+    # Twelve consenting, proven officials of one professional group; VNG knows three of them (registered once).
+    for n, code in enumerate(codes):
+        await conn.execute(
+            "INSERT INTO participants (email, name, organisation_code, professional_group, invitation_consent, "
+            "verified_at) VALUES ($1, $2, $3, 'jeugdconsulent', true, now())",
+            f"jeugd{n}@gemeente.example.nl",
+            f"Jeugd {n}",
+            code,
+        )
+    meeting = await published(client, vng, capacity=10)
+    known = []
+    for n in range(3):
+        body = participant_body(0, email=f"jeugd{n}@gemeente.example.nl", organisation_code=codes[n],
+                                professional_group="jeugdconsulent")  # fmt: skip
+        response = await client.post(
+            f"/api/v1/meetings/{meeting['id']}/registrations", json={"participant": body}, headers=vng
+        )
+        assert response.status_code == 201, response.text
+        known.append(response.json()["participant_id"])
+    asked = await client.post(
+        "/api/v1/circle-rounds", json=round_body(professional_group="jeugdconsulent"), headers=vng
+    )
+    assert asked.status_code == 202, asked.text
+    async with running_workers(worker_settings):
+        found = await until_state(client, conn, asked.json()["id"], "proposed", vng)
+    members = [m for c in found["circles"] for m in c["members"]]
+    assert len(members) == 12
+    shown = {m["participant_id"] for m in members if m["participant_id"]}
+    assert shown == set(known)
+    assert sum(1 for m in members if m["name"]) == 3
+    assert all(m["organisation_code"] for m in members), "the municipality explains the proposal"
+    other = await keys.headers("organiser", "BZK")
+    assert (await client.get(f"/api/v1/circle-rounds/{found['id']}", headers=other)).status_code == 404
+    # "Not together" may name only people the body knows.
+    unknown = await conn.fetchval("SELECT id FROM participants WHERE email = 'jeugd5@gemeente.example.nl'")
+    refused = await client.post(
+        "/api/v1/circle-rounds",
+        json=round_body(professional_group="jeugdconsulent", apart=[[known[0], str(unknown)]]),
+        headers=vng,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "apart[0]"
+
+
+async def test_publishing_is_all_or_nothing_and_happens_once(
+    client: Client, vng: dict[str, str], conn: Connection, worker_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    codes = await towns(conn, 14)
+    meeting_id, _ = await signup(client, vng, codes)
+    asked = await client.post("/api/v1/circle-rounds", json=round_body(signup_meeting_id=meeting_id), headers=vng)
+    round_id = UUID(asked.json()["id"])
+    async with running_workers(worker_settings):
+        await until_state(client, conn, str(round_id), "proposed", vng)
+    async with conn.transaction():
+        await conn.execute("UPDATE circle_rounds SET state = 'publishing' WHERE id = $1", round_id)
+
+    # The job's transaction dies halfway (a crash, a lost connection): nothing of it stays.
+    calls = 0
+    real = publish.take_seat
+
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 10:
+            raise ConnectionResetError("the worker lost its connection")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(publish, "take_seat", failing)
+    with pytest.raises(ConnectionResetError):
+        async with conn.transaction():
+            await publish.publish_round(conn, round_id)
+    counts = "SELECT (SELECT count(*) FROM series), (SELECT count(*) FROM circle_series), (SELECT count(*) FROM " \
+             "registrations WHERE meeting_id <> $1), (SELECT state FROM circle_rounds WHERE id = $2)"  # fmt: skip
+    assert tuple(await conn.fetchrow(counts, UUID(meeting_id), round_id)) == (0, 0, 0, "publishing")
+
+    # The retried job publishes everything; a duplicate run afterwards finds nothing to do.
+    monkeypatch.setattr(publish, "take_seat", real)
+    async with conn.transaction():
+        assert await publish.publish_round(conn, round_id)
+    async with conn.transaction():
+        assert not await publish.publish_round(conn, round_id)
+    assert tuple(await conn.fetchrow(counts, UUID(meeting_id), round_id)) == (2, 2, 14 * 2, "published")

@@ -9,9 +9,9 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.circles.cpsat import solve
 from services.circles.greedy import greedy
 from services.circles.problem import Goals, Person, Problem, evaluate, plan
+from services.circles.solver import solve
 
 TOWNS = [f"GM{i:04d}" for i in range(40)]
 PROVINCES = [f"PV{20 + i}" for i in range(12)]

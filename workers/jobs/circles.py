@@ -16,9 +16,10 @@ from typing import Any
 
 from schemas.events import CircleRoundPublishRequested, CircleRoundSolveRequested
 from services.circles import queries as q
-from services.circles.cpsat import Solution, solve
+from services.circles.cpsat import Solution
 from services.circles.loading import load
 from services.circles.publish import publish_round
+from services.circles.solver import solve
 from workers.context import load_event, pool_of
 from workers.registry import job
 
