@@ -102,4 +102,5 @@ def run(
         passes += 1
     seconds = time.monotonic() - started
     bound = min(best_total, region_bound(problem, p))
-    return Solution(best, p, "FEASIBLE", best_total, bound, greedy_total, seconds, progress[0][0], progress)
+    status = "OPTIMAL" if best_total == bound else "FEASIBLE"  # the bound is reached: nothing can be better
+    return Solution(best, p, status, best_total, bound, greedy_total, seconds, progress[0][0], progress)

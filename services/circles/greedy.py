@@ -55,7 +55,45 @@ def greedy(problem: Problem, plan: Plan, *, seed: int = 0) -> list[int]:
         best = min(range(k), key=costs.__getitem__)
         assignment[i] = best
         members[best].append(i)
+    _balance(problem, plan, assignment, members)
     return assignment
+
+
+def _balance(problem: Problem, plan: Plan, assignment: list[int], members: dict[int, list[int]]) -> None:
+    """Repair: someone left a circle below its minimum (or joiners pushed one past its maximum); move one person
+    at a time from the fullest circle that can spare one, choosing someone who breaks no rule where they land."""
+    people = problem.people
+    apart = {frozenset(pair) for pair in problem.apart}
+
+    def fits(i: int, c: int) -> bool:
+        inside = members[c]
+        town = sum(people[j].municipality == people[i].municipality for j in inside)
+        return town < plan.caps[people[i].municipality] and not any(frozenset((i, j)) in apart for j in inside)
+
+    for _ in range(len(people)):
+        short = [c for c in range(plan.circles) if len(members[c]) < plan.size_lo]
+        over = [c for c in range(plan.circles) if len(members[c]) > plan.size_hi]
+        if short:
+            to, sources = short[0], [c for c in range(plan.circles) if len(members[c]) > plan.size_lo]
+        elif over:
+            to, sources = -1, over
+        else:
+            return
+        moved = False
+        for source in sorted(sources, key=lambda c: -len(members[c])):
+            targets = [to] if to >= 0 else [c for c in range(plan.circles) if len(members[c]) < plan.size_hi]
+            for i in members[source]:
+                target = next((c for c in targets if people[i].pinned is None and fits(i, c)), None)
+                if target is not None:
+                    members[source].remove(i)
+                    members[target].append(i)
+                    assignment[i] = target
+                    moved = True
+                    break
+            if moved:
+                break
+        if not moved:
+            return  # nobody can move without breaking a rule: CP-SAT (or the explanation) has to say more
 
 
 def _cost(

@@ -179,7 +179,8 @@ async def test_a_repair_after_two_leave_moves_one_member_and_their_calendars_fol
 ) -> None:
     codes = await towns(conn, 22)
     meeting_id, _ = await signup(browser, vng, codes[:21])
-    asked = await browser.post("/api/v1/circle-rounds", json=round_body(signup_meeting_id=meeting_id), headers=vng)
+    body = round_body(signup_meeting_id=meeting_id, time_limit_seconds=5)
+    asked = await browser.post("/api/v1/circle-rounds", json=body, headers=vng)
     url = asked.headers["Location"]
     round_id = asked.json()["id"]
     async with running_workers(mail_settings):
