@@ -123,7 +123,10 @@ class RoundScore(msgspec.Struct, kw_only=True):
 
 
 class Repair(msgspec.Struct, kw_only=True):
-    moves: int  # members a repair moves; apply with POST /api/v1/circle-rounds/{id}/repair/apply
+    """A published round's proposed repair; apply it with POST /api/v1/circle-rounds/{id}/repair/apply."""
+
+    moves: int  # members who change circle
+    placed: int  # joiners who get their first circle
     message: str
 
 

@@ -77,13 +77,14 @@ def run(
     rng = random.Random(seed)  # noqa: S311 - which circles share a block, nothing secret
     order = list(range(p.circles))
     passes = 0
-    while time.monotonic() - started < time_limit - MIN_BLOCK_SECONDS:
+    floor = region_bound(problem, p)
+    while time.monotonic() - started < time_limit - MIN_BLOCK_SECONDS and best_total > floor:
         if passes:
             rng.shuffle(order)
         chunks = [order[i : i + BLOCK_CIRCLES] for i in range(0, len(order), BLOCK_CIRCLES)]
         for n, block in enumerate(chunks):
             left = time_limit - (time.monotonic() - started)
-            if left < MIN_BLOCK_SECONDS:
+            if left < MIN_BLOCK_SECONDS or best_total <= floor:
                 break
             share = max(MIN_BLOCK_SECONDS, left / (len(chunks) - n))
             sub, ids, local_start = _sub(problem, p, best, block)
@@ -101,6 +102,6 @@ def run(
                 progress.append((time.monotonic() - started, best_total))
         passes += 1
     seconds = time.monotonic() - started
-    bound = min(best_total, region_bound(problem, p))
+    bound = min(best_total, floor)
     status = "OPTIMAL" if best_total == bound else "FEASIBLE"  # the bound is reached: nothing can be better
     return Solution(best, p, status, best_total, bound, greedy_total, seconds, progress[0][0], progress)

@@ -224,12 +224,15 @@ async def view(conn: Connection, principal: Principal, round_id: UUID) -> Circle
             violations=s.violations,
         )
     unplaced = [_member(m) for m in loaded.members if m.circle is None]
-    moves = sum(1 for m in loaded.members if m.proposed_circle is not None and m.proposed_circle != m.circle)
+    proposals = [m for m in loaded.members if m.proposed_circle is not None and m.proposed_circle != m.circle]
+    moves = sum(1 for m in proposals if m.circle is not None)
     repair = None
-    if moves:
-        repair = Repair(
-            moves=moves, message=f"Herstel: {moves} {'lid gaat' if moves == 1 else 'leden gaan'} naar een andere kring"
-        )
+    if proposals:
+        parts = [f"{moves} {'lid gaat' if moves == 1 else 'leden gaan'} naar een andere kring"] if moves else []
+        if newcomers := len(proposals) - moves:
+            who = "nieuw lid krijgt" if newcomers == 1 else "nieuwe leden krijgen"
+            parts.append(f"{newcomers} {who} een kring")
+        repair = Repair(moves=moves, placed=newcomers, message="Herstel: " + " en ".join(parts))
     return CircleRound(
         id=round_.id,
         title=round_.title,

@@ -96,6 +96,16 @@ def member_id(round_: dict[str, Any], participant_id: str) -> str:
     )
 
 
+def methods(received: list[ReceivedMail]) -> Counter[str]:
+    """The iMIP methods of these mails' calendar parts."""
+    return Counter(
+        str(part.get_param("method"))
+        for m in received
+        for part in m.message.walk()
+        if part.get_content_type() == "text/calendar"
+    )
+
+
 def circle_mails(received: list[ReceivedMail]) -> list[ReceivedMail]:
     return [m for m in received if TITLE in str(m.message["Subject"])]
 
@@ -208,20 +218,29 @@ async def test_a_repair_after_two_leave_moves_one_member_and_their_calendars_fol
         assert applied.json()["repair"] is None
         # Leavers: a CANCEL per session; the moved member: a CANCEL per old session and a REQUEST per new one.
         after = await mails(mail_sink, before + 2 * 2 + 2 * 2, within=60)
+
+        # A newcomer (VNG knows them from the sign-up meeting) joins: placed in a circle with room, nobody moves.
+        joiner = participant_body(99, organisation_code=codes[21])
+        registered = await browser.post(
+            f"/api/v1/meetings/{meeting_id}/registrations", json={"participant": joiner}, headers=vng
+        )
+        joined = await browser.post(
+            f"{url}/members", json={"participant_id": registered.json()["participant_id"]}, headers=vng
+        )
+        assert joined.status_code == 202, joined.text
+        assert len(joined.json()["unplaced"]) == 1
+        placed = await until_state(browser, conn, round_id, "published", vng)
+        assert (placed["repair"]["moves"], placed["repair"]["placed"]) == (0, 1)
+        assert placed["repair"]["message"] == "Herstel: 1 nieuw lid krijgt een kring"
+        assert (await browser.post(f"{url}/repair/apply", headers=vng)).status_code == 200
+        everyone = await mails(mail_sink, before + 8 + 1 + 2, within=60)  # the sign-up confirmation, two sessions
         await settled(conn)
     new = circle_mails(after[before:])
     assert len(new) == 8, subjects(new)
+    assert methods(circle_mails(to(everyone, joiner["email"]))) == Counter({"REQUEST": 2})
     moved_email = await conn.fetchval(
         "SELECT email FROM participants WHERE id = $1", UUID(proposed[0]["participant_id"])
     )
-
-    def methods(received: list[ReceivedMail]) -> Counter[str]:
-        return Counter(
-            str(part.get_param("method"))
-            for m in received
-            for part in m.message.walk()
-            if part.get_content_type() == "text/calendar"
-        )
 
     assert methods(to(new, moved_email)) == Counter({"CANCEL": 2, "REQUEST": 2})
     for m in leavers:

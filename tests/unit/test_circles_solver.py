@@ -4,6 +4,7 @@ few people as it must."""
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 
 from hypothesis import HealthCheck, given, settings
@@ -147,3 +148,21 @@ def test_a_joiner_goes_where_there_is_room_and_nobody_else_moves() -> None:
     solution = solve(problem, time_limit=2.0, workers=1)
     score = evaluate(problem, solution.assignment, 3)
     assert (score.moved, score.violations) == (0, [])
+
+
+def test_a_big_round_is_improved_block_by_block_and_keeps_every_hard_constraint() -> None:
+    # 320 people, 40 circles of 8: more circles than one block (services/circles/blocks.py BLOCK_CIRCLES).
+    rng = random.Random(7)
+    people = [
+        Person(municipality=f"GM{rng.randrange(120):04d}", region=rng.choice(PROVINCES), experienced=rng.random() < 0.3)
+        for _ in range(320)
+    ]
+    met = [(a, a + 1) for a in range(0, 318, 2)]
+    apart = [(0, 5), (10, 11)]
+    problem = Problem(people=people, met_before=met, apart=apart)
+    solution = solve(problem, time_limit=6.0, workers=1)
+    k = solution.plan.circles
+    assert k == 40
+    assert hard_violations(problem, solution.assignment, k) == []
+    assert solution.objective == evaluate(problem, solution.assignment, k).total
+    assert solution.bound <= solution.objective <= solution.greedy_objective
