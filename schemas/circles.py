@@ -75,6 +75,12 @@ class MemberPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     pinned: bool | None = None
 
 
+class SolveIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Compose again; optionally with another time limit (kept for later solves of this round)."""
+
+    time_limit_seconds: Annotated[float, msgspec.Meta(ge=1, le=120)] | None = None
+
+
 class JoinIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     participant_id: UUID
 

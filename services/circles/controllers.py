@@ -8,7 +8,7 @@ from uuid import UUID
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from schemas.circles import CircleRound, CircleRoundIn, JoinIn, MemberPatch
+from schemas.circles import CircleRound, CircleRoundIn, JoinIn, MemberPatch, SolveIn
 from services.auth.guards import CurrentPrincipal, provide_principal
 from services.circles import repair, review, service
 from services.db import Conn
@@ -59,9 +59,12 @@ class CircleRoundController(Controller):
         return await review.patch_member(conn, principal, round_id, member_id, data)
 
     @post("/{round_id:uuid}/solve", status_code=202)
-    async def solve(self, conn: Conn, principal: CurrentPrincipal, round_id: FromPath[UUID]) -> Response[CircleRound]:
-        """Compose again around the pinned members (202; a worker solves)."""
-        return _accepted(await review.request_solve(conn, principal, round_id))
+    async def solve(
+        self, conn: Conn, principal: CurrentPrincipal, round_id: FromPath[UUID], data: JSONBody[SolveIn | None] = None
+    ) -> Response[CircleRound]:
+        """Compose again around the pinned members (202; a worker solves), optionally with a new time limit."""
+        limit = data.time_limit_seconds if data else None
+        return _accepted(await review.request_solve(conn, principal, round_id, time_limit=limit))
 
     @post("/{round_id:uuid}/publish", status_code=202)
     async def publish(self, conn: Conn, principal: CurrentPrincipal, round_id: FromPath[UUID]) -> Response[CircleRound]:

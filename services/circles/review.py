@@ -52,10 +52,19 @@ async def patch_member(
     return await view(conn, principal, round_id)
 
 
-async def request_solve(conn: Connection, principal: Principal, round_id: UUID) -> CircleRound:
+async def request_solve(
+    conn: Connection, principal: Principal, round_id: UUID, *, time_limit: float | None = None
+) -> CircleRound:
     """Compose again; pinned members stay where they are. Raises Conflict while composing or once published."""
     round_ = await own_round(conn, principal, round_id, lock=True)
     _reviewable(round_)
+    if time_limit is not None:
+        await conn.execute(
+            "UPDATE circle_rounds SET request = jsonb_set(request, '{time_limit_seconds}', to_jsonb($2::float8)) "
+            "WHERE id = $1",
+            round_id,
+            time_limit,
+        )
     seq = await q.set_state(conn, round_id, "composing", bump=True, mode="compose")
     await emit(conn, round_id, CircleRoundSolveRequested(round_id=round_id, seq=seq, mode="compose"))
     return await view(conn, principal, round_id)

@@ -17,6 +17,7 @@ from localdev.mailsink import MailSink, ReceivedMail
 from services.app import create_app
 from services.circles import publish
 from services.db import Connection
+from services.evaluations.service import sweep
 from services.settings import Settings
 from tests.api import published
 from tests.factories import participant_body
@@ -147,7 +148,7 @@ async def test_a_round_is_composed_reviewed_published_and_every_member_gets_each
         refused = await browser.post(f"{url}/publish", headers=vng)
         assert refused.status_code == 409
         assert refused.json()["errors"][0]["field"] == "circles"
-        again = await browser.post(f"{url}/solve", headers=vng)
+        again = await browser.post(f"{url}/solve", json={"time_limit_seconds": 3}, headers=vng)
         assert again.status_code == 202
         resolved = await until_state(browser, conn, round_id, "proposed", vng)
         assert circle_of(resolved, moved) == target, "the pinned member stayed where the organiser put them"
@@ -388,3 +389,42 @@ async def test_publishing_is_all_or_nothing_and_happens_once(
     async with conn.transaction():
         assert not await publish.publish_round(conn, round_id)
     assert tuple(await conn.fetchrow(counts, UUID(meeting_id), round_id)) == (2, 2, 14 * 2, "published")
+
+
+async def test_each_session_of_a_circle_is_evaluated_by_the_members_who_came(
+    browser: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    codes = await towns(conn, 6)
+    meeting_id, ids = await signup(browser, vng, codes)
+    start = (datetime.now(UTC) + timedelta(minutes=10)).replace(microsecond=0)
+    sessions = [
+        {"starts_at": (start + later).isoformat(), "ends_at": (start + later + timedelta(hours=2)).isoformat()}
+        for later in (timedelta(0), timedelta(weeks=6))
+    ]
+    body = round_body(signup_meeting_id=meeting_id, schedule=None, sessions=sessions)
+    asked = await browser.post("/api/v1/circle-rounds", json=body, headers=vng)
+    assert asked.status_code == 202, asked.text
+    round_id, url = asked.json()["id"], asked.headers["Location"]
+    async with running_workers(mail_settings):
+        await until_state(browser, conn, round_id, "proposed", vng)
+        await browser.post(f"{url}/publish", headers=vng)
+        done = await until_state(browser, conn, round_id, "published", vng)
+        await mails(mail_sink, 6 + 6 * 2, within=60)
+        first = await conn.fetchval(
+            "SELECT id FROM meetings WHERE series_id = $1 ORDER BY starts_at LIMIT 1",
+            UUID(done["circles"][0]["series_id"]),
+        )
+        # The organiser records who came to the first session: five of the six.
+        records = [{"participant_id": pid, "status": "attended" if n < 5 else "no_show"} for n, pid in enumerate(ids)]
+        marked = await browser.post(f"/api/v1/meetings/{first}/attendance", json={"records": records}, headers=vng)
+        assert marked.status_code == 200, marked.text
+        await settled(conn)
+        async with conn.transaction():
+            assert await sweep(conn, now=start + timedelta(hours=4, minutes=1)) == 5
+        received = await mails(mail_sink, 6 + 12 + 5, within=60)
+        await settled(conn)
+    asked_mails = [m for m in received if str(m.message["Subject"]).startswith("Hoe was het?")]
+    assert sorted(r for m in asked_mails for r in m.rcpt_tos) == [f"deelnemer{n}@gemeente.example.nl" for n in range(5)]
+    form = await browser.get(link(asked_mails[0], "/evaluatie/"))
+    assert form.status_code == 200
+    assert "Welk rapportcijfer" in form.text

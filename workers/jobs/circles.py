@@ -18,6 +18,7 @@ from schemas.events import CircleRoundPublishRequested, CircleRoundSolveRequeste
 from services.circles import queries as q
 from services.circles.cpsat import Solution
 from services.circles.loading import load
+from services.circles.problem import Problem, evaluate
 from services.circles.publish import publish_round
 from services.circles.solver import solve
 from workers.context import load_event, pool_of
@@ -29,11 +30,17 @@ log = logging.getLogger(__name__)
 SOLVER_THREADS = 2
 
 
-def _explanation(solution: Solution) -> list[str]:
+def _explanation(solution: Solution, problem: Problem, limit: float) -> list[str]:
     issues = list(solution.plan.issues)
     if solution.status == "INFEASIBLE":
         issues.append(
             "De vastgezette leden en de niet-samen-wensen laten samen geen indeling toe; dit is de beste poging"
+        )
+    elif not issues and evaluate(problem, solution.assignment, solution.plan.circles).violations:
+        # Out of time with only greedy's answer, and greedy broke a rule: say so rather than propose it.
+        issues.append(
+            f"Binnen {limit:g} seconden is geen indeling gevonden die aan alle harde eisen voldoet; "
+            "stel opnieuw samen met meer tijd (time_limit_seconds)"
         )
     return issues
 
@@ -51,7 +58,7 @@ async def solve_circle_round(ctx: dict[str, Any], outbox_id: int) -> None:
         loaded = await load(conn, round_, mode=payload.mode)
     limit = round_.request.time_limit_seconds
     solution = await asyncio.to_thread(solve, loaded.problem, time_limit=limit, workers=SOLVER_THREADS)
-    explanation = _explanation(solution)
+    explanation = _explanation(solution, loaded.problem, limit)
     result = {
         "status": solution.status,
         "objective": solution.objective,
