@@ -24,6 +24,9 @@ from services.organisations.queries import existing_codes
 from services.outbox import emit
 from services.participants.queries import known_to
 
+# One round is solved as one problem; past this the solver's time limit buys too little (bench/README.md).
+MAX_MEMBERS = 5_000
+
 
 def sessions_of(data: CircleRoundIn) -> list[tuple[datetime, datetime]]:
     """The sessions as UTC (start, end): given, or expanded from the rule in the round's time zone."""
