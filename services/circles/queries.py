@@ -178,6 +178,8 @@ async def save_solution(
 ) -> None:
     """Write a solver's answer: the circles themselves, or (a repair of a published round) only proposals."""
     column = "proposed_circle" if proposed else "circle"
+    if proposed:  # a new repair replaces any earlier proposal that was not applied
+        await conn.execute("UPDATE circle_members SET proposed_circle = NULL WHERE round_id = $1", round_id)
     await conn.executemany(
         f"UPDATE circle_members SET {column} = $2 WHERE id = $1",
         [(member_id, circle) for member_id, circle in placement],
