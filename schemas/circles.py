@@ -75,6 +75,13 @@ class MemberPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     pinned: bool | None = None
 
 
+class CirclePlaceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Where one circle meets, instead of the round's venue or online link (null: neither)."""
+
+    venue: Venue | None = None
+    online_url: HttpUrl | None = None
+
+
 class SolveIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Compose again; optionally with another time limit (kept for later solves of this round)."""
 
@@ -116,6 +123,9 @@ class Circle(msgspec.Struct, kw_only=True):
     members: list[Member]
     score: CircleScore
     series_id: UUID | None = None
+    # Where it meets: its own place (PUT .../circles/{number}/place) or the round's.
+    venue: Venue | None = None
+    online_url: str | None = None
 
 
 class RoundScore(msgspec.Struct, kw_only=True):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, patch, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
-from schemas.circles import CircleRound, CircleRoundIn, JoinIn, MemberPatch, SolveIn
+from schemas.circles import CirclePlaceIn, CircleRound, CircleRoundIn, JoinIn, MemberPatch, SolveIn
 from services.auth.guards import CurrentPrincipal, provide_principal
 from services.circles import repair, review, service
 from services.db import Conn
@@ -57,6 +57,18 @@ class CircleRoundController(Controller):
     ) -> CircleRound:
         """Move a member to another circle (pins them there) or pin/unpin them; the score follows at once."""
         return await review.patch_member(conn, principal, round_id, member_id, data)
+
+    @put("/{round_id:uuid}/circles/{number:int}/place")
+    async def set_place(
+        self,
+        conn: Conn,
+        principal: CurrentPrincipal,
+        round_id: FromPath[UUID],
+        number: Annotated[int, PathParameter(ge=1, le=10_000, description="Het nummer van de kring")],
+        data: JSONBody[CirclePlaceIn],
+    ) -> CircleRound:
+        """Where one circle meets (a venue of its own, or online), instead of the round's place; before publishing."""
+        return await review.set_place(conn, principal, round_id, number, data)
 
     @post("/{round_id:uuid}/solve", status_code=202)
     async def solve(

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from schemas.events import MeetingPublished
 from services.circles import queries as q
-from services.circles.service import sessions_of
+from services.circles.service import place_of, sessions_of
 from services.db import Connection
 from services.meetings import queries as mq
 from services.outbox import emit
@@ -37,6 +37,7 @@ async def publish_round(conn: Connection, round_id: UUID) -> bool:
     members = [m for m in await q.members(conn, round_id, None) if not m.left and m.circle is not None]
     sessions = sessions_of(data)
     now = datetime.now(UTC)
+    places = await q.places(conn, round_id)
     for circle in sorted({m.circle for m in members if m.circle is not None}):
         series_id = await conn.fetchval(
             "INSERT INTO series (title, organiser_code) VALUES ($1, $2) RETURNING id",
@@ -46,6 +47,7 @@ async def publish_round(conn: Connection, round_id: UUID) -> bool:
         await conn.execute(
             "INSERT INTO circle_series (round_id, circle, series_id) VALUES ($1, $2, $3)", round_id, circle, series_id
         )
+        venue, online_url = place_of(data, places, circle)
         for n, (starts, ends) in enumerate(sessions, start=1):
             meeting = await mq.insert_meeting(
                 conn,
@@ -57,10 +59,10 @@ async def publish_round(conn: Connection, round_id: UUID) -> bool:
                     "starts_at": starts,
                     "ends_at": ends,
                     "timezone": data.timezone,
-                    "venue_name": data.venue.name if data.venue else None,
-                    "venue_address": data.venue.address if data.venue else None,
-                    "venue_city": data.venue.city if data.venue else None,
-                    "online_url": data.online_url,
+                    "venue_name": venue.name if venue else None,
+                    "venue_address": venue.address if venue else None,
+                    "venue_city": venue.city if venue else None,
+                    "online_url": online_url,
                     "capacity": data.size_max + SPARE_SEATS,
                     # A circle is closed: nobody registers themselves; its organisers register at any time.
                     "registration_closes_at": now,

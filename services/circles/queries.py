@@ -214,3 +214,22 @@ async def set_state(conn: Connection, round_id: UUID, state: str, *, bump: bool 
 async def circle_series(conn: Connection, round_id: UUID) -> dict[int, UUID]:
     rows = await conn.fetch("SELECT circle, series_id FROM circle_series WHERE round_id = $1", round_id)
     return {r["circle"]: r["series_id"] for r in rows}
+
+
+async def places(conn: Connection, round_id: UUID) -> dict[int, tuple[dict[str, str] | None, str | None]]:
+    """Each circle's own place, where one was set: (venue, online_url)."""
+    rows = await conn.fetch("SELECT circle, venue, online_url FROM circle_places WHERE round_id = $1", round_id)
+    return {r["circle"]: (r["venue"], r["online_url"]) for r in rows}
+
+
+async def set_place(
+    conn: Connection, round_id: UUID, circle: int, venue: dict[str, str] | None, online_url: str | None
+) -> None:
+    await conn.execute(
+        "INSERT INTO circle_places (round_id, circle, venue, online_url) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (round_id, circle) DO UPDATE SET venue = EXCLUDED.venue, online_url = EXCLUDED.online_url",
+        round_id,
+        circle,
+        venue,
+        online_url,
+    )

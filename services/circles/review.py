@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import msgspec
+
 from schemas.auth import Principal
-from schemas.circles import CircleRound, MemberPatch
+from schemas.circles import CirclePlaceIn, CircleRound, MemberPatch
 from schemas.events import CircleRoundPublishRequested, CircleRoundSolveRequested
 from services.circles import queries as q
 from services.circles.loading import load
@@ -49,6 +51,19 @@ async def patch_member(
         raise InvalidInput("Dit lid heeft nog geen kring om vast te zetten", field="pinned")
     await conn.execute("UPDATE circle_members SET circle = $2, pinned = $3 WHERE id = $1", member_id, circle, pinned)
     await conn.execute("UPDATE circle_rounds SET updated_at = now() WHERE id = $1", round_id)
+    return await view(conn, principal, round_id)
+
+
+async def set_place(
+    conn: Connection, principal: Principal, round_id: UUID, number: int, data: CirclePlaceIn
+) -> CircleRound:
+    """Give one circle its own venue or online link before publishing. Raises NotFound, Conflict, InvalidInput."""
+    round_ = await own_round(conn, principal, round_id, lock=True)
+    _reviewable(round_)
+    if round_.circle_count is None or not 1 <= number <= round_.circle_count:
+        raise InvalidInput(f"Er zijn {round_.circle_count or 0} kringen", field="number")
+    venue = None if data.venue is None else msgspec.to_builtins(data.venue)
+    await q.set_place(conn, round_id, number - 1, venue, data.online_url)
     return await view(conn, principal, round_id)
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from schemas.auth import Principal
 from schemas.circles import Circle, CircleRound, CircleRoundIn, CircleScore, Member, Repair, RoundScore, Session
 from schemas.events import CircleRoundSolveRequested
+from schemas.meetings import Venue
 from services.auth.guards import require_organisation, require_role
 from services.catalog.queries import active_slugs
 from services.circles import queries as q
@@ -174,6 +175,16 @@ async def own_round(conn: Connection, principal: Principal, round_id: UUID, *, l
     return round_
 
 
+def place_of(
+    data: CircleRoundIn, places: dict[int, tuple[dict[str, str] | None, str | None]], circle: int
+) -> tuple[Venue | None, str | None]:
+    """Where a circle meets: its own place if one was set, else the round's venue and online link."""
+    if circle in places:
+        venue, online_url = places[circle]
+        return (None if venue is None else Venue(**venue)), online_url
+    return data.venue, data.online_url
+
+
 def _member(m: q.MemberRow) -> Member:
     return Member(
         member_id=m.id,
@@ -197,6 +208,7 @@ async def view(conn: Connection, principal: Principal, round_id: UUID) -> Circle
     circles: list[Circle] = []
     score = None
     series = await q.circle_series(conn, round_id)
+    places = await q.places(conn, round_id)
     if k and len(placed) == len(loaded.members):
         s = evaluate(loaded.problem, [m.circle for m in loaded.members if m.circle is not None], k)
         for c in range(k):
@@ -213,6 +225,8 @@ async def view(conn: Connection, principal: Principal, round_id: UUID) -> Circle
                         repeat_pairs=cs.repeat_pairs,
                     ),
                     series_id=series.get(c),
+                    venue=place_of(round_.request, places, c)[0],
+                    online_url=place_of(round_.request, places, c)[1],
                 )
             )
         result = round_.result or {}

@@ -56,3 +56,12 @@ CREATE TABLE circle_series (
     series_id       uuid NOT NULL UNIQUE REFERENCES series,
     PRIMARY KEY (round_id, circle)
 );
+
+-- Where a circle meets when it is not where the round says (a venue per group, or online): set during review.
+CREATE TABLE circle_places (
+    round_id        uuid NOT NULL REFERENCES circle_rounds ON DELETE CASCADE,
+    circle          integer NOT NULL,
+    venue           jsonb,   -- {"name", "address", "city"}; NULL: none
+    online_url      text,
+    PRIMARY KEY (round_id, circle)
+);

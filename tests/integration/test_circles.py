@@ -154,6 +154,18 @@ async def test_a_round_is_composed_reviewed_published_and_every_member_gets_each
         assert circle_of(resolved, moved) == target, "the pinned member stayed where the organiser put them"
         assert resolved["score"]["violations"] == []
 
+        # Circle 1 meets online, circle 2 where the round meets.
+        online = {"online_url": "https://meet.example.nl/kring-1"}
+        placed = await browser.put(f"{url}/circles/1/place", json=online, headers=vng)
+        assert placed.status_code == 200, placed.text
+        assert [(c["venue"], c["online_url"]) for c in placed.json()["circles"]] == [
+            (None, "https://meet.example.nl/kring-1"),
+            ({"name": "Huis van de Gemeenten", "address": "Nassaulaan 12", "city": "Den Haag"}, None),
+        ]
+        nowhere = await browser.put(f"{url}/circles/3/place", json=online, headers=vng)
+        assert nowhere.status_code == 422
+        assert nowhere.json()["errors"][0]["field"] == "number"
+
         published_ = await browser.post(f"{url}/publish", headers=vng)
         assert published_.status_code == 202, published_.text
         done = await until_state(browser, conn, round_id, "published", vng)
@@ -171,8 +183,13 @@ async def test_a_round_is_composed_reviewed_published_and_every_member_gets_each
         uids = {parse_imip(m.message, method="REQUEST", to=email).uid for m in mine}  # type: ignore[arg-type]
         assert len(uids) == 2
         series = done["circles"][circle_of(done, participant_id) - 1]["series_id"]
-        titles = await conn.fetch("SELECT title FROM meetings WHERE series_id = $1 ORDER BY starts_at", UUID(series))
-        assert all(f"kring {circle_of(done, participant_id)}" in r["title"] for r in titles)
+        rows = await conn.fetch(
+            "SELECT title, venue_name, online_url FROM meetings WHERE series_id = $1 ORDER BY starts_at", UUID(series)
+        )
+        number = circle_of(done, participant_id)
+        assert all(f"kring {number}" in r["title"] for r in rows)
+        where = ("https://meet.example.nl/kring-1", None) if number == 1 else (None, "Huis van de Gemeenten")
+        assert {(r["online_url"], r["venue_name"]) for r in rows} == {where}
     assert len(circle_mails(mail_sink.messages)) == 28, "exactly once"
 
     # The member follows the feed link out of the mail: both sessions of their circle are in their calendar feed.
