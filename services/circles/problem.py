@@ -169,3 +169,22 @@ def evaluate(problem: Problem, assignment: Sequence[int], k: int) -> Score:
     moved = sum(1 for i, p in enumerate(problem.people) if p.current is not None and p.current != circle_of[i])
     total = sum(c.penalty for c in circles) + problem.move_weight * moved
     return Score(total=total, circles=circles, moved=moved, violations=violations)
+
+
+def restrict(problem: Problem, keep: Sequence[int]) -> Problem:
+    """The same problem for only these people (renumbered in this order); pairs with someone left out drop."""
+    index = {i: j for j, i in enumerate(keep)}
+
+    def inside(pairs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+        return [(index[a], index[b]) for a, b in pairs if a in index and b in index]
+
+    return Problem(
+        people=[problem.people[i] for i in keep],
+        size_min=problem.size_min,
+        size_max=problem.size_max,
+        apart=inside(problem.apart),
+        met_before=inside(problem.met_before),
+        goals=problem.goals,
+        circles=problem.circles,
+        move_weight=problem.move_weight,
+    )

@@ -18,7 +18,7 @@ from services.auth.guards import require_organisation, require_role
 from services.catalog.queries import active_slugs
 from services.circles import queries as q
 from services.circles.loading import load
-from services.circles.problem import Plan, evaluate, plan
+from services.circles.problem import Plan, evaluate, plan, restrict
 from services.db import Connection
 from services.errors import FieldError, InvalidInput, NotFound
 from services.organisations.queries import existing_codes
@@ -209,8 +209,10 @@ async def view(conn: Connection, principal: Principal, round_id: UUID) -> Circle
     score = None
     series = await q.circle_series(conn, round_id)
     places = await q.places(conn, round_id)
-    if k and len(placed) == len(loaded.members):
-        s = evaluate(loaded.problem, [m.circle for m in loaded.members if m.circle is not None], k)
+    if k and placed:
+        # Joiners not placed yet are listed apart (`unplaced`); the circles are scored as they stand.
+        keep = [i for i, m in enumerate(loaded.members) if m.circle is not None and m.circle < k]
+        s = evaluate(restrict(loaded.problem, keep), [m.circle for m in placed if m.circle is not None], k)
         for c in range(k):
             cs = s.circles[c]
             circles.append(
@@ -240,7 +242,7 @@ async def view(conn: Connection, principal: Principal, round_id: UUID) -> Circle
             seconds=float(result.get("seconds", 0.0)),
             violations=s.violations,
         )
-    unplaced = [_member(m) for m in loaded.members if m.circle is None]
+    unplaced = [_member(m) for m in loaded.members if m.circle is None or m.circle >= k]
     proposals = [m for m in loaded.members if m.proposed_circle is not None and m.proposed_circle != m.circle]
     moves = sum(1 for m in proposals if m.circle is not None)
     repair = None

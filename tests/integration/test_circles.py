@@ -247,6 +247,7 @@ async def test_a_repair_after_two_leave_moves_one_member_and_their_calendars_fol
         )
         assert joined.status_code == 202, joined.text
         assert len(joined.json()["unplaced"]) == 1
+        assert sum(c["score"]["size"] for c in joined.json()["circles"]) == 19, "the circles stay in view meanwhile"
         placed = await until_state(browser, conn, round_id, "published", vng)
         assert (placed["repair"]["moves"], placed["repair"]["placed"]) == (0, 1)
         assert placed["repair"]["message"] == "Herstel: 1 nieuw lid krijgt een kring"
