@@ -21,6 +21,9 @@ def worker_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
         LEERKRING_VAR_DIR=str(tmp_path),
         LEERKRING_WORKER_POLL_DELAY="0.01",
         LEERKRING_WORKER_MAX_JOBS="16",
+        # Pools as small as workers/testing.FAST's: two suites share one PostgreSQL's 100 connections.
+        LEERKRING_WORKER_DB_POOL_MAX="6",
+        LEERKRING_WORKER_LEDGER_POOL_MAX="2",
         LEERKRING_WORKER_SWEEP_INTERVAL="0.1",
         LEERKRING_WORKER_RELAY_SWEEP_INTERVAL="0.25",
         LEERKRING_WORKER_DEAD_AFTER="0.5",
