@@ -46,6 +46,8 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from litestar.middleware.csrf import generate_csrf_token  # noqa: E402
+
 from services.auth.keys import create_key  # noqa: E402
 from services.db import connect  # noqa: E402
 from services.migrate import migrate  # noqa: E402
@@ -57,6 +59,9 @@ from tests.factories import meeting_body  # noqa: E402
 
 POOL = 10
 SECRET = "bench"  # noqa: S105 - signs the links of a scratch database
+# The confirm button posts the page's CSRF token with its cookie (services/web/csrf.py): one valid pair for all.
+CSRF_TOKEN = generate_csrf_token(SECRET)
+CSRF_HEADERS = f"Cookie: leerkring_csrf={CSRF_TOKEN}\r\nX-CSRF-Token: {CSRF_TOKEN}\r\n"
 KINDS = ("confirm", "personal")
 
 
@@ -143,6 +148,7 @@ function init(args)
   sent, got, bad, first, last = 0, 0, 0, 0, 0
   statuses = ""
   kind, meeting, expected = os.getenv("LK_KIND"), os.getenv("LK_MEETING"), tonumber(os.getenv("LK_STATUS"))
+  csrf = os.getenv("LK_CSRF")
 end
 function request()
   -- wrk calls the first thread's request() once before connecting, to check what it builds: not a real send.
@@ -156,7 +162,8 @@ function request()
   if item == nil then return wrk.format("GET", "/bench-filler") end
   if kind == "confirm" then
     return wrk.format("POST", "/bevestigen/" .. item,
-      {["Content-Type"] = "application/x-www-form-urlencoded", ["Content-Length"] = "0"}, "")
+      {["Content-Type"] = "application/x-www-form-urlencoded", ["Content-Length"] = "0",
+       ["Cookie"] = "leerkring_csrf=" .. csrf, ["X-CSRF-Token"] = csrf}, "")
   end
   return wrk.format("POST", "/api/v1/meetings/" .. meeting .. "/registrations",
     {["Authorization"] = "Bearer " .. item, ["Content-Type"] = "application/json"}, "{}")
@@ -198,7 +205,7 @@ def wrk_round(name: str, port: int, kind: str, lines: list[str], connections: in
         script, data = Path(tmp, "rush.lua"), Path(tmp, "lines.txt")
         script.write_text(WRK_SCRIPT)
         data.write_text("\n".join(lines) + "\n")
-        env = {**os.environ, "LK_LINES": str(data), "LK_THREADS": str(threads), "LK_KIND": kind,
+        env = {**os.environ, "LK_LINES": str(data), "LK_THREADS": str(threads), "LK_KIND": kind, "LK_CSRF": CSRF_TOKEN,
                "LK_MEETING": meeting_id, "LK_STATUS": "200" if kind == "confirm" else "201"}  # fmt: skip
         command = ["wrk", f"-t{threads}", f"-c{connections}", "-d300s", "--timeout", "30s", "-s", str(script),
                    f"http://127.0.0.1:{port}"]  # fmt: skip
@@ -227,7 +234,7 @@ async def python_round(name: str, port: int, kind: str, lines: list[str], connec
 
     async def one(w: int, i: int) -> None:
         if kind == "confirm":
-            status, answer = await conns[w].request("POST", f"/bevestigen/{lines[i]}")
+            status, answer = await conns[w].request("POST", f"/bevestigen/{lines[i]}", b"", CSRF_HEADERS)
         else:
             path, auth = f"/api/v1/meetings/{meeting_id}/registrations", f"Authorization: Bearer {lines[i]}\r\n"
             status, answer = await conns[w].request("POST", path, b"{}", auth)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Controller, Litestar, get
+from litestar import Controller, Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from redis.asyncio import Redis
@@ -45,10 +47,13 @@ from services.registrations.controllers import (
 )
 from services.reports.controllers import ReportController
 from services.settings import Settings
+from services.web import csrf
 from services.web.account import ManageController, SignInController
 from services.web.checkin import CheckinPageController
 from services.web.confirm import ConfirmController
 from services.web.evaluations import EvaluationPageController
+from services.web.i18n import LocaleMiddleware
+from services.web.language import switch_language
 from services.web.meetings import MeetingPageController
 from services.web.offers import OfferPageController
 from services.web.reminders import CantComePageController, ReminderOptOutController
@@ -68,6 +73,13 @@ def _development_pages(settings: Settings) -> list[type[Controller]]:
         log.warning("no /dev/mail: the development package localdev is not installed")
         return []
     return [DevMailController]
+
+
+def _on_forbidden(request: Request[Any, Any, Any], exc: PermissionDeniedException) -> Response[Any]:
+    """A page form without its CSRF token gets a page; every other 403 the usual problem+json."""
+    if csrf.is_csrf_failure(request, exc):
+        return csrf.refused(request, exc)
+    return EXCEPTION_HANDLERS[HTTPException](request, exc)  # type: ignore[arg-type]
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -122,6 +134,7 @@ def create_app(settings: Settings) -> Litestar:
             ReminderOptOutController,
             EvaluationPageController,
             stylesheet,
+            switch_language,
             docs_asset,
             AttendanceController,
             EvaluationController,
@@ -133,7 +146,9 @@ def create_app(settings: Settings) -> Litestar:
             *_development_pages(settings),
         ],
         dependencies={"conn": Provide(provide_transaction)},
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, PermissionDeniedException: _on_forbidden},
+        csrf_config=csrf.config(settings),
+        middleware=[LocaleMiddleware],
         before_send=[add_response_headers],
         lifespan=[lifespan],
         on_startup=[document_problems],

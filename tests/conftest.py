@@ -28,6 +28,7 @@ from services.db import Connection, connect
 from services.migrate import migrate
 from services.organisations.importer import import_reference_data
 from services.settings import Settings
+from tests.csrf import like_a_browser
 
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
@@ -179,7 +180,7 @@ async def conn(database_url: str) -> AsyncIterator[Connection]:
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     async with AsyncTestClient(app=create_app(settings)) as test_client:
-        yield test_client
+        yield like_a_browser(test_client, settings.secret_key)
 
 
 class Keys:

@@ -7,12 +7,15 @@ from typing import Any
 
 import jinja2
 from litestar import MediaType, Request, Response, get
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 from services.errors import DomainError, FieldError
 from services.headers import PAGE_POLICY
+from services.web import i18n
 
 HTML = MediaType.HTML  # Litestar adds the charset
 # Pages opened from a personal link carry a token in their URL: keep it out of Referer headers, caches and
@@ -24,6 +27,14 @@ HEADERS = {
     "Content-Security-Policy": PAGE_POLICY,
 }
 _STYLESHEET = (resources.files("services.web") / "templates" / "leerkring.css").read_bytes()
+# The NL Design System CSS, vendored from npm (services/web/static/vendor/UPDATING.md): Utrecht's component
+# library with the community's open example theme. Served by name from this list only.
+_VENDOR = resources.files("services.web") / "static" / "vendor"
+_STATIC = {
+    "leerkring.css": _STYLESHEET,
+    "nlds/components.css": (_VENDOR / "utrecht" / "component-library.css").read_bytes(),
+    "nlds/theme.css": (_VENDOR / "voorbeeld-theme" / "design-tokens.css").read_bytes(),
+}
 
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("services.web", "templates"),
@@ -31,7 +42,11 @@ _ENVIRONMENT = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
 )
+# Newstyle gettext: `_("Nog %(n)s plaatsen", n=3)` escapes its arguments and formats after translating.
+_ENVIRONMENT.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+_ENVIRONMENT.globals["current_locale"] = i18n.locale
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
@@ -43,6 +58,9 @@ def page(name: str, *, status: int = 200, headers: dict[str, str] | None = None,
     context.setdefault("errors", {})
     context.setdefault("error_list", [])
     context.setdefault("signed_in", False)
+    lang = context.pop("lang", None)
+    if lang in i18n.LOCALES:
+        i18n.CURRENT.set(lang)  # a page for someone whose language we know (an invitation's): theirs
     return Template(
         template_name=name, context=context, status_code=status, headers={**HEADERS, **(headers or {})}, media_type=HTML
     )
@@ -86,7 +104,11 @@ def on_page_error(request: Request[Any, Any, Any], exc: DomainError) -> Template
 PAGE_ERRORS = {DomainError: on_page_error}
 
 
-@get("/static/leerkring.css", include_in_schema=False)
-async def stylesheet() -> Response[bytes]:
-    """The pages' stylesheet; it changes only with a release, so browsers may keep it for a day."""
-    return Response(_STYLESHEET, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})
+@get("/static/{name:path}", include_in_schema=False)
+async def stylesheet(name: FromPath[str]) -> Response[bytes]:
+    """Our stylesheet and the vendored NL Design System CSS, by name; anything else is a 404. They change only with
+    a release, so browsers may keep them for a day."""
+    body = _STATIC.get(name.lstrip("/"))
+    if body is None:
+        raise NotFoundException()
+    return Response(body, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})

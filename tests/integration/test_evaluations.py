@@ -22,6 +22,7 @@ from services.evaluations.service import sweep
 from services.settings import Settings
 from tests.api import published, register
 from tests.conftest import Keys
+from tests.csrf import like_a_browser
 from tests.integration.invitation_helpers import mails
 from tests.integration.test_participant_journey import link, to
 from workers.testing import no_pending_jobs, running_workers, wait_until
@@ -34,7 +35,7 @@ GOOD = {"cijfer": "8", "bruikbaar": "4", "toepassen": "Vaker doorvragen", "delen
 @pytest.fixture
 async def browser(mail_settings: Settings) -> AsyncIterator[Client]:
     async with AsyncTestClient(app=create_app(mail_settings), base_url=BASE) as client:
-        yield client
+        yield like_a_browser(client, mail_settings.secret_key)
 
 
 async def settled(conn: Connection) -> None:

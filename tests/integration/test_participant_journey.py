@@ -19,6 +19,7 @@ from services.app import create_app
 from services.db import Connection
 from services.settings import Settings
 from tests.api import published
+from tests.csrf import like_a_browser
 from tests.factories import participant_body
 from tests.integration.invitation_helpers import mails
 from tests.invitation_checks import parse_imip
@@ -33,7 +34,7 @@ BASE = "https://leerkring.test"
 async def browser(mail_settings: Settings) -> AsyncIterator[Client]:
     """A client on the public address, so links from the mails open as they are and its cookies stay (Secure)."""
     async with AsyncTestClient(app=create_app(mail_settings), base_url=BASE) as client:
-        yield client
+        yield like_a_browser(client, mail_settings.secret_key)
 
 
 def text_of(mail: ReceivedMail) -> str:

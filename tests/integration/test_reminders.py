@@ -21,6 +21,7 @@ from services.db import Connection
 from services.reminders.service import fire_due
 from services.settings import Settings
 from tests.api import published, register
+from tests.csrf import like_a_browser
 from tests.integration.invitation_helpers import mails
 from tests.integration.test_participant_journey import link, press, subjects, text_of, to
 from workers.testing import no_pending_jobs, running_workers, wait_until
@@ -33,7 +34,7 @@ AMS = ZoneInfo("Europe/Amsterdam")
 @pytest.fixture
 async def browser(mail_settings: Settings) -> AsyncIterator[Client]:
     async with AsyncTestClient(app=create_app(mail_settings), base_url=BASE) as client:
-        yield client
+        yield like_a_browser(client, mail_settings.secret_key)
 
 
 def local(text: str) -> datetime:

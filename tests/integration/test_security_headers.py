@@ -42,17 +42,21 @@ async def test_pages_allow_no_script_and_style_only_from_the_stylesheet(client: 
     assert "<script" not in page.text
     assert "style=" not in page.text
     assert "<style" not in page.text
-    (sheet,) = re.findall(r'<link rel="stylesheet" href="([^"]+)">', page.text)
-    css = await client.get(sheet)
-    assert css.status_code == 200
-    assert css.headers["content-type"].startswith("text/css")
+    sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)">', page.text)
+    assert sheets == ["/static/nlds/theme.css", "/static/nlds/components.css", "/static/leerkring.css"]
+    for sheet in sheets:
+        css = await client.get(sheet)
+        assert css.status_code == 200, sheet
+        assert css.headers["content-type"].startswith("text/css")
     assert ":root{" in css.text
+    assert ".utrecht-button" in (await client.get(sheets[1])).text, "the NL Design System components"
+    assert (await client.get("/static/vendor/utrecht/LICENSE-component-library-css.md")).status_code == 404, "only the listed files"
 
 
 async def test_a_form_with_errors_focuses_its_summary_without_script(client: Client):
     page = await client.post("/inloggen", data={"email": "geen-adres"})
     assert page.status_code == 422, page.text
-    assert '<h2 id="foutmeldingen" tabindex="-1" autofocus>' in page.text
+    assert 'id="foutmeldingen" tabindex="-1" autofocus>' in page.text
     assert "<script" not in page.text
 
 

@@ -1,0 +1,145 @@
+"""The pages' language: Dutch by default, English on request; every word people read goes through gettext.
+
+Dutch is the source language: a msgid is the Dutch text itself, so a template reads as the page it renders and
+Dutch needs no catalog. `locales/en/LC_MESSAGES/messages.po` holds the English. Babel reads the .po once at
+import; there is no compile step and no .mo to keep in step (the catalog is a few hundred short entries).
+`python -m services.web.i18n` extracts the strings from templates and code and merges them into the .po
+(services/web/locales/UPDATING.md); tests/unit/test_web_i18n.py fails while any entry lacks its English.
+
+Which language a request gets: the `leerkring_taal` cookie set by the language switch (POST /taal), else Dutch.
+A page that knows its reader's language (an invitation sent in English) sets it itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from services.dates import Locale
+
+COOKIE = "leerkring_taal"
+LOCALES: tuple[Locale, ...] = ("nl", "en")
+# The request's language. One ContextVar: the middleware sets it before the handler runs, and the template is
+# rendered in the same task, so Python code and templates agree without passing it around.
+CURRENT: ContextVar[Locale] = ContextVar("leerkring_locale", default="nl")
+
+
+def _load(locale: Locale) -> dict[str, str]:
+    path = resources.files("services.web") / "locales" / locale / "LC_MESSAGES" / "messages.po"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=locale)
+    return {str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy}
+
+
+_CATALOGS: dict[Locale, dict[str, str]] = {"nl": {}, "en": _load("en")}
+
+
+def locale() -> Locale:
+    return CURRENT.get()
+
+
+def gettext(text: str) -> str:
+    """`text` (Dutch) in the request's language; untranslated text stays Dutch."""
+    return _CATALOGS[CURRENT.get()].get(text, text)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    chosen = singular if n == 1 else plural
+    return _CATALOGS[CURRENT.get()].get(chosen, chosen)
+
+
+_ = gettext
+
+
+def parse(value: str | None) -> Locale:
+    return "en" if value == "en" else "nl"
+
+
+@contextmanager
+def using(wanted: Locale) -> Iterator[None]:
+    """Run a block in one language (tests; code that renders for someone else)."""
+    token = CURRENT.set(wanted)
+    try:
+        yield
+    finally:
+        CURRENT.reset(token)
+
+
+class LocaleMiddleware:
+    """Sets CURRENT for the request from the language cookie (plain ASGI, so it costs one cookie lookup)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = CURRENT.set(_from_headers(scope))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            CURRENT.reset(token)
+
+
+def _from_headers(scope: Scope) -> Locale:
+    for name, value in scope["headers"]:
+        if name == b"cookie" and COOKIE.encode() in value:
+            for part in value.decode("latin-1").split(";"):
+                key, _sep, val = part.strip().partition("=")
+                if key == COOKIE:
+                    return parse(val)
+    return "nl"
+
+
+# --- keeping the catalog in step (a developer's command, not run by the app) ---
+
+METHODS = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
+OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
+
+
+def extract() -> Catalog:
+    """Every translatable string in services/web (templates and code)."""
+    from babel.messages.extract import extract_from_dir
+
+    catalog = Catalog(project="leerkring", locale="nl")
+    root = Path(__file__).parent
+    found: Any = extract_from_dir(root, METHODS, options_map=OPTIONS, keywords={"_": None, "gettext": None})
+    for filename, lineno, message, comments, context in found:
+        catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return catalog
+
+
+def main() -> int:
+    """Merge the extracted strings into the English .po; new ones arrive empty, gone ones are dropped."""
+    from babel.messages.pofile import write_po
+
+    path = Path(__file__).parent / "locales" / "en" / "LC_MESSAGES" / "messages.po"
+    template = extract()
+    if path.exists():
+        with path.open("rb") as po:
+            english = read_po(po, locale="en")
+    else:
+        english = Catalog(locale="en", project="leerkring")
+    english.update(template, no_fuzzy_matching=True)
+    english.obsolete.clear()
+    with path.open("wb") as po:
+        write_po(po, english, omit_header=False, sort_output=True, width=120, include_lineno=False)
+    missing = [m.id for m in english if m.id and not m.string]
+    sys.stderr.write(f"{path}: {len(english)} entries, {len(missing)} without English\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

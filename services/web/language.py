@@ -1,0 +1,41 @@
+"""POST /taal: the language switch in every page's header (a form, so it works without JavaScript).
+
+The choice lives in a cookie for a year; it is not personal data and says nothing but "nl" or "en". The form
+sends the page it came from, and the answer goes back there (only to a path on this site).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, post
+from litestar.datastructures import Cookie, State
+from litestar.response import Redirect
+
+from services.web import forms, i18n
+from services.web.render import HEADERS
+
+YEAR = 365 * 24 * 3600
+
+
+def _back(path: str) -> str:
+    """A path on this site; anything else (another host, a scheme, backslashes) is the agenda."""
+    if path.startswith("/") and not path.startswith("//") and "\\" not in path and "\r" not in path:
+        return path
+    return "/agenda"
+
+
+@post("/taal", status_code=303, include_in_schema=False)
+async def switch_language(state: State, request: Request[Any, Any, Any]) -> Redirect:
+    form = await forms.read(request)
+    chosen = i18n.parse(form.get("taal"))
+    cookie = Cookie(
+        key=i18n.COOKIE,
+        value=chosen,
+        max_age=YEAR,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=state.settings.base_url.startswith("https://"),
+    )
+    return Redirect(_back(form.get("terug", "")), status_code=303, cookies=[cookie], headers=HEADERS)
