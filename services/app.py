@@ -49,6 +49,7 @@ from services.reports.controllers import ReportController
 from services.settings import Settings
 from services.web import csrf
 from services.web.account import ManageController, SignInController
+from services.web.agenda import AgendaController
 from services.web.checkin import CheckinPageController
 from services.web.confirm import ConfirmController
 from services.web.evaluations import EvaluationPageController
@@ -79,7 +80,7 @@ def _on_forbidden(request: Request[Any, Any, Any], exc: PermissionDeniedExceptio
     """A page form without its CSRF token gets a page; every other 403 the usual problem+json."""
     if csrf.is_csrf_failure(request, exc):
         return csrf.refused(request, exc)
-    return EXCEPTION_HANDLERS[HTTPException](request, exc)  # type: ignore[arg-type]
+    return EXCEPTION_HANDLERS[HTTPException](request, exc)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -125,6 +126,7 @@ def create_app(settings: Settings) -> Litestar:
             InvitationLinkController,
             # The pages every link in a mail or calendar entry opens.
             MeetingPageController,
+            AgendaController,
             CheckinPageController,
             SignInController,
             ManageController,

@@ -30,9 +30,9 @@ def leerkring_env(**values: str) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def api_process(env: dict[str, str], *args: str, log: Path) -> AsyncIterator[str]:
+async def api_process(env: dict[str, str], *args: str, log: Path, port: int | None = None) -> AsyncIterator[str]:
     """`leerkring api --port N ARGS` until the block ends; yields its base URL once /healthz answers."""
-    port = free_port()
+    port = port or free_port()
     command = [sys.executable, "-m", "services.cli", "api", "--port", str(port), *args]
     with log.open("ab") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: ASYNC220

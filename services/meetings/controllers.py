@@ -21,7 +21,7 @@ from services.auth.guards import (
 )
 from services.db import Conn, required
 from services.errors import InvalidInput
-from services.http import CodeParam, CursorParam, LimitParam, SlugParam, TimeParam, created
+from services.http import NO_NUL, CodeParam, CursorParam, LimitParam, SlugParam, TimeParam, created
 from services.meetings import service
 from services.pagination import decode_cursor, encode_cursor
 from services.reminders import rules as reminder_rules
@@ -54,6 +54,8 @@ class MeetingController(Controller):
         audience_group: SlugParam = None,
         audience_organisation: CodeParam = None,
         series_id: FromQuery[UUID | None] = None,
+        online: Annotated[bool | None, QueryParameter(description="true: online te volgen; false: op locatie")] = None,
+        q_: Annotated[str | None, QueryParameter(name="q", max_length=100, pattern=NO_NUL)] = None,
         cursor: CursorParam = None,
         limit: LimitParam = 50,
     ) -> Page[Meeting]:
@@ -76,6 +78,8 @@ class MeetingController(Controller):
             audience_group=audience_group,
             audience_organisation=audience_organisation.upper() if audience_organisation else None,
             series_id=series_id,
+            online=online,
+            text=q_,
         )
         more = len(items) > limit
         items = items[:limit]

@@ -184,6 +184,12 @@ WHERE ($1::text IS NULL OR $1 = ANY(m.themes))
   AND (m.status <> 'draft' OR $10::boolean IS NULL OR ($11::text IS NOT NULL AND $11 = ANY(m.organiser_codes)))
   AND ($12::text IS NULL OR $12 = ANY(m.funder_codes))
   AND ($13::timestamptz IS NULL OR (m.starts_at, m.id) > ($13, $14::uuid))
+  -- online: true = can be followed online, false = has a place to go to
+  AND ($16::boolean IS NULL OR ($16 AND m.online_url IS NOT NULL)
+       OR (NOT $16 AND coalesce(m.venue_name, m.venue_address, m.venue_city) IS NOT NULL))
+  -- a word from the title, the description or the city (the agenda's search box); % and _ are taken literally
+  AND ($17::text IS NULL OR concat_ws(' ', m.title, m.description, m.venue_city) ILIKE
+       '%' || replace(replace(replace($17, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')
 ORDER BY m.starts_at, m.id
 LIMIT $15
 """
@@ -207,6 +213,8 @@ async def list_meetings(conn: Connection, **f: Any) -> list[Meeting]:
         f["after_starts_at"],
         f["after_id"],
         f["limit"],
+        f.get("online"),
+        f.get("text") or None,
     )
     return [to_meeting(r) for r in rows]
 

@@ -36,14 +36,16 @@ from services.participants.auth import ParticipantActor
 from services.reminders import service as reminders
 from services.settings import Settings
 from services.web import choices, forms, session
+from services.web.i18n import N_, locale
+from services.web.i18n import gettext as _
 from services.web.render import HEADERS, field_errors, message, page, refusal, summary
 
 NextParam = Annotated[str | None, QueryParameter(name="verder", max_length=300)]
 TokenParam = Annotated[str | None, QueryParameter(name="token", max_length=200)]
 
 _STATUS = {
-    "confirmed": "Je bent ingeschreven.",
-    "offered": "Er is een plek voor je vrij; kijk op de pagina van de bijeenkomst of in je mail.",
+    "confirmed": N_("Je bent ingeschreven."),
+    "offered": N_("Er is een plek voor je vrij; kijk op de pagina van de bijeenkomst of in je mail."),
     "cancelled": "Afgemeld.",
     "declined": "Afgemeld.",
 }
@@ -51,13 +53,16 @@ _STATUS = {
 
 def _signin_failed(state_: str | None) -> Template:
     if state_ == "expired":
-        lines = ("Deze link is verlopen: een inloglink werkt maar een paar uur.", "Vraag hieronder een nieuwe aan.")
-        return message("Link verlopen", *lines, status=410, signin_form=True)
+        lines = (
+            _("Deze link is verlopen: een inloglink werkt maar een paar uur."),
+            _("Vraag hieronder een nieuwe aan."),
+        )
+        return message(_("Link verlopen"), *lines, status=410, signin_form=True)
     if state_ == "used":
-        lines = ("Deze link is al gebruikt: een inloglink werkt één keer.", "Vraag hieronder een nieuwe aan.")
-        return message("Link al gebruikt", *lines, status=410, signin_form=True)
+        lines = (_("Deze link is al gebruikt: een inloglink werkt één keer."), _("Vraag hieronder een nieuwe aan."))
+        return message(_("Link al gebruikt"), *lines, status=410, signin_form=True)
     return message(
-        "Link onbekend", "Deze link kennen we niet. Vraag hieronder een nieuwe aan.", status=404, signin_form=True
+        _("Link onbekend"), _("Deze link kennen we niet. Vraag hieronder een nieuwe aan."), status=404, signin_form=True
     )
 
 
@@ -92,14 +97,18 @@ async def _registrations(conn: Connection, participant_id: Any) -> list[dict[str
     items = []
     for r in rows:
         opens, closes = checkin.window(r["starts_at"], r["ends_at"])
-        text = f"Op de wachtlijst, plaats {r['rank']}." if r["status"] == "waitlisted" else _STATUS[r["status"]]
+        text = (
+            _("Op de wachtlijst, plaats %(rank)s.") % {"rank": r["rank"]}
+            if r["status"] == "waitlisted"
+            else _(_STATUS[r["status"]])
+        )
         if r["m_status"] == "cancelled":
-            text = "Deze bijeenkomst is geannuleerd."
+            text = _("Deze bijeenkomst is geannuleerd.")
         items.append(
             {
                 "meeting_id": r["meeting_id"],
                 "title": r["title"],
-                "when": format_when(r["starts_at"], r["ends_at"], r["timezone"]),
+                "when": format_when(r["starts_at"], r["ends_at"], r["timezone"], locale()),
                 "status_text": text,
                 "checkin": r["status"] in ("confirmed", "offered") and opens <= now < closes,
                 # Reminders can be switched for a confirmed place in a meeting still to come.
@@ -128,7 +137,7 @@ async def manage_page(
     return page(
         "manage.html",
         status=status,
-        title="Mijn bijeenkomsten",
+        title=_("Mijn bijeenkomsten"),
         signed_in=True,
         notice=notice,
         participant=person,
@@ -156,7 +165,7 @@ class SignInController(Controller):
 
     @get("/")
     async def form(self) -> Template:
-        return page("signin.html", title="Inloggen", email="")
+        return page("signin.html", title=_("Inloggen"), email="")
 
     @post("/", status_code=202)
     async def ask(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
@@ -164,23 +173,23 @@ class SignInController(Controller):
         form = await forms.read(request)
         email = form.get("email", "")
         if "@" not in email or len(email) > 254:
-            errors = {"email": "Vul een geldig e-mailadres in"}
+            errors = {"email": _("Vul een geldig e-mailadres in")}
             return page(
-                "signin.html", status=422, title="Inloggen", email=email, errors=errors, error_list=summary(errors)
+                "signin.html", status=422, title=_("Inloggen"), email=email, errors=errors, error_list=summary(errors)
             )
         try:
             await ratelimit.for_request(request, ratelimit.MAIL)
         except TooManyRequests as exc:
             return refusal(exc)
         answer = await participant_service.request_signin(conn, email, next_path=session.safe_next(form.get("next")))
-        return message("Kijk in je mail", answer.detail, status=202)
+        return message(_("Kijk in je mail"), answer.detail, status=202)
 
     @get("/{token:str}")
     async def show(self, conn: Conn, token: FromPath[str], verder: NextParam = None) -> Template:
         found = await tokens.state(conn, token, "signin")
         if found != "valid":
             return _signin_failed(found)
-        return message("Inloggen", "Met de knop open je je persoonlijke pagina.", button="Open mijn pagina")
+        return message(_("Inloggen"), _("Met de knop open je je persoonlijke pagina."), button=_("Open mijn pagina"))
 
     @post("/{token:str}", status_code=303)
     async def use(
@@ -217,8 +226,8 @@ class ManageController(Controller):
         visitor = await session.participant(conn, request)
         if visitor is None:
             return message(
-                "Log in om verder te gaan",
-                "Open de link uit je laatste mail van Leerkring, of vraag hieronder een nieuwe aan.",
+                _("Log in om verder te gaan"),
+                _("Open de link uit je laatste mail van Leerkring, of vraag hieronder een nieuwe aan."),
                 status=401,
                 signin_form=True,
             )
@@ -234,7 +243,7 @@ class ManageController(Controller):
         except InvalidInput as exc:
             errors = field_errors(exc.errors)
             return await manage_page(conn, state.settings, visitor, status=422, form=form, errors=errors)
-        return await manage_page(conn, state.settings, visitor, notice="Je gegevens zijn opgeslagen.")
+        return await manage_page(conn, state.settings, visitor, notice=_("Je gegevens zijn opgeslagen."))
 
     @post("/herinneringen", status_code=200)
     async def switch_reminders(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
@@ -245,7 +254,7 @@ class ManageController(Controller):
         scope = form.get("bereik", "")
         if scope == "alle":
             await reminders.set_for_all(conn, visitor.participant_id, wanted=wanted)
-            notice = "Je krijgt weer herinneringen." if wanted else "Je krijgt geen herinneringen meer."
+            notice = _("Je krijgt weer herinneringen.") if wanted else _("Je krijgt geen herinneringen meer.")
             return await manage_page(conn, state.settings, visitor, notice=notice)
         try:
             registration_id = UUID(scope)
@@ -255,13 +264,13 @@ class ManageController(Controller):
             "SELECT participant_id FROM registrations WHERE id = $1", registration_id
         )
         if registration_id is None or owner != visitor.participant_id:
-            errors = {"bereik": "Deze inschrijving kennen we niet"}
+            errors = {"bereik": _("Deze inschrijving kennen we niet")}
             return await manage_page(conn, state.settings, visitor, status=422, errors=errors)
         await reminders.set_for_meeting(conn, registration_id, wanted=wanted)
         notice = (
-            "Je krijgt weer herinneringen voor deze bijeenkomst."
+            _("Je krijgt weer herinneringen voor deze bijeenkomst.")
             if wanted
-            else "Je krijgt geen herinneringen meer voor deze bijeenkomst."
+            else _("Je krijgt geen herinneringen meer voor deze bijeenkomst.")
         )
         return await manage_page(conn, state.settings, visitor, notice=notice)
 
@@ -269,7 +278,7 @@ class ManageController(Controller):
     async def new_feed_link(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
         visitor = await _visitor(conn, state, request)
         await tokens.rotate_feed(conn, state.settings.secret_key, visitor.participant_id)
-        notice = "Je hebt een nieuwe agenda-link. De oude werkt niet meer: abonneer je hieronder opnieuw."
+        notice = _("Je hebt een nieuwe agenda-link. De oude werkt niet meer: abonneer je hieronder opnieuw.")
         return await manage_page(conn, state.settings, visitor, notice=notice)
 
     @get("/gegevens.json")
@@ -285,9 +294,9 @@ class ManageController(Controller):
         await tokens.revoke_all(conn, visitor.participant_id, "manage")
         await tokens.revoke_all(conn, visitor.participant_id, "signin")
         done = message(
-            "Je bent overal uitgelogd",
-            "De persoonlijke links in eerdere mails werken niet meer.",
-            "Je agenda-abonnement blijft werken.",
+            _("Je bent overal uitgelogd"),
+            _("De persoonlijke links in eerdere mails werken niet meer."),
+            _("Je agenda-abonnement blijft werken."),
             signin_form=True,
         )
         done.cookies.append(session.forget(state.settings))
@@ -298,15 +307,17 @@ class ManageController(Controller):
         visitor = await _visitor(conn, state, request)
         form = await forms.read(request)
         if form.get("bevestig") != "ja":
-            errors = {"bevestig": "Vink aan dat je echt alles wilt laten verwijderen"}
+            errors = {"bevestig": _("Vink aan dat je echt alles wilt laten verwijderen")}
             return await manage_page(conn, state.settings, visitor, status=422, errors=errors)
         erased = await me.erase(conn, visitor.participant_id)
-        lines = [f"Je naam en e-mailadres zijn gewist op {moment(erased.erased_at)}."]
+        lines = [
+            _("Je naam en e-mailadres zijn gewist op %(when)s.") % {"when": moment(erased.erased_at, locale=locale())}
+        ]
         if erased.cancelled_registrations:
             lines.append(
                 f"{erased.cancelled_registrations} inschrijving(en) zijn geannuleerd; je plek gaat naar de volgende."
             )
-        done = message("Je gegevens zijn verwijderd", *lines)
+        done = message(_("Je gegevens zijn verwijderd"), *lines)
         done.cookies.append(session.forget(state.settings))
         return done
 
@@ -314,20 +325,20 @@ class ManageController(Controller):
 def _manage_link_failed(state_: str | None) -> Template:
     if state_ == "expired":
         return message(
-            "Link verlopen",
-            "Deze persoonlijke link is verlopen. Vraag hieronder een nieuwe aan.",
+            _("Link verlopen"),
+            _("Deze persoonlijke link is verlopen. Vraag hieronder een nieuwe aan."),
             status=410,
             signin_form=True,
         )
     if state_ == "used":
         return message(
-            "Link werkt niet meer",
-            "Je bent overal uitgelogd; deze link werkt daarom niet meer.",
+            _("Link werkt niet meer"),
+            _("Je bent overal uitgelogd; deze link werkt daarom niet meer."),
             status=410,
             signin_form=True,
         )
     return message(
-        "Link onbekend", "Deze link kennen we niet. Vraag hieronder een nieuwe aan.", status=404, signin_form=True
+        _("Link onbekend"), _("Deze link kennen we niet. Vraag hieronder een nieuwe aan."), status=404, signin_form=True
     )
 
 
@@ -343,7 +354,7 @@ async def _visitor(conn: Connection, state: State, request: Request[Any, Any, An
 class _NotSignedIn(DomainError):
     status = 401
     slug = "niet-aangemeld"
-    title = "Log in om verder te gaan"
+    title = N_("Log in om verder te gaan")
 
     def __init__(self) -> None:
-        super().__init__("Je sessie is verlopen of je bent uitgelogd. Open de link uit je laatste mail opnieuw.")
+        super().__init__(_("Je sessie is verlopen of je bent uitgelogd. Open de link uit je laatste mail opnieuw."))

@@ -23,6 +23,8 @@ from services.errors import DomainError
 from services.meetings import service as meetings
 from services.participants.auth import ParticipantActor
 from services.web import forms, session
+from services.web.i18n import gettext as _
+from services.web.i18n import locale
 from services.web.render import PAGE_ERRORS, field_errors, page, summary
 
 CodeQuery = Annotated[str | None, QueryParameter(name="code", max_length=20)]
@@ -42,9 +44,9 @@ async def _page(
     return page(
         "checkin.html",
         status=422 if errors else 200,
-        title="Inchecken",
+        title=_("Inchecken"),
         meeting=meeting,
-        when=format_when(meeting.starts_at, meeting.ends_at, meeting.timezone),
+        when=format_when(meeting.starts_at, meeting.ends_at, meeting.timezone, locale()),
         signed_in=visitor is not None,
         code=code,
         done=done,

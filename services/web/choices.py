@@ -5,12 +5,14 @@ from __future__ import annotations
 import msgspec
 
 from services.db import Connection
+from services.web.i18n import N_
+from services.web.i18n import gettext as _
 
 Options = list[tuple[str, list[tuple[str, str]]]]
 _KINDS = (
-    ("municipality", "Gemeenten"),
-    ("region", "Regio's en samenwerkingsverbanden"),
-    ("organiser", "Landelijke organisaties"),
+    ("municipality", N_("Gemeenten")),
+    ("region", N_("Regio's en samenwerkingsverbanden")),
+    ("organiser", N_("Landelijke organisaties")),
 )
 
 
@@ -24,7 +26,7 @@ async def load(conn: Connection) -> Choices:
         "SELECT code, name, kind FROM organisations WHERE kind = ANY($1::text[]) ORDER BY name", [k for k, _ in _KINDS]
     )
     organisations: Options = [
-        (label, [(r["code"], r["name"]) for r in rows if r["kind"] == kind]) for kind, label in _KINDS
+        (_(label), [(r["code"], r["name"]) for r in rows if r["kind"] == kind]) for kind, label in _KINDS
     ]
     groups = await conn.fetch("SELECT slug, name FROM professional_groups WHERE active ORDER BY position, slug")
     return Choices(organisations=organisations, groups=[("", [(g["slug"], g["name"]) for g in groups])])

@@ -27,15 +27,17 @@ from services.registrations.controllers import provide_statement_connection
 from services.settings import Settings
 from services.web import choices, forms, session
 from services.web.account import sign_in_cookie
+from services.web.i18n import gettext as _
+from services.web.i18n import locale
 from services.web.render import PAGE_ERRORS, field_errors, message, page, summary
 
 
 def _expired(meeting_id: Any) -> Template:
     return message(
-        "Link verlopen",
-        "Deze bevestigingslink is verlopen. Schrijf je opnieuw in op de pagina van de bijeenkomst.",
+        _("Link verlopen"),
+        _("Deze bevestigingslink is verlopen. Schrijf je opnieuw in op de pagina van de bijeenkomst."),
         status=410,
-        links=[("Naar de bijeenkomst", f"/bijeenkomsten/{meeting_id}")],
+        links=[(_("Naar de bijeenkomst"), f"/bijeenkomsten/{meeting_id}")],
     )
 
 
@@ -50,10 +52,10 @@ class ConfirmController(Controller):
         meeting = await meetings.get(conn, None, found.meeting_id)
         if found.confirmed_at is not None:
             return message(
-                "Al bevestigd",
-                "Je inschrijving is al bevestigd.",
+                _("Al bevestigd"),
+                _("Je inschrijving is al bevestigd."),
                 meeting_title=meeting.title,
-                links=[("Naar de bijeenkomst", f"/bijeenkomsten/{meeting.id}")],
+                links=[(_("Naar de bijeenkomst"), f"/bijeenkomsten/{meeting.id}")],
             )
         if found.expired:
             return _expired(meeting.id)
@@ -70,9 +72,9 @@ class ConfirmController(Controller):
         return page(
             "confirm.html",
             status=422 if errors else 200,
-            title="Bevestig je inschrijving",
+            title=_("Bevestig je inschrijving"),
             meeting=meeting,
-            when=format_when(meeting.starts_at, meeting.ends_at, meeting.timezone),
+            when=format_when(meeting.starts_at, meeting.ends_at, meeting.timezone, locale()),
             profile=profile,
             choices=options,
             errors=errors,
@@ -89,7 +91,7 @@ class ConfirmController(Controller):
         try:
             # A bare POST (no fields) keeps the details of the request; a filled-in form is what the person says.
             profile = msgspec.structs.asdict(forms.profile(form)) if form else None
-            registration, _ = await requests.confirm(conn, token, profile)
+            registration, _created = await requests.confirm(conn, token, profile)
         except Gone:
             return _expired((await requests.find(conn, token)).meeting_id)
         except InvalidInput as exc:
@@ -97,20 +99,20 @@ class ConfirmController(Controller):
             meeting = await meetings.get(conn, None, found.meeting_id)
             return self._form(meeting, forms.profile_values(form), await choices.load(conn), field_errors(exc.errors))
         if registration.status == "waitlisted":
-            title = "Je staat op de wachtlijst"
-            line = (
-                f"De bijeenkomst is vol. Je staat op plaats {registration.waitlist_rank} van de wachtlijst; "
+            title = _("Je staat op de wachtlijst")
+            line = _(
+                "De bijeenkomst is vol. Je staat op plaats %(rank)s van de wachtlijst; "
                 "komt er een plek vrij, dan hoor je het meteen."
-            )
+            ) % {"rank": registration.waitlist_rank}
         else:
-            title, line = "Je bent ingeschreven", "De bevestiging met de agenda-uitnodiging komt zo per mail."
+            title, line = _("Je bent ingeschreven"), _("De bevestiging met de agenda-uitnodiging komt zo per mail.")
         done = message(
             title,
             line,
             signed_in=True,
             links=[
-                ("Naar de bijeenkomst", f"/bijeenkomsten/{registration.meeting_id}"),
-                ("Mijn bijeenkomsten", "/mijn"),
+                (_("Naar de bijeenkomst"), f"/bijeenkomsten/{registration.meeting_id}"),
+                (_("Mijn bijeenkomsten"), "/mijn"),
             ],
         )
         done.cookies.append(await sign_in_cookie(conn, settings, registration.participant_id))

@@ -22,6 +22,8 @@ from services.evaluations import links
 from services.evaluations import service as evaluations
 from services.evaluations.questionnaire import MAX_TEXT
 from services.web import forms, session
+from services.web.i18n import gettext as _
+from services.web.i18n import locale
 from services.web.render import PAGE_ERRORS, message, page, summary
 
 _GRADES = [(str(n), str(n)) for n in range(1, 11)]
@@ -29,17 +31,19 @@ _SCALE = [(str(n), str(n)) for n in range(1, 6)]
 
 
 def _invalid() -> Template:
-    return message("Link ongeldig", "Deze link klopt niet. Gebruik de link uit je mail.", status=404)
+    return message(_("Link ongeldig"), _("Deze link klopt niet. Gebruik de link uit je mail."), status=404)
 
 
 def _answered(title: str) -> Template:
-    return message("Al ingevuld", "Je hebt deze evaluatie al ingestuurd. Bedankt!", meeting_title=title, status=409)
+    return message(
+        _("Al ingevuld"), _("Je hebt deze evaluatie al ingestuurd. Bedankt!"), meeting_title=title, status=409
+    )
 
 
 def _closed(title: str) -> Template:
     return message(
-        "Evaluatie gesloten",
-        "Deze evaluatie is gesloten; er kan niet meer worden geantwoord.",
+        _("Evaluatie gesloten"),
+        _("Deze evaluatie is gesloten; er kan niet meer worden geantwoord."),
         meeting_title=title,
         status=410,
     )
@@ -49,9 +53,9 @@ def _form(found: evaluations.Form, *, values: dict[str, str], errors: dict[str, 
     return page(
         "evaluation.html",
         status=422 if errors else 200,
-        title="Evaluatie",
+        title=_("Evaluatie"),
         meeting_title=found.title,
-        closes=moment(found.closes_at, found.timezone),
+        closes=moment(found.closes_at, found.timezone, locale()),
         questions=found.questions,
         values=values,
         grades=_GRADES,
@@ -104,7 +108,7 @@ class EvaluationPageController(Controller):
             return _form(outcome.form, values=values, errors=outcome.errors)
         return message(
             "Bedankt!",
-            "Je antwoorden zijn opgeslagen, los van je naam.",
-            "Wat je invult helpt de organisator de volgende bijeenkomsten beter te maken.",
+            _("Je antwoorden zijn opgeslagen, los van je naam."),
+            _("Wat je invult helpt de organisator de volgende bijeenkomsten beter te maken."),
             meeting_title=outcome.form.title,
         )

@@ -22,6 +22,7 @@ from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from services.dates import Locale
@@ -62,6 +63,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+def N_(text: str) -> str:
+    """Marks text for the catalog where it is defined (module constants); translate it with `_()` where used."""
+    return text
+
+
 def parse(value: str | None) -> Locale:
     return "en" if value == "en" else "nl"
 
@@ -83,7 +89,7 @@ class LocaleMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         token = CURRENT.set(_from_headers(scope))
@@ -115,7 +121,7 @@ def extract() -> Catalog:
 
     catalog = Catalog(project="leerkring", locale="nl")
     root = Path(__file__).parent
-    found: Any = extract_from_dir(root, METHODS, options_map=OPTIONS, keywords={"_": None, "gettext": None})
+    found: Any = extract_from_dir(root, METHODS, options_map=OPTIONS, keywords={"_": None, "gettext": None, "N_": None})
     for filename, lineno, message, comments, context in found:
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog

@@ -30,6 +30,8 @@ from services.registrations.admission import refuse_if_closed
 from services.seats import queries as sq
 from services.settings import Settings
 from services.web import choices, forms, session
+from services.web.i18n import gettext as _
+from services.web.i18n import locale
 from services.web.render import field_errors, message, page, refusal, summary
 
 
@@ -47,7 +49,7 @@ async def _audience(conn: Connection, meeting: Meeting) -> str:
     parts = [", ".join(groups)] if groups else []
     if places:
         parts.append("uit " + ", ".join(places))
-    return " ".join(parts) if parts else "Iedereen die in het sociaal domein werkt"
+    return " ".join(parts) if parts else _("Iedereen die in het sociaal domein werkt")
 
 
 def _where(meeting: Meeting) -> str:
@@ -59,10 +61,13 @@ def _where(meeting: Meeting) -> str:
 
 def _mine_text(row: Any, rank: int | None, zone: str) -> str:
     if row["status"] == "confirmed":
-        return "Je bent ingeschreven. De bijeenkomst staat in je agenda."
+        return _("Je bent ingeschreven. De bijeenkomst staat in je agenda.")
     if row["status"] == "waitlisted":
-        return f"Je staat op de wachtlijst, op plaats {rank}. Komt er een plek vrij, dan hoor je het meteen."
-    return f"Er is een plek voor je vrij. We houden hem vast tot {moment(row['offer_expires_at'], zone)}."
+        return _("Je staat op de wachtlijst, op plaats %(rank)s. Komt er een plek vrij, dan hoor je het meteen.") % {
+            "rank": rank
+        }
+    until = moment(row["offer_expires_at"], zone, locale())
+    return _("Er is een plek voor je vrij. We houden hem vast tot %(until)s.") % {"until": until}
 
 
 async def meeting_page(
@@ -96,7 +101,7 @@ async def meeting_page(
         status=status,
         title=meeting.title,
         meeting=meeting,
-        when=format_when(meeting.starts_at, meeting.ends_at, meeting.timezone),
+        when=format_when(meeting.starts_at, meeting.ends_at, meeting.timezone, locale()),
         where=_where(meeting),
         audience=await _audience(conn, meeting),
         organisers=organisers,
@@ -116,8 +121,10 @@ async def meeting_page(
 
 def _registered_notice(status: str, rank: int | None) -> str:
     if status == "waitlisted":
-        return f"De bijeenkomst is vol: je staat op de wachtlijst, op plaats {rank}. We mailen je zodra er plek is."
-    return "Je bent ingeschreven. De bevestiging met de agenda-uitnodiging komt per mail."
+        return _(
+            "De bijeenkomst is vol: je staat op de wachtlijst, op plaats %(rank)s. We mailen je zodra er plek is."
+        ) % {"rank": rank}
+    return _("Je bent ingeschreven. De bevestiging met de agenda-uitnodiging komt per mail.")
 
 
 class MeetingPageController(Controller):
@@ -145,7 +152,7 @@ class MeetingPageController(Controller):
         try:
             async with conn.transaction():
                 if visitor is not None:
-                    registration, _ = await registrations.register(conn, visitor, meeting_id, RegistrationIn())
+                    registration, _created = await registrations.register(conn, visitor, meeting_id, RegistrationIn())
                     notice = _registered_notice(registration.status, registration.waitlist_rank)
                     return await meeting_page(conn, settings, meeting_id, visitor, notice=notice)
                 await ratelimit.for_request(request, ratelimit.MAIL)
@@ -156,7 +163,7 @@ class MeetingPageController(Controller):
             return await meeting_page(conn, settings, meeting_id, visitor, status=422, form=form, errors=errors)
         except DomainError as exc:
             return refusal(exc)
-        return message("Bijna klaar: kijk in je mail", answer.detail, status=202)
+        return message(_("Bijna klaar: kijk in je mail"), answer.detail, status=202)
 
     @post("/{meeting_id:uuid}/afmelden", status_code=200)
     async def cancel(
@@ -167,7 +174,10 @@ class MeetingPageController(Controller):
         visitor = await session.participant(conn, request)
         if visitor is None:
             return message(
-                "Log eerst in", "Open de link uit je mail of log in om je af te melden.", status=401, signin_form=True
+                _("Log eerst in"),
+                _("Open de link uit je mail of log in om je af te melden."),
+                status=401,
+                signin_form=True,
             )
         mine = await rq.active_for(conn, meeting_id, visitor.participant_id)
         try:
@@ -175,7 +185,7 @@ class MeetingPageController(Controller):
                 async with conn.transaction():
                     await registrations.cancel(conn, visitor, mine["id"])
             return await meeting_page(
-                conn, settings, meeting_id, visitor, notice="Je bent afgemeld. Bedankt dat je het laat weten."
+                conn, settings, meeting_id, visitor, notice=_("Je bent afgemeld. Bedankt dat je het laat weten.")
             )
         except DomainError as exc:
             return refusal(exc)

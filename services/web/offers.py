@@ -21,16 +21,20 @@ from services.registrations import offers
 from services.registrations import service as registrations
 from services.registrations.offers import OfferAction
 from services.web import session
+from services.web.i18n import N_, locale
+from services.web.i18n import gettext as _
 from services.web.render import PAGE_ERRORS, message
 
 _QUESTION: dict[OfferAction, tuple[str, str]] = {
-    "accept": ("Plek aannemen", "Ja, ik neem de plek"),
-    "decline": ("Plek doorgeven", "Nee, geef hem door"),
+    "accept": (N_("Plek aannemen"), N_("Ja, ik neem de plek")),
+    "decline": (N_("Plek doorgeven"), N_("Nee, geef hem door")),
 }
 
 
 def _invalid() -> Template:
-    return message("Link ongeldig", "Deze link klopt niet. Gebruik de knoppen in de mail met het aanbod.", status=404)
+    return message(
+        _("Link ongeldig"), _("Deze link klopt niet. Gebruik de knoppen in de mail met het aanbod."), status=404
+    )
 
 
 class OfferPageController(Controller):
@@ -52,18 +56,23 @@ class OfferPageController(Controller):
         if row is None:
             return _invalid()
         if row["status"] == "confirmed":
-            return message("Je bent al ingeschreven", "Je hebt de plek al aangenomen.", meeting_title=row["title"])
+            return message(
+                _("Je bent al ingeschreven"), _("Je hebt de plek al aangenomen."), meeting_title=row["title"]
+            )
         if row["status"] != "offered" or row["offer_expires_at"] <= datetime.now(UTC):
             return message(
-                "Geen plek meer voor je vast",
-                "Het aanbod is verlopen of al beantwoord; de plek is naar de volgende op de wachtlijst gegaan.",
+                _("Geen plek meer voor je vast"),
+                _("Het aanbod is verlopen of al beantwoord; de plek is naar de volgende op de wachtlijst gegaan."),
                 meeting_title=row["title"],
                 status=409,
             )
-        heading, button = _QUESTION[action]
-        deadline = moment(row["offer_expires_at"], row["timezone"])
+        heading, button = (_(text) for text in _QUESTION[action])
+        deadline = moment(row["offer_expires_at"], row["timezone"], locale())
         return message(
-            heading, f"We houden de plek voor je vast tot {deadline}.", meeting_title=row["title"], button=button
+            heading,
+            _("We houden de plek voor je vast tot %(deadline)s.") % {"deadline": deadline},
+            meeting_title=row["title"],
+            button=button,
         )
 
     @post("/{registration_id:uuid}/{action:str}/{token:str}", status_code=200)
@@ -92,14 +101,14 @@ class OfferPageController(Controller):
         title = await conn.fetchval("SELECT title FROM meetings WHERE id = $1", registration.meeting_id)
         if registration.status == "confirmed":
             return message(
-                "Je bent ingeschreven",
-                "De bevestiging met de agenda-uitnodiging komt zo per mail.",
+                _("Je bent ingeschreven"),
+                _("De bevestiging met de agenda-uitnodiging komt zo per mail."),
                 meeting_title=title,
                 signed_in=visitor is not None,
             )
         return message(
-            "Plek doorgegeven",
-            "Bedankt dat je het laat weten: de plek gaat naar de volgende op de wachtlijst.",
+            _("Plek doorgegeven"),
+            _("Bedankt dat je het laat weten: de plek gaat naar de volgende op de wachtlijst."),
             meeting_title=title,
             signed_in=visitor is not None,
         )

@@ -22,6 +22,8 @@ from services.registrations import service as registrations
 from services.reminders import links
 from services.reminders import service as reminders
 from services.web import session
+from services.web.i18n import N_
+from services.web.i18n import gettext as _
 from services.web.render import PAGE_ERRORS, message
 
 # The link proves the person (it came in their mail); there is no token row behind it.
@@ -29,7 +31,7 @@ _NO_TOKEN = UUID(int=0)
 
 
 def _invalid() -> Template:
-    return message("Link ongeldig", "Deze link klopt niet. Gebruik de link uit je herinneringsmail.", status=404)
+    return message(_("Link ongeldig"), _("Deze link klopt niet. Gebruik de link uit je herinneringsmail."), status=404)
 
 
 async def _registration(conn: Connection, registration_id: UUID) -> Any:
@@ -53,12 +55,12 @@ class CantComePageController(Controller):
         if row is None:
             return _invalid()
         if row["status"] not in ("confirmed", "offered", "waitlisted"):
-            return message("Je bent al afgemeld", "Je staat niet meer ingeschreven.", meeting_title=row["title"])
+            return message(_("Je bent al afgemeld"), _("Je staat niet meer ingeschreven."), meeting_title=row["title"])
         return message(
-            "Kun je toch niet?",
-            "Meld je af met de knop. Je plek gaat dan meteen naar de volgende op de wachtlijst.",
+            _("Kun je toch niet?"),
+            _("Meld je af met de knop. Je plek gaat dan meteen naar de volgende op de wachtlijst."),
             meeting_title=row["title"],
-            button="Ja, meld me af",
+            button=_("Ja, meld me af"),
         )
 
     @post("/{registration_id:uuid}/{token:str}", status_code=200)
@@ -79,20 +81,20 @@ class CantComePageController(Controller):
         actor = ParticipantActor(participant_id=row["participant_id"], token_id=_NO_TOKEN)
         await registrations.cancel(conn, actor, registration_id)
         return message(
-            "Je bent afgemeld",
-            "Bedankt dat je het laat weten. Je plek gaat naar de volgende op de wachtlijst.",
-            "Je krijgt nog een bevestiging per mail.",
+            _("Je bent afgemeld"),
+            _("Bedankt dat je het laat weten. Je plek gaat naar de volgende op de wachtlijst."),
+            _("Je krijgt nog een bevestiging per mail."),
             meeting_title=row["title"],
         )
 
 
 _QUESTION = {
-    "deze": ("Geen herinneringen meer voor deze bijeenkomst?", "Ja, stop de herinneringen"),
-    "alle": ("Nooit meer herinneringen?", "Ja, stuur me geen herinneringen meer"),
+    "deze": (N_("Geen herinneringen meer voor deze bijeenkomst?"), N_("Ja, stop de herinneringen")),
+    "alle": (N_("Nooit meer herinneringen?"), N_("Ja, stuur me geen herinneringen meer")),
 }
 _DONE = {
-    "deze": "Je krijgt geen herinneringen meer voor deze bijeenkomst. Je inschrijving blijft staan.",
-    "alle": "Je krijgt geen herinneringen meer, voor geen enkele bijeenkomst. Je inschrijvingen blijven staan.",
+    "deze": N_("Je krijgt geen herinneringen meer voor deze bijeenkomst. Je inschrijving blijft staan."),
+    "alle": N_("Je krijgt geen herinneringen meer, voor geen enkele bijeenkomst. Je inschrijvingen blijven staan."),
 }
 
 
@@ -108,10 +110,10 @@ class ReminderOptOutController(Controller):
         row = await self._checked(conn, state, registration_id, reach, token)
         if row is None:
             return _invalid()
-        heading, button = _QUESTION[reach]
+        heading, button = (_(text) for text in _QUESTION[reach])
         return message(
             heading,
-            "Je kunt ze later weer aanzetten op je eigen pagina (Mijn bijeenkomsten).",
+            _("Je kunt ze later weer aanzetten op je eigen pagina (Mijn bijeenkomsten)."),
             meeting_title=row["title"],
             button=button,
         )
@@ -134,7 +136,7 @@ class ReminderOptOutController(Controller):
             await reminders.set_for_meeting(conn, registration_id, wanted=False)
         else:
             await reminders.set_for_all(conn, row["participant_id"], wanted=False)
-        return message("Herinneringen uit", _DONE[reach], meeting_title=row["title"])
+        return message(_("Herinneringen uit"), _(_DONE[reach]), meeting_title=row["title"])
 
     @staticmethod
     async def _checked(conn: Connection, state: State, registration_id: UUID, scope: str, token: str) -> Any:

@@ -79,7 +79,10 @@ def message(
 
 def refusal(error: DomainError, **context: Any) -> Template:
     """A domain error as a page with the same status the API would answer."""
-    return message(error.title, error.detail, status=error.status, headers=error.headers, **context)
+    # Domain errors are written in Dutch where they are raised; the catalog may hold their English.
+    return message(
+        i18n.gettext(error.title), i18n.gettext(error.detail), status=error.status, headers=error.headers, **context
+    )
 
 
 def field_errors(errors: list[FieldError]) -> dict[str, str]:
