@@ -137,6 +137,7 @@ async def manage_page(
     return page(
         "manage.html",
         status=status,
+        back_path="/mijn",
         title=_("Mijn bijeenkomsten"),
         signed_in=True,
         notice=notice,

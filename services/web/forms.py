@@ -10,10 +10,11 @@ from litestar import Request
 
 from schemas.participants import ProfileIn
 from services.errors import InvalidInput, translate_msgspec
+from services.web.i18n import N_
 
 T = TypeVar("T")
 MAX_FIELD = 2000
-_MESSAGES = {"name": "Vul je naam in", "email": "Vul een geldig e-mailadres in"}
+_MESSAGES = {"name": N_("Vul je naam in"), "email": N_("Vul een geldig e-mailadres in")}
 
 
 async def read(request: Request[Any, Any, Any]) -> dict[str, str]:

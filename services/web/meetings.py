@@ -99,6 +99,7 @@ async def meeting_page(
     return page(
         "meeting.html",
         status=status,
+        back_path=f"/bijeenkomsten/{meeting_id}",
         title=meeting.title,
         meeting=meeting,
         when=format_when(meeting.starts_at, meeting.ends_at, meeting.timezone, locale()),

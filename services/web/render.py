@@ -90,7 +90,7 @@ def field_errors(errors: list[FieldError]) -> dict[str, str]:
     found: dict[str, str] = {}
     for error in errors:
         name = error.field.rsplit(".", 1)[-1]
-        found.setdefault(name, error.message)
+        found.setdefault(name, i18n.gettext(error.message))
     return found
 
 
