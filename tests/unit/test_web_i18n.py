@@ -17,7 +17,7 @@ def test_every_page_string_has_english_with_the_same_placeholders() -> None:
     found = [str(m.id) for m in i18n.extract() if m.id]
     assert len(found) > 150, "the extraction finds the templates and the page code"
     missing = [text for text in found if text not in english]
-    assert missing == [], "run `python -m services.web.i18n` and fill in services/web/locales/en/LC_MESSAGES/messages.po"
+    assert missing == [], "run `python -m services.web.i18n`, then fill in services/web/locales/en/LC_MESSAGES/*.po"
     for text in found:
         assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(english[text])), text
 
