@@ -57,6 +57,7 @@ from services.web.i18n import LocaleMiddleware
 from services.web.language import switch_language
 from services.web.meetings import MeetingPageController
 from services.web.offers import OfferPageController
+from services.web.organiser import OrganiserController
 from services.web.reminders import CantComePageController, ReminderOptOutController
 from services.web.render import stylesheet, template_config
 from services.webhooks.controllers import WebhookController
@@ -127,6 +128,7 @@ def create_app(settings: Settings) -> Litestar:
             # The pages every link in a mail or calendar entry opens.
             MeetingPageController,
             AgendaController,
+            OrganiserController,
             CheckinPageController,
             SignInController,
             ManageController,

@@ -117,3 +117,20 @@ async def authenticate(conn: Connection, authorization: str | None) -> Principal
     if row is None or row["revoked_at"] is not None or not hmac.compare_digest(row["secret_hash"], _hash(key.strip())):
         raise NotAuthenticated("Ongeldige of ingetrokken API-sleutel")
     return Principal(key_id=row["id"], role=row["role"], organisation_code=row["organisation_code"])
+
+
+async def principal_for_key(conn: Connection, key_id: UUID) -> Principal | None:
+    """The principal of a key that is still valid, for a signed page session bound to that key (none once revoked).
+    Sets the audit actor like `authenticate`."""
+    row = await conn.fetchrow(
+        """
+        SELECT id, role, organisation_code,
+               set_config('leerkring.actor', 'key:' || id::text || ':' || role, $2) AS actor
+        FROM api_keys WHERE id = $1 AND revoked_at IS NULL
+        """,
+        key_id,
+        conn.is_in_transaction(),
+    )
+    if row is None:
+        return None
+    return Principal(key_id=row["id"], role=row["role"], organisation_code=row["organisation_code"])

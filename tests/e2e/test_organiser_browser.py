@@ -1,0 +1,84 @@
+"""The organiser in a real browser: sign in with the key, create a meeting through the form (the service's own
+error shown at the field), publish it, see it in the agenda; at the door the QR code and a check-in button per
+person; cancel. axe-core on every page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from playwright.async_api import BrowserContext, expect
+
+from tests.api import published
+from tests.e2e.browser import look
+from tests.e2e.conftest import Site
+from tests.factories import participant_body
+
+
+async def test_an_organiser_creates_publishes_checks_people_in_and_cancels(
+    site: Site, api: httpx.AsyncClient, person: BrowserContext, vng: dict[str, str]
+) -> None:
+    key = vng["Authorization"].removeprefix("Bearer ")
+    page = await person.new_page()
+    await page.goto("/organisator")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Log in als organisator")
+    await page.goto("/organisator/inloggen")
+    await page.get_by_label("API-sleutel").fill("lkr_verkeerd_sleutel")
+    await page.get_by_role("button", name="Inloggen").click()
+    await expect(page.get_by_role("heading", name="Controleer wat je hebt ingevuld")).to_be_focused()
+    await page.get_by_label("API-sleutel").fill(key)
+    await page.get_by_role("button", name="Inloggen").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Mijn bijeenkomsten als organisator")
+    await look(page, "organisator start")
+
+    await page.get_by_role("link", name="Nieuwe bijeenkomst").click()
+    day = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
+    await page.get_by_label("Titel").fill("Werksessie armoedebeleid")
+    await page.get_by_label("Werkvorm").select_option("werksessie")
+    await page.get_by_label("Datum").fill(day)
+    await page.get_by_label("Begintijd").fill("15:00")
+    await page.get_by_label("Eindtijd").fill("13:00")
+    await page.get_by_label("Aantal plaatsen").fill("12")
+    await page.get_by_label("Locatie").fill("Gemeentehuis")
+    await page.get_by_label("Plaats", exact=True).fill("Zwolle")
+    await page.get_by_role("button", name="Opslaan").click()
+    # The rule is the service's (ends after starts); the page puts its message at the end time.
+    await expect(page.get_by_role("heading", name="Controleer wat je hebt ingevuld")).to_be_focused()
+    await expect(page.locator("#fout-end")).to_have_text("Het einde moet na het begin liggen")
+    await expect(page.locator("#veld-end")).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_label("Titel")).to_have_value("Werksessie armoedebeleid")
+    await look(page, "organisator formulier met fouten", shoot=True)
+    await page.get_by_label("Eindtijd").fill("17:00")
+    await page.get_by_role("button", name="Opslaan").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Werksessie armoedebeleid")
+    await expect(page.locator("dl.gegevens")).to_contain_text("concept")
+    await page.get_by_role("button", name="Publiceren").click()
+    await expect(page.get_by_role("status")).to_contain_text("Gepubliceerd")
+    await look(page, "organisator bijeenkomst", shoot=True)
+    await page.goto("/agenda")
+    await expect(page.get_by_role("link", name="Werksessie armoedebeleid")).to_be_visible()
+
+    # At the door of a meeting about to start: the QR code, and a button per person.
+    start = datetime.now(UTC) + timedelta(minutes=10)
+    door = await published(api, vng, title="Deur-test", starts_at=start.isoformat(),
+                           ends_at=(start + timedelta(hours=1)).isoformat(), reminders=[])  # fmt: skip
+    for n in (1, 2):
+        url = f"/api/v1/meetings/{door['id']}/registrations"
+        assert (await api.post(url, json={"participant": participant_body(n)}, headers=vng)).status_code == 201
+    await page.goto("/organisator")
+    await page.get_by_role("link", name="Deur-test").click()
+    await expect(page.locator("img.qr")).to_be_visible()
+    code = (await api.get(f"/api/v1/meetings/{door['id']}/checkin", headers=vng)).json()["code"]
+    await expect(page.locator(".inchekcode .code")).to_have_text(code)
+    await page.set_viewport_size({"width": 1024, "height": 768})  # a tablet at the door
+    await look(page, "organisator deur", shoot=True)
+    await page.get_by_role("button", name="Inchecken").first.click()
+    await expect(page.get_by_role("status")).to_contain_text("Ingecheckt")
+    await expect(page.locator("#aantal-ingecheckt")).to_have_text("1")
+    listed = (await api.get(f"/api/v1/meetings/{door['id']}/attendance", headers=vng)).json()
+    assert [a["status"] for a in listed] == ["attended"], "the button used the API's own attendance record"
+
+    await page.get_by_label("Reden (komt in de mail aan de deelnemers)").fill("De zaal is niet beschikbaar")
+    await page.get_by_role("button", name="Annuleer de bijeenkomst").click()
+    await expect(page.get_by_role("status")).to_contain_text("Geannuleerd")
+    assert (await api.get(f"/api/v1/meetings/{door['id']}")).json()["status"] == "cancelled"
