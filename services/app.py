@@ -58,6 +58,7 @@ from services.web.language import switch_language
 from services.web.meetings import MeetingPageController
 from services.web.offers import OfferPageController
 from services.web.organiser import OrganiserController
+from services.web.organiser_invite import OrganiserInviteController
 from services.web.reminders import CantComePageController, ReminderOptOutController
 from services.web.render import stylesheet, template_config
 from services.webhooks.controllers import WebhookController
@@ -129,6 +130,7 @@ def create_app(settings: Settings) -> Litestar:
             MeetingPageController,
             AgendaController,
             OrganiserController,
+            OrganiserInviteController,
             CheckinPageController,
             SignInController,
             ManageController,

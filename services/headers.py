@@ -28,6 +28,11 @@ PAGE_POLICY = (
     "frame-ancestors 'none'; base-uri 'none'"
 )
 
+# The one page with a script (the invitation progress bar): our own file, and fetches back to us only.
+SCRIPT_PAGE_POLICY = PAGE_POLICY.replace(
+    "default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';"
+)
+
 
 async def add_response_headers(message: Message, scope: Scope) -> None:
     """Litestar `before_send` hook: it sees every response, also the 404s and 405s the router answers itself."""

@@ -34,6 +34,7 @@ _STATIC = {
     "leerkring.css": _STYLESHEET,
     "nlds/components.css": (_VENDOR / "utrecht" / "component-library.css").read_bytes(),
     "nlds/theme.css": (_VENDOR / "voorbeeld-theme" / "design-tokens.css").read_bytes(),
+    "progress.js": (resources.files("services.web") / "static" / "progress.js").read_bytes(),
 }
 
 _ENVIRONMENT = jinja2.Environment(
@@ -114,4 +115,5 @@ async def stylesheet(name: FromPath[str]) -> Response[bytes]:
     body = _STATIC.get(name.lstrip("/"))
     if body is None:
         raise NotFoundException()
-    return Response(body, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})
+    kind = "text/javascript" if name.endswith(".js") else "text/css"
+    return Response(body, media_type=kind, headers={"Cache-Control": "public, max-age=86400"})

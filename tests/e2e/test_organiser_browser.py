@@ -7,12 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from playwright.async_api import BrowserContext, expect
+from playwright.async_api import BrowserContext, Page, expect
 
+from localdev.mailsink import MailSink
 from tests.api import published
 from tests.e2e.browser import look
 from tests.e2e.conftest import Site
 from tests.factories import participant_body
+from tests.integration.invitation_helpers import mails
 
 
 async def test_an_organiser_creates_publishes_checks_people_in_and_cancels(
@@ -82,3 +84,37 @@ async def test_an_organiser_creates_publishes_checks_people_in_and_cancels(
     await page.get_by_role("button", name="Annuleer de bijeenkomst").click()
     await expect(page.get_by_role("status")).to_contain_text("Geannuleerd")
     assert (await api.get(f"/api/v1/meetings/{door['id']}")).json()["status"] == "cancelled"
+
+
+async def sign_in(page: Page, key: str) -> None:
+    await page.goto("/organisator/inloggen")
+    await page.get_by_label("API-sleutel").fill(key)
+    await page.get_by_role("button", name="Inloggen").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Mijn bijeenkomsten als organisator")
+
+
+async def test_inviting_shows_the_fan_out_live_and_the_mails_arrive(
+    site: Site, api: httpx.AsyncClient, person: BrowserContext, vng: dict[str, str], mail_sink: MailSink
+) -> None:
+    meeting = await published(api, vng, title="Uitnodigen met voortgang")
+    page = await person.new_page()
+    await sign_in(page, vng["Authorization"].removeprefix("Bearer "))
+    await page.goto(f"/organisator/bijeenkomsten/{meeting['id']}")
+    await page.get_by_role("link", name="Uitnodigen").click()
+    await look(page, "organisator uitnodigen", shoot=True)
+    await page.get_by_label("E-mailadressen").fill("geen-adres")
+    await page.get_by_role("button", name="Verstuur de uitnodigingen").click()
+    await expect(page.get_by_role("heading", name="Controleer wat je hebt ingevuld")).to_be_focused()
+    await expect(page.locator("#veld-emails")).to_have_attribute("aria-invalid", "true")
+    people = [f"collega{n}@gemeente.example.nl" for n in range(1, 6)]
+    await page.get_by_label("E-mailadressen").fill("\n".join(people))
+    await page.get_by_role("button", name="Verstuur de uitnodigingen").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Uitnodigingen")
+    await page.evaluate("window.zelfdePagina = true")  # gone if the page reloads: the bar must move by itself
+    await expect(page.locator("html")).to_have_attribute("data-voortgang-klaar", "ja", timeout=60_000)
+    await expect(page.get_by_role("status")).to_contain_text("Klaar: 5 van 5 verstuurd")
+    assert await page.evaluate("window.zelfdePagina === true")
+    assert await page.locator("progress").evaluate("p => [p.value, p.max]") == [5, 5]
+    await look(page, "organisator voortgang", shoot=True)
+    received = await mails(mail_sink, 5)
+    assert sorted(r for m in received for r in m.rcpt_tos) == people
