@@ -53,6 +53,7 @@ from services.web.agenda import AgendaController
 from services.web.checkin import CheckinPageController
 from services.web.confirm import ConfirmController
 from services.web.evaluations import EvaluationPageController
+from services.web.funder import FunderController
 from services.web.i18n import LocaleMiddleware
 from services.web.language import switch_language
 from services.web.meetings import MeetingPageController
@@ -131,6 +132,7 @@ def create_app(settings: Settings) -> Litestar:
             AgendaController,
             OrganiserController,
             OrganiserInviteController,
+            FunderController,
             CheckinPageController,
             SignInController,
             ManageController,

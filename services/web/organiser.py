@@ -124,7 +124,7 @@ class OrganiserController(Controller):
         key = (await forms.read(request)).get("key", "")
         try:
             principal = await authenticate(conn, f"Bearer {key}")
-            if principal.role not in ("organiser", "admin"):
+            if principal.role not in ("organiser", "admin", "funder"):
                 raise NotAuthenticated("Ongeldige of ingetrokken API-sleutel")
         except NotAuthenticated:
             errors = {"key": _("Deze sleutel kennen we niet, of hij is ingetrokken. Vraag je beheerder om een nieuwe.")}
@@ -132,9 +132,9 @@ class OrganiserController(Controller):
                 "organiser_signin.html", status=401, title=_("Inloggen als organisator"), errors=errors,
                 error_list=summary(errors),
             )  # fmt: skip
-        return Redirect(
-            HOME, status_code=303, cookies=[signed.cookie(state.settings, principal.key_id)], headers=HEADERS
-        )
+        target = "/financier" if principal.role == "funder" else HOME
+        cookie = signed.cookie(state.settings, principal.key_id)
+        return Redirect(target, status_code=303, cookies=[cookie], headers=HEADERS)
 
     @post("/uitloggen", status_code=303)
     async def signout(self, state: State, request: Request[Any, Any, Any]) -> Redirect:

@@ -1,4 +1,4 @@
-"""The organiser's page session: a signed cookie bound to the API key it was opened with.
+"""The organiser's and the funder's page session: a signed cookie bound to the API key it was opened with.
 
 An organiser signs in once with their key (the key never goes into the cookie); the cookie holds the key's id and
 an expiry, signed with the secret key (services/links_signing). Every request checks the signature, the expiry and
@@ -50,8 +50,14 @@ def forget(settings: Settings) -> Cookie:
     )  # fmt: skip
 
 
-async def principal(conn: Connection, settings: Settings, request: Request[Any, Any, Any]) -> Principal | None:
-    """The organiser (or admin) of this browser, or None for a missing, forged, expired or revoked session."""
+async def principal(
+    conn: Connection,
+    settings: Settings,
+    request: Request[Any, Any, Any],
+    roles: tuple[str, ...] = ("organiser", "admin"),
+) -> Principal | None:
+    """The key holder of this browser in one of `roles`, or None for a missing, forged, expired or revoked session
+    (or another role: a funder's session opens no organiser page)."""
     value = request.cookies.get(COOKIE, "")
     key_text, _, rest = value.partition(".")
     expires_text, _, token = rest.partition(".")
@@ -62,6 +68,6 @@ async def principal(conn: Connection, settings: Settings, request: Request[Any, 
     if expires < time.time() or not links_signing.valid(settings.secret_key, _what(key_id, expires), token):
         return None
     found = await principal_for_key(conn, key_id)
-    if found is None or found.role not in ("organiser", "admin"):
+    if found is None or found.role not in roles:
         return None
     return found

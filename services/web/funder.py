@@ -1,0 +1,111 @@
+"""/financier: the funder's dashboard of their report, and its downloads.
+
+The figures are the API's report (`reports.service.attendance_report`, as GET /api/v1/reports/attendance): the same
+disclosure control ("<5", hidden cells, noise), the same audit record per export. Charts are SVG from the server
+(services/web/charts.py), each with its table. Signed in with the funder's API key, like an organiser
+(services/web/organiser_session.py).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import State
+from litestar.params import QueryParameter
+from litestar.response import Template
+
+from schemas.auth import Principal
+from schemas.reports import Report
+from services.audit import queries as audit
+from services.db import Conn, Connection
+from services.reports import formats
+from services.reports.controllers import protection
+from services.reports.request import FORMATS, Params, parse
+from services.reports.service import attendance_report
+from services.web import charts
+from services.web import organiser_session as signed
+from services.web.i18n import N_
+from services.web.i18n import gettext as _
+from services.web.organiser import _HANDLERS, _NotSignedIn
+from services.web.render import HEADERS, page
+
+Year = Annotated[str | None, QueryParameter(name="jaar", max_length=4)]
+# The dashboard's parts: (grouping, title of the chart, the measure drawn)
+PARTS = (
+    ("month", N_("Bereik per maand"), "attended"),
+    ("professional_group", N_("Aanwezig per beroepsgroep"), "attended"),
+    ("theme", N_("Aanwezig per thema"), "attended"),
+    ("province", N_("Gemeenten bereikt per provincie"), "municipalities_reached"),
+)
+DOWNLOADS = ("month", "professional_group", "theme", "province", "municipality", "meeting")
+
+
+async def _funder(conn: Connection, state: State, request: Request[Any, Any, Any]) -> Principal:
+    found = await signed.principal(conn, state.settings, request, roles=("funder", "admin"))
+    if found is None:
+        raise _NotSignedIn()
+    return found
+
+
+async def _report(conn: Connection, state: State, principal: Principal, year: str, group_by: str, fmt: str) -> Report:
+    req = parse(principal, Params(year=year, group_by=group_by, format=fmt), None, datetime.now(UTC).date())
+    return await attendance_report(conn, req, protection(state))
+
+
+def _label(row: Any, dimension: str) -> str:
+    return str(row.labels.get(dimension) or row.dimensions.get(dimension) or _("onbekend"))
+
+
+class FunderController(Controller):
+    path = "/financier"
+    include_in_schema = False
+    exception_handlers = _HANDLERS  # type: ignore[assignment]
+
+    @get("/")
+    async def dashboard(self, conn: Conn, state: State, request: Request[Any, Any, Any], jaar: Year = None) -> Template:
+        principal = await _funder(conn, state, request)
+        year = jaar if jaar and jaar.isdigit() else str(datetime.now(UTC).year)
+        sections = []
+        total = None
+        for dimension, title, measure in PARTS:
+            report = await _report(conn, state, principal, year, dimension, "json")
+            total = report.total
+            rows = [(_label(r, dimension), getattr(r, measure)) for r in report.rows]
+            sections.append(
+                {
+                    "id": f"grafiek-{dimension}",
+                    "title": _(title),
+                    "dimension": dimension,
+                    "chart": charts.bars(f"grafiek-{dimension}", _(title), rows),
+                    "rows": report.rows,
+                    "measure": measure,
+                }
+            )
+        return page(
+            "funder.html", title=_("Rapportage"), organiser=False, funder=principal.organisation_code or "",
+            year=year, total=total, k=state.settings.report_min_cell, sections=sections, downloads=DOWNLOADS,
+        )  # fmt: skip
+
+    @get("/rapport")
+    async def download(
+        self, conn: Conn, state: State, request: Request[Any, Any, Any], jaar: Year = None,
+        indeling: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        formaat: Annotated[str | None, QueryParameter(max_length=10)] = None,
+    ) -> Response[bytes]:  # fmt: skip
+        """The report as CSV or XLSX (the API's own rendering), recorded in the audit log as the API records it."""
+        principal = await _funder(conn, state, request)
+        fmt = formaat if formaat in ("csv", "xlsx") else "xlsx"
+        req = parse(
+            principal, Params(year=jaar, group_by=indeling or "month", format=fmt), None, datetime.now(UTC).date()
+        )
+        report = await attendance_report(conn, req, protection(state))
+        await audit.record(
+            conn, "report.exported", "export", None,
+            {"report": "attendance", "funder": req.funder, "from": req.first.isoformat(), "to": req.last.isoformat(),
+             "group_by": list(req.group_by), "format": req.format},
+        )  # fmt: skip
+        name = f"leerkring-aanwezigheid-{req.first.isoformat()}-{req.last.isoformat()}.{req.format}"
+        headers = {**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(formats.render(report, req.format), media_type=FORMATS[req.format], headers=headers)
