@@ -4,7 +4,9 @@ person; cancel. axe-core on every page."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from playwright.async_api import BrowserContext, Page, expect
@@ -77,6 +79,12 @@ async def test_an_organiser_creates_publishes_checks_people_in_and_cancels(
     await page.get_by_role("button", name="Inchecken").first.click()
     await expect(page.get_by_role("status")).to_contain_text("Ingecheckt")
     await expect(page.locator("#aantal-ingecheckt")).to_have_text("1")
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="Download de inschrijvingen (CSV voor Excel)").click()
+    exported = await asyncio.to_thread(Path(await (await download_info.value).path()).read_bytes)
+    api_csv = (await api.get(f"/api/v1/meetings/{door['id']}/registrations.csv", headers=vng)).content
+    assert exported == api_csv, "the page's export is the API's"
+    assert "Deelnemer 1" in exported.decode("utf-8-sig")
     listed = (await api.get(f"/api/v1/meetings/{door['id']}/attendance", headers=vng)).json()
     assert [a["status"] for a in listed] == ["attended"], "the button used the API's own attendance record"
 
