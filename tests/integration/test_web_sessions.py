@@ -1,0 +1,86 @@
+"""The organiser's and funder's page session: bound to the key, signed, and only for its role."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from services.app import create_app
+from services.auth.keys import revoke_key
+from services.db import Connection
+from services.settings import Settings
+from services.web.organiser_session import COOKIE
+from tests.api import published
+from tests.conftest import Keys
+from tests.csrf import like_a_browser
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+
+
+@pytest.fixture
+async def browser(settings: Settings) -> AsyncIterator[Client]:
+    async with AsyncTestClient(app=create_app(settings), base_url="https://leerkring.test") as client:
+        yield like_a_browser(client, settings.secret_key)
+
+
+async def sign_in(browser: Client, headers: dict[str, str]) -> str:
+    answer = await browser.post(
+        "/organisator/inloggen", data={"key": headers["Authorization"][7:]}, follow_redirects=False
+    )
+    assert answer.status_code == 303, answer.text
+    cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith(f"{COOKIE}="))
+    assert "HttpOnly" in cookie
+    assert "Secure" in cookie
+    assert "samesite=strict" in cookie.lower()
+    assert headers["Authorization"][7:] not in cookie, "the key itself never goes into the cookie"
+    return str(answer.headers["location"])
+
+
+async def test_revoking_the_key_ends_its_page_session(browser: Client, conn: Connection, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    assert await sign_in(browser, vng) == "/organisator"
+    meeting = await published(browser, vng, title="Alleen voor VNG")
+    assert "Alleen voor VNG" in (await browser.get("/organisator")).text
+    prefix = vng["Authorization"].split("_")[1]
+    await revoke_key(conn, prefix)
+    after = await browser.get("/organisator")
+    assert after.status_code == 401
+    assert "Log in als organisator" in after.text
+    assert (await browser.get(f"/organisator/bijeenkomsten/{meeting['id']}")).status_code == 401
+
+
+async def test_a_forged_or_altered_session_opens_nothing(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    await sign_in(browser, vng)
+    value = next(c.value for c in browser.cookies.jar if c.name == COOKIE)
+    assert value
+    key_id, expires, token = value.split(".")
+    for forged in (f"{key_id}.{int(expires) + 86400}.{token}", f"{key_id}.{expires}.{token[:-2]}xx", "x.y.z"):
+        browser.cookies.clear()
+        browser.cookies.set(COOKIE, forged, domain="leerkring.test")
+        assert (await browser.get("/organisator")).status_code == 401, forged
+
+
+async def test_each_role_opens_only_its_own_pages(browser: Client, keys: Keys) -> None:
+    aof = await keys.headers("funder", "AOF")
+    assert await sign_in(browser, aof) == "/financier"
+    assert (await browser.get("/financier")).status_code == 200
+    assert (await browser.get("/organisator")).status_code == 401, "a funder's key opens no organiser page"
+    browser.cookies.clear()
+    vng = await keys.headers("organiser", "VNG")
+    await sign_in(browser, vng)
+    assert (await browser.get("/financier")).status_code == 401, "an organiser sees no funder report"
+
+
+async def test_another_bodys_meeting_is_not_shown_to_an_organiser(browser: Client, keys: Keys) -> None:
+    bzk = await keys.headers("organiser", "BZK")
+    theirs = await published(browser, bzk, title="Van BZK")
+    vng = await keys.headers("organiser", "VNG")
+    await sign_in(browser, vng)
+    assert "Van BZK" not in (await browser.get("/organisator")).text
+    page = await browser.get(f"/organisator/bijeenkomsten/{theirs['id']}")
+    assert page.status_code in (403, 404)
+    assert not re.search(r"deelnemer\d@", page.text)
