@@ -7,11 +7,9 @@ from uuid import UUID
 from litestar import Controller, Response, get
 from litestar.params import FromPath
 
-from schemas.auth import Principal
 from schemas.evaluations import EvaluationResults
-from services.auth.guards import CurrentPrincipal, provide_principal, require_role
-from services.db import Conn, Connection
-from services.errors import Forbidden, NotFound
+from services.auth.guards import CurrentPrincipal, provide_principal
+from services.db import Conn
 from services.evaluations import service
 
 
@@ -24,31 +22,15 @@ class EvaluationController(Controller):
         """Invited, responded, response rate and, from 3 answers on, average and distribution per question and the
         open answers without names (sorted, not in the order given). Organisers of the meeting and admins; funders
         of it see the figures without the open answers."""
-        return await _results(conn, principal, meeting_id)
+        return await service.results_for(conn, principal, meeting_id)
 
     @get("/{meeting_id:uuid}/evaluation.csv", dependencies={"principal": provide_principal}, media_type="text/csv")
     async def results_csv(self, conn: Conn, principal: CurrentPrincipal, meeting_id: FromPath[UUID]) -> Response[str]:
         """The same as CSV for Excel (semicolons, UTF-8 with BOM): one row per question and value, open answers
         one per row; cells that would start a formula are made plain text."""
-        results = await _results(conn, principal, meeting_id)
+        results = await service.results_for(conn, principal, meeting_id)
         return Response(
             service.results_csv(results),
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="evaluatie-{meeting_id}.csv"'},
         )
-
-
-async def _results(conn: Connection, principal: Principal, meeting_id: UUID) -> EvaluationResults:
-    """Raises NotFound (unknown, someone's draft, not funded by this funder), Forbidden (another organiser's)."""
-    require_role(principal, "admin", "organiser", "funder")
-    row = await conn.fetchrow("SELECT organiser_codes, funder_codes, status FROM meetings WHERE id = $1", meeting_id)
-    if row is None or (row["status"] == "draft" and not principal.is_admin):
-        raise NotFound("Deze bijeenkomst bestaat niet")
-    code = principal.organisation_code
-    if principal.role == "funder":
-        if code not in row["funder_codes"]:
-            raise NotFound("Deze bijeenkomst bestaat niet")
-        return await service.results(conn, meeting_id, with_text=False)
-    if not principal.is_admin and code not in row["organiser_codes"]:
-        raise Forbidden("Alleen de organiserende organisaties zien de evaluatie van deze bijeenkomst")
-    return await service.results(conn, meeting_id, with_text=True)

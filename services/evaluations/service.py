@@ -22,10 +22,12 @@ from uuid import UUID
 
 import msgspec
 
+from schemas.auth import Principal
 from schemas.evaluations import EvaluationResults, EvaluationSettings, QuestionResult
 from schemas.events import EvaluationRequested
+from services.auth.guards import require_role
 from services.db import Connection, required
-from services.errors import FieldError, InvalidInput
+from services.errors import FieldError, Forbidden, InvalidInput, NotFound
 from services.evaluations.questionnaire import QUESTIONNAIRES, Question, check
 from services.outbox import emit
 from services.reminders.rules import duration
@@ -245,3 +247,20 @@ def results_csv(results: EvaluationResults) -> str:
         for answer in q.answers:
             writer.writerow([_cell(q.text), q.kind, _cell(answer), ""])
     return out.getvalue()
+
+
+async def results_for(conn: Connection, principal: Principal, meeting_id: UUID) -> EvaluationResults:
+    """The results as `principal` may see them (for the API and the organiser's page): funders without the open
+    answers. Raises NotFound (unknown, someone's draft, not funded by this funder), Forbidden (another organiser's)."""
+    require_role(principal, "admin", "organiser", "funder")
+    row = await conn.fetchrow("SELECT organiser_codes, funder_codes, status FROM meetings WHERE id = $1", meeting_id)
+    if row is None or (row["status"] == "draft" and not principal.is_admin):
+        raise NotFound("Deze bijeenkomst bestaat niet")
+    code = principal.organisation_code
+    if principal.role == "funder":
+        if code not in row["funder_codes"]:
+            raise NotFound("Deze bijeenkomst bestaat niet")
+        return await results(conn, meeting_id, with_text=False)
+    if not principal.is_admin and code not in row["organiser_codes"]:
+        raise Forbidden("Alleen de organiserende organisaties zien de evaluatie van deze bijeenkomst")
+    return await results(conn, meeting_id, with_text=True)

@@ -33,10 +33,11 @@ from services.auth.keys import authenticate
 from services.dates import format_when
 from services.db import Conn, Connection
 from services.errors import DomainError, InvalidInput, NotAuthenticated
+from services.evaluations.service import results_for as evaluation_results
 from services.meetings import service as meetings
 from services.registrations import listing
 from services.settings import Settings
-from services.web import choices, forms, organiser_form, session
+from services.web import charts, choices, forms, organiser_form, session
 from services.web import organiser_session as signed
 from services.web.i18n import N_, locale
 from services.web.i18n import gettext as _
@@ -256,3 +257,21 @@ class OrganiserController(Controller):
         text = await listing.csv_export(conn, principal, meeting_id, status=None)
         disposition = f'attachment; filename="inschrijvingen-{meeting_id}.csv"'
         return Response(text, media_type="text/csv", headers={**HEADERS, "Content-Disposition": disposition})
+
+    @get("/bijeenkomsten/{meeting_id:uuid}/evaluatie")
+    async def evaluation(
+        self, conn: Conn, state: State, request: Request[Any, Any, Any], meeting_id: FromPath[UUID]
+    ) -> Template:
+        """The evaluation's results (the API's, with its minimum of answers), a chart per closed question."""
+        principal = await _organiser(conn, state, request)
+        meeting = await meetings.get(conn, principal, meeting_id)
+        results = await evaluation_results(conn, principal, meeting_id)
+        charts_by_key = {
+            q.key: charts.bars(f"vraag-{q.key}", q.text, list(q.distribution.items()))
+            for q in results.questions
+            if q.distribution
+        }
+        return page(
+            "organiser_evaluation.html", title=_("Evaluatie"), organiser=True, meeting=meeting, results=results,
+            charts=charts_by_key,
+        )  # fmt: skip

@@ -84,3 +84,16 @@ async def test_another_bodys_meeting_is_not_shown_to_an_organiser(browser: Clien
     page = await browser.get(f"/organisator/bijeenkomsten/{theirs['id']}")
     assert page.status_code in (403, 404)
     assert not re.search(r"deelnemer\d@", page.text)
+
+
+async def test_the_evaluation_page_keeps_the_apis_minimum_and_its_owner(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng, title="Geëvalueerd")
+    await sign_in(browser, vng)
+    page = await browser.get(f"/organisator/bijeenkomsten/{meeting['id']}/evaluatie")
+    assert page.status_code == 200
+    assert "zodra minstens 3 mensen hebben geantwoord" in page.text
+    browser.cookies.clear()
+    await sign_in(browser, await keys.headers("organiser", "BZK"))
+    other = await browser.get(f"/organisator/bijeenkomsten/{meeting['id']}/evaluatie")
+    assert other.status_code == 403, "another body's organiser, as in the API"
