@@ -28,7 +28,7 @@ PAGE_POLICY = (
     "frame-ancestors 'none'; base-uri 'none'"
 )
 
-# The one page with a script (the invitation progress bar): our own file, and fetches back to us only.
+# Pages with a script (the invitation progress bar, the door view): our own files, and fetches back to us only.
 SCRIPT_PAGE_POLICY = PAGE_POLICY.replace(
     "default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';"
 )

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
@@ -34,6 +35,7 @@ from services.dates import format_when
 from services.db import Conn, Connection
 from services.errors import DomainError, InvalidInput, NotAuthenticated
 from services.evaluations.service import results_for as evaluation_results
+from services.headers import SCRIPT_PAGE_POLICY
 from services.meetings import service as meetings
 from services.registrations import listing
 from services.settings import Settings
@@ -44,6 +46,10 @@ from services.web.i18n import gettext as _
 from services.web.render import HEADERS, message, on_page_error, page, summary
 
 HOME = "/organisator"
+
+
+class DoorQueue(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    registration_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=500)]
 
 
 class _NotSignedIn(DomainError):
@@ -99,7 +105,7 @@ async def _meeting_page(
         when=format_when(meeting.starts_at, meeting.ends_at, meeting.timezone, locale()),
         people=people, waiting=waiting, checked_in=sum(1 for r in people if r.attendance == "attended"),
         code=info.code, qr=qr, door_open=info.opens_at <= now < info.closes_at and meeting.status == "published",
-        back_path=f"{HOME}/bijeenkomsten/{meeting_id}",
+        back_path=f"{HOME}/bijeenkomsten/{meeting_id}", headers={"Content-Security-Policy": SCRIPT_PAGE_POLICY},
     )  # fmt: skip
 
 
@@ -275,3 +281,19 @@ class OrganiserController(Controller):
             "organiser_evaluation.html", title=_("Evaluatie"), organiser=True, meeting=meeting, results=results,
             charts=charts_by_key,
         )  # fmt: skip
+
+    @post("/bijeenkomsten/{meeting_id:uuid}/aanwezig/lijst", status_code=200)
+    async def present_many(
+        self, conn: Conn, state: State, request: Request[Any, Any, Any], meeting_id: FromPath[UUID]
+    ) -> dict[str, list[str]]:
+        """The door view's queue (services/web/static/door.js), sent when there is a connection: each registration
+        present. Recording is idempotent, so a queue sent twice counts nobody twice."""
+        principal = await _organiser(conn, state, request)
+        try:
+            body = msgspec.json.decode(await request.body(), type=DoorQueue)
+        except msgspec.ValidationError as exc:
+            raise InvalidInput(str(exc), field="registration_ids") from None
+        marks = [AttendanceMark(registration_id=rid) for rid in dict.fromkeys(body.registration_ids)]
+        async with conn.transaction():
+            recorded = await attendance.record(conn, principal, meeting_id, marks)
+        return {"recorded": [str(a.registration_id) for a in recorded if a.registration_id]}

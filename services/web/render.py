@@ -35,6 +35,7 @@ _STATIC = {
     "nlds/components.css": (_VENDOR / "utrecht" / "component-library.css").read_bytes(),
     "nlds/theme.css": (_VENDOR / "voorbeeld-theme" / "design-tokens.css").read_bytes(),
     "progress.js": (resources.files("services.web") / "static" / "progress.js").read_bytes(),
+    "door.js": (resources.files("services.web") / "static" / "door.js").read_bytes(),
 }
 
 _ENVIRONMENT = jinja2.Environment(

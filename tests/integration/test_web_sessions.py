@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -16,6 +17,7 @@ from services.web.organiser_session import COOKIE
 from tests.api import published
 from tests.conftest import Keys
 from tests.csrf import like_a_browser
+from tests.factories import participant_body
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -97,3 +99,28 @@ async def test_the_evaluation_page_keeps_the_apis_minimum_and_its_owner(browser:
     await sign_in(browser, await keys.headers("organiser", "BZK"))
     other = await browser.get(f"/organisator/bijeenkomsten/{meeting['id']}/evaluatie")
     assert other.status_code == 403, "another body's organiser, as in the API"
+
+
+async def test_the_door_without_script_and_its_queue_sent_twice(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    start = datetime.now(UTC) + timedelta(minutes=10)
+    meeting = await published(
+        browser, vng, starts_at=start.isoformat(), ends_at=(start + timedelta(hours=1)).isoformat(), reminders=[]
+    )
+    url = f"/api/v1/meetings/{meeting['id']}/registrations"
+    ids = [
+        (await browser.post(url, json={"participant": participant_body(n)}, headers=vng)).json()["id"] for n in (1, 2)
+    ]
+    await sign_in(browser, vng)
+    base = f"/organisator/bijeenkomsten/{meeting['id']}"
+    plain = await browser.post(f"{base}/aanwezig", data={"registration_id": ids[0]})
+    assert plain.status_code == 200, "a plain form post, as without the script"
+    assert "Ingecheckt." in plain.text
+    for _attempt in range(2):
+        sent = await browser.post(f"{base}/aanwezig/lijst", json={"registration_ids": [ids[0], ids[1], ids[1]]})
+        assert sent.status_code == 200, sent.text
+        assert sorted(sent.json()["recorded"]) == sorted(ids)
+    rows = (await browser.get(f"/api/v1/meetings/{meeting['id']}/attendance", headers=vng)).json()
+    assert sorted(r["registration_id"] for r in rows) == sorted(ids), "two people, two records, however often sent"
+    bad = await browser.post(f"{base}/aanwezig/lijst", json={"registration_ids": ["geen-id"]})
+    assert bad.status_code == 422
