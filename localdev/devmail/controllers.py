@@ -1,7 +1,8 @@
 """GET /dev/mail: what would have been sent. Development only (create_app leaves it out in production).
 
 Lists the .eml files under var/mail — written by the SMTP sink that `leerkring run` starts, or by
-the worker's file mailer when no SMTP server is configured — newest first, with a view of each.
+the worker's file mailer when no SMTP server is configured — newest first (times in Dutch local time), with a view
+of each and, for a mail with a calendar part, a readable view of that part (method, times in local time, place).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 from litestar.params import FromPath
 
+from services.dates import DUTCH_ZONE, format_when, moment
 from services.errors import NotFound
 from services.settings import Settings
 
@@ -38,7 +40,7 @@ th{{background:#f4f4f4}}.meta{{color:#555}}</style></head>
 <body><h1>Verstuurde e-mail</h1>
 <p class="meta">Ontwikkelomgeving: deze berichten zijn niet echt verstuurd maar bewaard in <code>{folder}</code>.
 {summary}</p>
-<table><thead><tr><th>Ontvangen</th><th>Aan</th><th>Onderwerp</th><th>Bekijken</th></tr></thead>
+<table><thead><tr><th>Ontvangen (Nederlandse tijd)</th><th>Aan</th><th>Onderwerp</th><th>Bekijken</th></tr></thead>
 <tbody>{rows}</tbody></table></body></html>
 """
 
@@ -49,6 +51,7 @@ class _Entry:
     received: datetime
     to: str
     subject: str
+    calendar: bool
 
 
 def _maildir(state: State) -> Path:
@@ -72,6 +75,7 @@ def _scan(folder: Path) -> tuple[list[_Entry], int]:
                 received=datetime.fromtimestamp(path.stat().st_mtime, UTC),
                 to=str(headers.get("To", "")),
                 subject=str(headers.get("Subject", "")),
+                calendar=b"text/calendar" in path.read_bytes()[: _HEAD_BYTES * 4],
             )
         )
     return entries, len(files)
@@ -82,6 +86,35 @@ def _load(folder: Path, name: str) -> bytes:
     if not _NAME.match(name) or not path.is_file():
         raise NotFound("Dit bericht bestaat niet (meer)")
     return path.read_bytes()
+
+
+def _calendar(raw: bytes) -> str | None:
+    """The calendar part as a person reads it: what it does (METHOD), what, when in local time, where, who."""
+    message: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)
+    part = next((p for p in message.walk() if p.get_content_type() == "text/calendar"), None)
+    if part is None:
+        return None
+    from icalendar import Calendar  # development page only: keep the import out of the API's start
+
+    calendar = Calendar.from_ical(part.get_content())
+    lines = [f"METHOD: {calendar.get('METHOD', '(geen)')}"]
+    for event in calendar.walk("VEVENT"):
+        start, end = event.decoded("DTSTART"), event.decoded("DTEND", None)
+        zone = str(getattr(start, "tzinfo", None) or DUTCH_ZONE)
+        when = format_when(start, end, zone if "/" in zone else DUTCH_ZONE) if end else moment(start)
+        lines += [
+            "",
+            f"Wat:        {event.get('SUMMARY', '')}",
+            f"Wanneer:    {when}",
+            f"Waar:       {event.get('LOCATION', '')}",
+            f"Status:     {event.get('STATUS', '')}",
+            f"UID:        {event.get('UID', '')}   SEQUENCE: {event.get('SEQUENCE', 0)}",
+            f"Organisator: {event.get('ORGANIZER', '')}",
+        ]
+        attendees = event.get("ATTENDEE", [])
+        for attendee in attendees if isinstance(attendees, list) else [attendees]:
+            lines.append(f"Genodigde:  {attendee} ({attendee.params.get('PARTSTAT', '')})")
+    return "\n".join(lines) + "\n"
 
 
 def _part(raw: bytes, subtype: str) -> str | None:
@@ -99,9 +132,10 @@ class DevMailController(Controller):
         folder = _maildir(state)
         entries, total = await asyncio.to_thread(_scan, folder)
         rows = "".join(
-            f"<tr><td>{e.received:%Y-%m-%d %H:%M:%S} UTC</td><td>{escape(e.to)}</td><td>{escape(e.subject)}</td>"
+            f"<tr><td>{moment(e.received)}:{e.received:%S}</td><td>{escape(e.to)}</td><td>{escape(e.subject)}</td>"
             f'<td><a href="/dev/mail/{e.name}/text">tekst</a> · <a href="/dev/mail/{e.name}/html">HTML</a> · '
-            f'<a href="/dev/mail/{e.name}">bron</a></td></tr>'
+            + (f'<a href="/dev/mail/{e.name}/agenda">agenda</a> · ' if e.calendar else "")
+            + f'<a href="/dev/mail/{e.name}">bron</a></td></tr>'
             for e in entries
         )
         if total == 0:
@@ -129,3 +163,12 @@ class DevMailController(Controller):
         if html is None:
             raise NotFound("Dit bericht heeft geen HTML-deel")
         return Response(html, media_type=MediaType.HTML, headers={"Content-Security-Policy": _SANDBOX})
+
+    @get("/{name:str}/agenda", media_type=MediaType.TEXT)
+    async def calendar_mail(self, state: State, name: FromPath[str]) -> str:
+        """The calendar part, readable: the times in Dutch local time, the method, who is invited."""
+        raw = await asyncio.to_thread(_load, _maildir(state), name)
+        text = _calendar(raw)
+        if text is None:
+            raise NotFound("Dit bericht heeft geen agenda-deel")
+        return text

@@ -92,3 +92,29 @@ async def test_no_dev_mail_page_in_production(settings: Settings):
     production = msgspec.structs.replace(settings, environment="production")
     async with AsyncTestClient(app=create_app(production)) as client:
         assert (await client.get("/dev/mail")).status_code == 404
+
+
+async def test_the_calendar_part_reads_in_local_time(client: Client, settings: Settings):
+    message = EmailMessage()
+    message["To"], message["Subject"] = "anne@gemeente.nl", "Uitnodiging met agenda"
+    message.set_content("Zie de agenda-uitnodiging.")
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\n"
+        "UID:m1@leerkring\r\nSEQUENCE:2\r\nDTSTAMP:20270301T120000Z\r\nDTSTART:20270302T123000Z\r\n"
+        "DTEND:20270302T150000Z\r\nSUMMARY:Intervisie Wmo\r\nLOCATION:Stadhuis\\, Den Haag\r\n"
+        "ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:anne@gemeente.nl\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    message.add_alternative(ics, subtype="calendar", params={"method": "REQUEST"})
+    folder = settings.var_dir / "mail"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "met-agenda.eml").write_bytes(message.as_bytes())
+    page = await client.get("/dev/mail")
+    assert 'href="/dev/mail/met-agenda.eml/agenda"' in page.text
+    assert "UTC" not in page.text, "received times in Dutch local time"
+    readable = (await client.get("/dev/mail/met-agenda.eml/agenda")).text
+    assert "METHOD: REQUEST" in readable
+    assert "dinsdag 2 maart 2027, 13:30–16:00 (Nederlandse tijd)" in readable
+    assert "Stadhuis, Den Haag" in readable
+    assert "SEQUENCE: 2" in readable
+    assert "mailto:anne@gemeente.nl (NEEDS-ACTION)" in readable
+    assert (await client.get("/dev/mail/met-agenda.eml/agenda")).status_code == 200
