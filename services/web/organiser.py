@@ -181,7 +181,7 @@ class OrganiserController(Controller):
                 meeting = await meetings.create(conn, principal, organiser_form.decode(form, MeetingIn))
         except InvalidInput as exc:
             return await _form_page(
-                conn, title=_("Nieuwe bijeenkomst"), action=f"{HOME}/nieuw", values=form,
+                conn, title=_("Nieuwe bijeenkomst"), action=f"{HOME}/nieuw", values=organiser_form.as_posted(form),
                 errors=organiser_form.errors_at_fields(exc.errors), status=422,
             )  # fmt: skip
         return Redirect(f"{HOME}/bijeenkomsten/{meeting.id}", status_code=303, headers=HEADERS)
@@ -216,7 +216,7 @@ class OrganiserController(Controller):
         except InvalidInput as exc:
             return await _form_page(
                 conn, title=_("Bijeenkomst bewerken"), action=f"{HOME}/bijeenkomsten/{meeting_id}/bewerken",
-                values=form, errors=organiser_form.errors_at_fields(exc.errors), status=422,
+                values=organiser_form.as_posted(form), errors=organiser_form.errors_at_fields(exc.errors), status=422,
             )  # fmt: skip
         return await _meeting_page(conn, state.settings, principal, meeting_id, notice=_("Opgeslagen."))
 

@@ -126,3 +126,8 @@ def from_meeting(meeting: Meeting) -> dict[str, str]:
 
 def empty() -> dict[str, str]:
     return dict.fromkeys(FIELDS, "") | {"format": "intervisie", "capacity": "20", "waitlist": "ja"}
+
+
+def as_posted(form: Mapping[str, str]) -> dict[str, str]:
+    """What was posted, every field present (a hand-made post may leave some out), to show the form again."""
+    return dict.fromkeys(FIELDS, "") | {k: v for k, v in form.items() if k in FIELDS}

@@ -102,7 +102,8 @@ class OrganiserInviteController(Controller):
             for error in exc.errors:
                 errors.setdefault(_FIELDS.get(error.field.split(".")[0].split("[")[0], "emails"), _(error.message))
             title = (await meetings.get(conn, principal, meeting_id)).title
-            return await _form(conn, meeting_id, title, form, errors, status=422)
+            shown = dict.fromkeys(_FIELDS.values(), "") | {k: v for k, v in form.items() if k in _FIELDS.values()}
+            return await _form(conn, meeting_id, title, shown, errors, status=422)
         target = f"{HOME}/bijeenkomsten/{meeting_id}/uitnodigingen/{accepted.batch.id}"
         return Redirect(target, status_code=303, headers=HEADERS)
 

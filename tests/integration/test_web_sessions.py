@@ -124,3 +124,28 @@ async def test_the_door_without_script_and_its_queue_sent_twice(browser: Client,
     assert sorted(r["registration_id"] for r in rows) == sorted(ids), "two people, two records, however often sent"
     bad = await browser.post(f"{base}/aanwezig/lijst", json={"registration_ids": ["geen-id"]})
     assert bad.status_code == 422
+
+
+async def test_editing_a_meeting_through_the_form_uses_the_services_rules(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng, title="Oude titel")
+    await sign_in(browser, vng)
+    base = f"/organisator/bijeenkomsten/{meeting['id']}/bewerken"
+    shown = await browser.get(base)
+    assert 'value="Oude titel"' in shown.text, "the form holds the meeting as it is"
+    values = dict(re.findall(r'<input class="utrecht-textbox[^>]*name="(\w+)" value="([^"]*)"', shown.text))
+    form = {**values, "format": "intervisie", "waitlist": "ja", "title": "Nieuwe titel", "capacity": "0"}
+    refused = await browser.post(base, data=form)
+    assert refused.status_code == 422
+    assert 'href="#veld-capacity"' in refused.text, "msgspec's bound on capacity, at the field"
+    saved = await browser.post(base, data={**form, "capacity": "25"})
+    assert saved.status_code == 200, saved.text
+    assert "Opgeslagen." in saved.text
+    after = (await browser.get(f"/api/v1/meetings/{meeting['id']}")).json()
+    assert (after["title"], after["capacity"]) == ("Nieuwe titel", 25)
+    invite = await browser.post(f"/organisator/bijeenkomsten/{meeting['id']}/uitnodigen", data={"emails": "geen"})
+    assert invite.status_code == 422, "a hand-made post missing fields is a page with the error, never a 500"
+    assert 'href="#veld-emails"' in invite.text
+    bare = await browser.post("/organisator/nieuw", data={"title": "Alleen een titel"})
+    assert bare.status_code == 422
+    assert 'href="#veld-date"' in bare.text
