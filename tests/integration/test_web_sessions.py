@@ -149,3 +149,15 @@ async def test_editing_a_meeting_through_the_form_uses_the_services_rules(browse
     bare = await browser.post("/organisator/nieuw", data={"title": "Alleen een titel"})
     assert bare.status_code == 422
     assert 'href="#veld-date"' in bare.text
+
+
+async def test_the_funder_pages_answer_bad_parameters_with_a_page(browser: Client, keys: Keys) -> None:
+    await sign_in(browser, await keys.headers("funder", "AOF"))
+    for url in ("/financier?jaar=abcd", "/financier?jaar=1800"):
+        assert (await browser.get(url)).status_code in (200, 422), url
+    bad = await browser.get("/financier/rapport?indeling=postcode&formaat=xlsx")
+    assert bad.status_code == 422
+    assert "text/html" in bad.headers["content-type"]
+    good = await browser.get("/financier/rapport?jaar=2026&indeling=theme&formaat=csv")
+    assert good.status_code == 200
+    assert good.headers["content-type"].startswith("text/csv")
