@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Controller, Litestar, Request, Response, get
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.response import Redirect
 from redis.asyncio import Redis
 
 from services import VERSION
@@ -103,8 +103,11 @@ def create_app(settings: Settings) -> Litestar:
             await app.state.pool.close()
 
     @get("/", include_in_schema=False)
-    async def index(state: State) -> dict[str, str]:
-        return {"naam": "Leerkring", "documentatie": "/schema", "api": "/api/v1"}
+    async def index(request: Request[Any, Any, Any]) -> Response[Any]:
+        # A browser lands on the agenda; a client asking for JSON gets where the API and its documentation are.
+        if request.accept.best_match(["application/json", "text/html"], default="application/json") == "text/html":
+            return Redirect("/agenda", status_code=303)
+        return Response({"naam": "Leerkring", "documentatie": "/schema", "api": "/api/v1"})
 
     return Litestar(
         route_handlers=[

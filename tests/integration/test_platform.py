@@ -23,6 +23,19 @@ async def test_health_and_readiness(client: Client):
     assert ready.json() == {"status": "ok", "database": "ok", "redis": "ok"}
 
 
+async def test_a_browser_at_the_root_lands_on_the_agenda_and_a_client_gets_where_the_api_is(client: Client):
+    browser = await client.get(
+        "/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}, follow_redirects=False
+    )
+    assert (browser.status_code, browser.headers["location"]) == (303, "/agenda")
+    agenda = await client.get(browser.headers["location"])
+    assert agenda.status_code == 200
+    assert "text/html" in agenda.headers["content-type"]
+    for accept in ("application/json", "*/*"):
+        api = await client.get("/", headers={"Accept": accept})
+        assert api.json() == {"naam": "Leerkring", "documentatie": "/schema", "api": "/api/v1"}
+
+
 async def test_openapi_lists_the_meetings_api(client: Client):
     spec = (await client.get("/schema/openapi.json")).json()
     assert "/api/v1/meetings" in spec["paths"]
