@@ -20,7 +20,7 @@ from services.attendance.controllers import AttendanceController
 from services.audit.controllers import AuditController
 from services.catalog.controllers import CatalogController
 from services.circles.controllers import CircleRoundController
-from services.db import create_pool, provide_transaction
+from services.db import provide_transaction
 from services.deadletters.controllers import DeadLetterController
 from services.docs import docs_asset, swagger_ui
 from services.errors import EXCEPTION_HANDLERS
@@ -28,7 +28,7 @@ from services.evaluations.controllers import EvaluationController
 from services.events.controllers import EventController
 from services.feeds.controllers import FeedController, FeedLinksController, MyFeedController
 from services.headers import add_response_headers
-from services.health import HealthController
+from services.health import HealthController, start_pool
 from services.invitations.controllers import (
     AudienceListController,
     InvitationController,
@@ -37,6 +37,8 @@ from services.invitations.controllers import (
 from services.invitations.pages import InvitationLinkController
 from services.me.controllers import MeController
 from services.meetings.controllers import MeetingController, SeriesController
+from services.observe.controllers import MetricsController
+from services.observe.middleware import observed
 from services.openapi import document_problems
 from services.organisations.controllers import OrganisationController
 from services.participants.controllers import ParticipantController
@@ -94,7 +96,7 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         app.state.settings = settings
-        app.state.pool = await create_pool(database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        app.state.pool = await start_pool(database_url, settings)
         app.state.redis = Redis.from_url(redis_url)
         try:
             yield
@@ -109,10 +111,11 @@ def create_app(settings: Settings) -> Litestar:
             return Redirect("/agenda", status_code=303)
         return Response({"naam": "Leerkring", "documentatie": "/schema", "api": "/api/v1"})
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             index,
             HealthController,
+            MetricsController,
             OrganisationController,
             CatalogController,
             MeetingController,
@@ -179,3 +182,6 @@ def create_app(settings: Settings) -> Litestar:
         ),
         debug=False,
     )
+    # Outside Litestar's routing, so 404s and 405s get a request id and are counted too (services/observe).
+    app.asgi_handler = observed(app.asgi_handler)
+    return app

@@ -9,12 +9,13 @@ import msgspec
 
 from schemas.events import Event, EventPayload, event_type
 from services.db import Connection
+from services.observe.context import current_request_id
 
 EVENT_VERSION = 1
 
 _INSERT = """
-INSERT INTO outbox (event_id, type, aggregate_id, version, payload)
-VALUES ($1, $2, $3, $4, $5::jsonb)
+INSERT INTO outbox (event_id, type, aggregate_id, version, payload, request_id)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6)
 """
 
 _payload_decoder: msgspec.json.Decoder[EventPayload] = msgspec.json.Decoder(EventPayload)
@@ -32,6 +33,8 @@ async def emit(conn: Connection, aggregate_id: UUID, payload: EventPayload) -> U
         aggregate_id,
         EVENT_VERSION,
         msgspec.json.encode(payload).decode(),
+        # The request (or the job) that caused it: its jobs log the same id (services/observe/context.py).
+        current_request_id(),
     )
     await conn.execute("SELECT pg_notify('outbox', '')")
     return event_id

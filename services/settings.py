@@ -38,6 +38,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # DEBUG, INFO, WARNING or ERROR for every process; arq's line per job start and end only with log_jobs.
     log_level: str = "INFO"
     log_jobs: bool = False
+    # One JSON object per line (services/observe/logs.py) or plain text; "auto": JSON in production, text otherwise.
+    log_format: Literal["auto", "text", "json"] = "auto"
+    # When set, GET /metrics wants `Authorization: Bearer <this>` (services/observe/controllers.py).
+    metrics_token: str = ""
     # Participant links: sign-in links are single-use and short-lived; manage links (in every mail) last this many
     # days from the mail that carried them; a registration asked for without proof lapses if not confirmed.
     signin_link_hours: int = 4

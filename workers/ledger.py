@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,8 @@ from asyncpg import Record
 
 from services.db import Pool
 from services.deadletters.service import record as record_dead_letter
+from services.observe import metrics
+from services.observe.context import job_var, request_id_var
 from services.outbox import event_from_row
 from workers.coalesce import Coalesced
 from workers.context import EVENT_COLUMNS_O, Ctx, EventGone, ledger_pool_of, pool_of, tuning_of, worker_id_of
@@ -35,6 +38,8 @@ from workers.settings import WorkerTuning, retry_delay
 log = logging.getLogger(__name__)
 
 ARQ_MAX_TRIES = 100_000
+# Where the steps below leave how a run ended (arq gives each job its own ctx), for leerkring_jobs_total.
+OUTCOME = "job_outcome"
 
 # START and DONE of all this worker's jobs that reach them while the previous statement is on the wire go out as
 # one statement (`LedgerBatches`): under load one round trip for many jobs, the same single-row effect for each.
@@ -51,7 +56,7 @@ WITH finished AS (
     WHERE j.outbox_id = r.outbox_id AND j.job = r.job AND j.status = 'pending'
     RETURNING j.outbox_id, j.job, j.attempts
 )
-SELECT s.job, s.attempts, {EVENT_COLUMNS_O} FROM started s JOIN outbox o ON o.id = s.outbox_id
+SELECT s.job, s.attempts, o.request_id, {EVENT_COLUMNS_O} FROM started s JOIN outbox o ON o.id = s.outbox_id
 """
 _ATTEMPT_FAILED = "UPDATE event_jobs SET last_error = $3 WHERE outbox_id = $1 AND job = $2"
 # A deferral gives back the attempt START counted.
@@ -133,11 +138,35 @@ def _describe(exc: BaseException) -> str:
 
 
 async def execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
+    """One run of a job, counted in leerkring_jobs_total by outcome, its log lines marked with the job and the id of
+    the request that caused its event (services/observe)."""
+    job_token = job_var.set(f"{spec.name}:{outbox_id}")
+    request_token = request_id_var.set(None)
+    started = time.perf_counter()
+    outcome = "error"
+    try:
+        await _execute(spec, ctx, outbox_id)
+        outcome = ctx.pop(OUTCOME, "done")
+    except Retry:
+        outcome = ctx.pop(OUTCOME, "retry")
+        raise
+    except asyncio.CancelledError:
+        outcome = "cancelled"
+        raise
+    finally:
+        metrics.JOBS.labels(spec.name, outcome).inc()
+        metrics.JOB_DURATION.labels(spec.name).observe(time.perf_counter() - started)
+        request_id_var.reset(request_token)
+        job_var.reset(job_token)
+
+
+async def _execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
     pool, tuning = ledger_pool_of(ctx), tuning_of(ctx)
     arq_try = int(ctx.get("job_try") or 1)
     try:
         if spec.ordered and await pool.fetchval(_PREDECESSORS, outbox_id, spec.name):
             # Not an attempt: nothing ran. Poll quickly at first, then back off.
+            ctx[OUTCOME] = "waiting"
             raise Retry(defer=min(0.02 * 2 ** min(arq_try, 8), 2.0))
         started = await batches_of(ctx).start((outbox_id, spec.name))
     except Retry:
@@ -146,8 +175,11 @@ async def execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
         log.warning("job %s(%s) could not start: %r", spec.name, outbox_id, exc)
         raise Retry(defer=retry_delay(arq_try, tuning.retry_base, tuning.retry_cap)) from exc
     if started is None:
+        ctx[OUTCOME] = "duplicate"
         return  # done, dead, or purged: a duplicate run ends here
+    request_id_var.set(started["request_id"])
     attempts = int(started["attempts"])
+    log.debug("job %s(%s) attempt %d", spec.name, outbox_id, attempts)
     ctx["attempt"] = attempts
     ctx["event"] = event_from_row(started)
     max_attempts = spec.max_attempts or tuning.max_attempts
@@ -157,9 +189,11 @@ async def execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
         raise  # shutdown or timeout: arq puts the job back, the next run is the next attempt
     except EventGone:
         log.info("job %s(%s): event purged, nothing to do", spec.name, outbox_id)
+        ctx[OUTCOME] = "gone"
         return
     except JobDeferred as exc:
         if not _past_horizon(ctx, tuning):
+            ctx[OUTCOME] = "deferred"
             await _defer(pool, spec, outbox_id, exc)
         await _failed(ctx, spec, outbox_id, attempts, max_attempts, exc)
     except Exception as exc:
@@ -190,6 +224,7 @@ async def _failed(ctx: Ctx, spec: JobSpec, outbox_id: int, attempts: int, max_at
     if permanent or attempts >= max_attempts:
         log.error("job %s(%s) failed after %d attempt(s), dead letter: %r", spec.name, outbox_id, attempts, exc)
         await _bury(ctx, spec, outbox_id, attempts, exc)
+        ctx[OUTCOME] = "dead"
         return
     delay = retry_delay(attempts, tuning.retry_base, tuning.retry_cap)
     log.warning("job %s(%s) attempt %d failed, retry in %.1fs: %r", spec.name, outbox_id, attempts, delay, exc)

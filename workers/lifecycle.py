@@ -31,6 +31,7 @@ import msgspec
 from services.db import create_pool
 from services.retention.service import purge as retention_purge
 from services.webhooks.transport import webhook_transport
+from workers import probe
 from workers.context import Ctx, ledger_pool_of, pool_of, redis_of, settings_of, tuning_of, worker_id_of
 from workers.jobs.webhooks import USER_AGENT, retry_due
 from workers.ledger import LedgerBatches
@@ -83,6 +84,9 @@ async def startup(ctx: Ctx) -> None:
     loops.append(asyncio.create_task(_maintenance(ctx, control), name="maintenance"))
     loops.append(asyncio.create_task(_every(ctx, "webhook retries", lambda: retry_due(ctx)), name="webhooks"))
     ctx["loops"] = loops
+    ctx[probe.TICK] = time.monotonic()
+    if tuning.metrics_port:
+        ctx["probe"] = await probe.start(ctx, tuning.metrics_host, tuning.metrics_port)
     log.info("worker %s started (max_jobs=%d, poll_delay=%ss)", ctx["worker_id"], tuning.max_jobs, tuning.poll_delay)
 
 
@@ -134,6 +138,7 @@ async def shutdown(ctx: Ctx) -> None:
     for name in ("ledger_pool", "pool"):
         if ctx.get(name) is not None and not await bounded(ctx[name].close(), left(5.0), f"closing {name}"):
             ctx[name].terminate()
+    probe.stop(ctx)  # last: until here /healthz said "stopping"
     log.info("worker %s stopped", worker_id_of(ctx))
 
 
@@ -163,6 +168,7 @@ async def _maintenance(ctx: Ctx, control: ControlConnection) -> None:
     last_run: dict[Sweep, float] = {}
     while not stopping.is_set():
         started = time.monotonic()
+        ctx[probe.TICK] = started  # the worker's /healthz: this loop still goes round (workers/probe.py)
         due = [s for s in SWEEPS if started - last_run.get(s, -s.every) >= s.every]
         last_run.update(dict.fromkeys(due, started))
         steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = [

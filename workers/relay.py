@@ -30,6 +30,7 @@ from typing import Any
 from arq.connections import ArqRedis
 
 from services.db import Pool
+from services.observe.metrics import OUTBOX_PUBLISHED
 from workers.enqueue import QueuedJob, enqueue_many
 from workers.routes import jobs_for, route_arrays
 from workers.settings import WorkerTuning
@@ -124,4 +125,5 @@ class Relay:
                 with contextlib.suppress(Exception):
                     await self._pool.execute(_ENQUEUE_FAILED, [j.outbox_id for j in jobs], [j.name for j in jobs])
         self.published += len(rows)
+        OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)

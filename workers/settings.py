@@ -32,6 +32,9 @@ class WorkerTuning(msgspec.Struct, frozen=True, kw_only=True):
     # together. Every step of a shutdown gets a share of it (workers/stopping.py: budget), so the worker is gone
     # before SIGKILL, with its claims handed back.
     stop_grace: float = 60.0
+    # The worker's /metrics and /healthz (workers/probe.py); 0: none. deploy/ sets 9100 (and host 0.0.0.0 in a pod).
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
 
     # Retry policy for event jobs: attempt n waits min(retry_base * 2**(n-1), retry_cap) seconds;
     # after max_attempts the job becomes a dead letter.

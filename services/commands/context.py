@@ -19,6 +19,7 @@ from typing import TypeVar
 import msgspec
 
 from services.db import Connection, connect
+from services.observe.logs import install as install_logging
 from services.settings import Settings
 
 T = TypeVar("T")
@@ -126,7 +127,7 @@ def configure_logging(settings: Settings) -> str:
     level = settings.log_level.upper()
     if level not in LOG_LEVELS:
         raise SystemExit(f"Ongeldige LEERKRING_LOG_LEVEL {settings.log_level!r}: kies uit {', '.join(LOG_LEVELS)}")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_logging(level, settings.log_format, production=settings.is_production)
     for name in JOB_LOGGERS:
         logging.getLogger(name).setLevel(logging.INFO if settings.log_jobs else logging.WARNING)
     # httpx logs every request with its full URL at INFO; a webhook URL may carry a subscriber's secret.

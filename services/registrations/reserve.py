@@ -8,6 +8,7 @@ import asyncpg
 
 from schemas.events import RegistrationConfirmed, RegistrationWaitlisted
 from services.db import Connection
+from services.observe.context import current_request_id
 from services.outbox import EVENT_VERSION
 from services.seats.queries import ACTIVE_SQL, R_COLUMNS, REG_COLUMNS
 
@@ -48,14 +49,15 @@ WITH d AS (
     FROM r WHERE meetings.id = r.meeting_id
     RETURNING meetings.waitlisted_count
 ), e AS (
-    INSERT INTO outbox (event_id, type, aggregate_id, version, payload)
+    INSERT INTO outbox (event_id, type, aggregate_id, version, payload, request_id)
     SELECT $7, CASE WHEN r.status = 'confirmed' THEN $9 ELSE $10 END, r.meeting_id, $8,
            CASE WHEN r.status = 'confirmed'
                 THEN jsonb_build_object('type', $9::text, 'registration_id', r.id, 'meeting_id', r.meeting_id,
                                         'participant_id', r.participant_id, 'previous_status', '')
                 ELSE jsonb_build_object('type', $10::text, 'registration_id', r.id, 'meeting_id', r.meeting_id,
                                         'participant_id', r.participant_id, 'position', r.position)
-           END
+           END,
+           $11
     FROM r
     RETURNING event_id
 )
@@ -92,6 +94,7 @@ async def reserve(
         EVENT_VERSION,
         CONFIRMED_TYPE,
         WAITLISTED_TYPE,
+        current_request_id(),
     )
     if row is not None and row["events"]:
         # Wake the relay. Outside a transaction this runs after RESERVE committed, so the relay finds the row, and

@@ -20,7 +20,7 @@ async def test_health_and_readiness(client: Client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert ready.json() == {"status": "ok", "state": "ready", "database": "ok", "redis": "ok"}
 
 
 async def test_a_browser_at_the_root_lands_on_the_agenda_and_a_client_gets_where_the_api_is(client: Client):

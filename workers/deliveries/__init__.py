@@ -40,6 +40,7 @@ import msgspec
 
 from services.db import Connection
 from services.mail.headers import domain_of, message_id_for
+from services.observe.metrics import MAILS
 from workers.context import Ctx, gate_of, mailer_of, pool_of, settings_of, tuning_of, worker_id_of
 from workers.deliveries import queries
 from workers.deliveries.queries import status_of
@@ -175,6 +176,7 @@ async def _send_on(
             except ValueError as exc:  # an address or header the mail cannot carry: trying again cannot help
                 error = f"niet te versturen: {exc}"
                 await queries.mark_failed(conn, found.id, "invalid", error)
+                MAILS.labels("invalid").inc()
                 log.warning("delivery %s (%s) cannot be built: %s", found.id, mail.key, exc)
                 outcomes[mail.key] = Outcome(status="failed", attempts=found.attempts, failure="invalid",
                                              error=error)  # fmt: skip
@@ -184,6 +186,7 @@ async def _send_on(
             except ServerDown as exc:
                 gate.failed(probe=probe)
                 probe = False
+                MAILS.labels("server_down").inc(len(mine) - n)
                 await _hand_back(conn, mine[n:], claims, outcomes, f"mailserver onbereikbaar: {exc}")
                 break
             except Transient as exc:  # a 4xx for this recipient: later, without holding up the rest
@@ -191,6 +194,7 @@ async def _send_on(
                 after = retry_delay(found.attempts, tuning.mail_retry_base, tuning.mail_retry_cap)
                 status = await queries.release(conn, [found.id], str(exc), after=after, horizon=tuning.defer_horizon)
                 expired = status.get(found.id) == "failed"
+                MAILS.labels("expired" if expired else "deferred").inc()
                 outcomes[mail.key] = Outcome(
                     status="failed" if expired else "waiting", sequence=mail.sequence, attempts=found.attempts,
                     failure="expired" if expired else None, error=str(exc),
@@ -198,6 +202,7 @@ async def _send_on(
             except Permanent as exc:
                 gate.answered()
                 await queries.mark_failed(conn, found.id, exc.failure, str(exc))
+                MAILS.labels(exc.failure).inc()
                 log.warning("delivery %s (%s) failed for good: %s", found.id, mail.key, exc)
                 outcomes[mail.key] = Outcome(status="failed", attempts=found.attempts, failure=exc.failure,
                                              error=str(exc))  # fmt: skip
@@ -207,6 +212,7 @@ async def _send_on(
                 raise
             else:
                 await queries.mark_sent(conn, found.id)
+                MAILS.labels("sent").inc()
                 gate.answered()
                 outcomes[mail.key] = Outcome(status="sent", sequence=mail.sequence, attempts=found.attempts)
             probe = False
