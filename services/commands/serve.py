@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 from services.commands.context import child_env, configure_logging, services
+from services.observe.metrics import MULTIPROC_ENV
 from services.settings import Settings
 
 
@@ -30,6 +33,19 @@ def uvicorn_options(settings: Settings, args: argparse.Namespace) -> dict[str, A
     }
 
 
+def share_metrics(settings: Settings) -> Path:
+    """Several server processes answer on one port, so any of them may get the scrape: prometheus-client's
+    multiprocess mode lets each write its figures to files in one directory and every /metrics read them all. The
+    directory is emptied at start (figures of an earlier run would be added in); an operator's own
+    PROMETHEUS_MULTIPROC_DIR is kept, and emptied likewise."""
+    folder = Path(os.environ.get(MULTIPROC_ENV) or settings.var_dir / "metrics")
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(folder)
+    return folder
+
+
 def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -37,6 +53,8 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     with services(settings) as ready:
         # uvicorn's factory reads the settings again from the environment, in every worker process it starts.
         os.environ.update(child_env(ready))
+        if args.workers > 1:
+            share_metrics(ready)
         uvicorn.run("services.asgi:create", **uvicorn_options(ready, args))
     return 0
 
