@@ -181,6 +181,8 @@ def create_app(settings: Settings) -> Litestar:
             render_plugins=[swagger_ui()],
         ),
         debug=False,
+        # Logging is set up once per process (services/observe/logs.py); Litestar's default would replace it.
+        logging_config=None,
     )
     # Outside Litestar's routing, so 404s and 405s get a request id and are counted too (services/observe).
     app.asgi_handler = observed(app.asgi_handler)

@@ -293,7 +293,9 @@ def _on_database_unreachable(request: Request[Any, Any, Any], exc: BaseException
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     if database_unreachable(exc):
         return _on_database_unreachable(request, exc)
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # The route's template, not the path: mailed links and personal feeds carry a token in theirs.
+    route = request.scope.get("path_template") or "?"
+    log.exception("unhandled error on %s %s", request.method, route, exc_info=exc)
     return problem_response(
         Problem(
             title="Interne fout",

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import logging
 import os
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
 from services.db import Connection, connect
+from services.observe.logs import dict_config
 from services.observe.logs import install as install_logging
 from services.settings import Settings
 
@@ -127,10 +127,14 @@ def configure_logging(settings: Settings) -> str:
     level = settings.log_level.upper()
     if level not in LOG_LEVELS:
         raise SystemExit(f"Ongeldige LEERKRING_LOG_LEVEL {settings.log_level!r}: kies uit {', '.join(LOG_LEVELS)}")
-    install_logging(level, settings.log_format, production=settings.is_production)
-    for name in JOB_LOGGERS:
-        logging.getLogger(name).setLevel(logging.INFO if settings.log_jobs else logging.WARNING)
-    # httpx logs every request with its full URL at INFO; a webhook URL may carry a subscriber's secret.
-    for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    install_logging(logging_config(settings))
     return level
+
+
+def logging_config(settings: Settings) -> dict[str, Any]:
+    """services/observe/logs.py's set-up with our levels: JSON in production, arq's per-job lines only with log_jobs."""
+    levels = dict.fromkeys(JOB_LOGGERS, "INFO" if settings.log_jobs else "WARNING")
+    # httpx logs every request with its full URL at INFO; a webhook URL may carry a subscriber's secret.
+    levels.update(httpx="WARNING", httpcore="WARNING")
+    level = settings.log_level.upper()
+    return dict_config(level, settings.log_format, production=settings.is_production, levels=levels)

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from services.commands.context import child_env, configure_logging, services
+from services.commands.context import child_env, configure_logging, logging_config, services
 from services.observe.metrics import MULTIPROC_ENV
 from services.settings import Settings
 
@@ -29,6 +29,8 @@ def uvicorn_options(settings: Settings, args: argparse.Namespace) -> dict[str, A
         # could be closed by us just as a request went out on it, and that request saw a reset.
         "timeout_keep_alive": keep_alive,
         "log_level": settings.log_level.lower(),
+        # Every server process logs as the rest of Leerkring does (JSON in production), request ids included.
+        "log_config": logging_config(settings),
         "access_log": False,
     }
 

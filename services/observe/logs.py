@@ -13,8 +13,8 @@ anything that looks like an e-mail address, a participant token (`lkp_…`) or a
 from __future__ import annotations
 
 import logging
+import logging.config
 import re
-import sys
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -84,14 +84,30 @@ def formatter(kind: LogFormat, *, production: bool) -> logging.Formatter:
     return TextFormatter()
 
 
-def install(level: str, kind: LogFormat, *, production: bool, stream: Any = None) -> logging.Handler:
-    """Replace the root logger's handlers with one that writes `kind` lines to `stream` (stderr)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(formatter(kind, production=production))
-    handler.addFilter(ContextFilter())
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
-    return handler
+def dict_config(level: str, kind: LogFormat, *, production: bool, levels: dict[str, str]) -> dict[str, Any]:
+    """The whole logging set-up as a `logging.config.dictConfig` dictionary: one handler on the root logger, and
+    uvicorn's loggers sent there too. uvicorn applies it in each server process it starts (`log_config`), which the
+    parent's own set-up would not reach: they are fresh interpreters."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": ContextFilter}},
+        "formatters": {"leerkring": {"()": formatter, "kind": kind, "production": production}},
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "leerkring",
+                "filters": ["context"],
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["default"], "level": level},
+        "loggers": {
+            **{name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+            **{name: {"level": value} for name, value in levels.items()},
+        },
+    }
+
+
+def install(config: dict[str, Any]) -> None:
+    logging.config.dictConfig(config)

@@ -94,7 +94,12 @@ async def test_requests_during_a_restart_get_503_with_retry_after(
                 )
             ready = await client.get("/readyz")
             assert ready.status_code == 503
-            assert ready.json() == {"status": "niet gereed", "database": "onbereikbaar", "redis": "ok"}
+            assert ready.json() == {
+                "status": "niet gereed",
+                "state": "database_down",
+                "database": "onbereikbaar",
+                "redis": "ok",
+            }
         finally:
             await asyncio.to_thread(outage.__exit__, None, None, None)
 

@@ -4,8 +4,10 @@ back in Prometheus' text format, before and after, and must move by what was don
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import uuid4
 
 import httpx
@@ -25,7 +27,7 @@ from services.settings import Settings
 from tests.api import published
 from tests.factories import meeting_body, participant_body
 from tests.integration.invitation_helpers import mails
-from tests.servers import free_port
+from tests.servers import api_process, free_port, leerkring_env
 from workers.relay import Relay
 from workers.testing import FAST, running_workers, wait_until
 
@@ -196,3 +198,30 @@ async def test_a_metrics_token_keeps_scrapers_without_it_out(settings: Settings)
         right = await client.get("/metrics", headers={"Authorization": "Bearer geheim-voor-prometheus"})
         assert right.status_code == 200
         assert "leerkring_http_requests_total" in right.text
+
+
+async def test_every_server_process_of_one_api_answers_for_all(settings: Settings, tmp_path: Path) -> None:
+    """`leerkring api --workers 2`: the kernel hands each connection to either process, so a scrape may reach
+    either; in multiprocess mode each answers the figures of both, and the log lines are JSON."""
+    env = leerkring_env(
+        database_url=settings.database_url or "",
+        redis_url=settings.redis_url or "",
+        var_dir=str(tmp_path),
+        secret_key="x" * 40,
+        log_format="json",
+    )
+    async with api_process(env, "--workers", "2", log=tmp_path / "api.log") as base:
+        for _ in range(20):
+            # A new connection each time, so both processes get some.
+            async with httpx.AsyncClient(base_url=base) as one:
+                assert (await one.get("/nergens")).status_code == 404
+        seen = set()
+        for _ in range(6):
+            async with httpx.AsyncClient(base_url=base) as one:
+                text = (await one.get("/metrics")).text
+            seen.add(value(text, "leerkring_http_requests_total", route="unmatched", status="404"))
+    assert seen == {20.0}
+    assert (tmp_path / "metrics").is_dir()
+    lines = [line for line in (tmp_path / "api.log").read_text().splitlines() if line.startswith("{")]
+    assert lines, "the server processes log JSON"
+    assert all(json.loads(line)["level"] for line in lines)
