@@ -3,6 +3,7 @@
 
     python3 dev.py run [ARGS...]    create .venv if needed, install, then `leerkring run ARGS...`
     python3 dev.py test [ARGS...]   install, then ruff check, ruff format --check, mypy, pytest -n auto ARGS...
+    python3 dev.py bench [ARGS...]  install, then every benchmark and one table of their ratios (bench/run_all.py)
 
 The virtualenv is reinstalled (`pip install -e .[dev]`) whenever pyproject.toml changed since the last install.
 Standard library only: this runs before anything is installed.
@@ -35,6 +36,8 @@ commands:
                    ARGS: --host 127.0.0.1 --port 8000 --verbose
   test  [ARGS...]  set up .venv when needed, then ruff check, ruff format --check, mypy and
                    pytest -n auto ARGS... ; stops at the first failing step with its exit code
+  bench [ARGS...]  every benchmark in bench/, then one table: figure, baseline measured in the same run, ratio,
+                   aim, met (bench/run_all.py); ARGS: --quick --only feeds,worker --record
 
 The first run creates .venv and installs the project with `pip install -e .[dev]`; later runs reinstall
 only when pyproject.toml changed.
@@ -154,6 +157,13 @@ def test(args: list[str]) -> int:
     return 0
 
 
+def bench(args: list[str]) -> int:
+    code = ensure_venv()
+    if code != 0:
+        return code
+    return subprocess.call([str(PYTHON), str(ROOT / "bench" / "run_all.py"), *args], env=venv_env())
+
+
 def main(argv: list[str]) -> int:
     os.chdir(ROOT)  # so relative paths (.venv, pyproject.toml, ".") mean this checkout from any cwd
     if not argv or argv[0] in {"-h", "--help", "help"}:
@@ -164,6 +174,8 @@ def main(argv: list[str]) -> int:
         return run(args)
     if command == "test":
         return test(args)
+    if command == "bench":
+        return bench(args)
     print(USAGE, end="", file=sys.stderr)
     return fail(f"unknown command {command!r}", 2)
 

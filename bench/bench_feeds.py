@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from litestar import Litestar, Response, get  # noqa: E402
 
+from bench.results import record  # noqa: E402
 from services.app import create_app  # noqa: E402
 from services.calendar import assemble, feed_header  # noqa: E402
 from services.db import connect, create_pool  # noqa: E402
@@ -405,6 +406,7 @@ async def main() -> None:
                 f"{name}: Leerkring {ours_rate:.0f} req/s vs bare {bare_rate:.0f} req/s (medians); "
                 f"median ratio {ratio:.2f} (aim >= {AIMS[name]:.2f})"
             )
+            record(f"feed over HTTP: {name} vs bare", ours_rate, bare_rate, unit="req/s", aim=AIMS[name], ratio=ratio)
         cpu = await asgi_timing(env, feed.rep.etag)
         print("in-process ASGI, CPU per request (no network):")
         for name in PAIRS:
@@ -418,6 +420,7 @@ async def main() -> None:
             f"  assembly alone (header + fragments + end) {t['assemble'] * 1e6:.1f} us vs b''.join "
             f"{t['join'] * 1e6:.1f} us -> {t['assemble'] / t['join']:.2f}x"
         )
+        record("personal feed per call vs raw join", t["ours"] * 1e3, t["raw"] * 1e3, unit="ms", aim=2, better="lower")
     finally:
         await asyncio.to_thread(bare_file.unlink, True)
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

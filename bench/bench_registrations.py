@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from litestar.middleware.csrf import generate_csrf_token  # noqa: E402
 
+from bench.results import record  # noqa: E402
 from services.auth.keys import create_key  # noqa: E402
 from services.db import connect  # noqa: E402
 from services.migrate import migrate  # noqa: E402
@@ -454,6 +455,14 @@ async def main(args: argparse.Namespace) -> None:
             spread = f"rounds {min(found):.2f}..{max(found):.2f}"
             aim = "; aim: at least 0.70" if kind == "confirm" else ""
             print(f"  ratio {kind} / bare = {statistics.median(found):.2f} (median of rounds; {spread}{aim})")
+            record(
+                f"registration rush: {kind} vs bare lock-count-insert",
+                statistics.median(x.rate for x in results[kind]),
+                statistics.median(x.rate for x in results["bare"]),
+                unit="registrations/s",
+                aim=0.7 if kind == "confirm" else None,
+                ratio=statistics.median(found),
+            )
     finally:
         if process is not None:
             process.terminate()

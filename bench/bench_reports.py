@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from litestar.testing import AsyncTestClient  # noqa: E402
 
+from bench.results import record  # noqa: E402
 from services.app import create_app  # noqa: E402
 from services.auth.keys import create_key  # noqa: E402
 from services.db import connect  # noqa: E402
@@ -219,6 +220,7 @@ async def main() -> None:
                         times[kind].append(time.perf_counter() - t)
                 r, b = statistics.median(times["report"]), statistics.median(times["bare"])
                 print(f"{label:34} {r:9.3f} {b:9.3f} {r / b:6.2f}")
+                record(f"funder report: {label.strip()} vs bare SQL", r, b, unit="s", aim=2, better="lower")
         await conn.close()
     finally:
         if not args.keep:

@@ -36,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
+from bench.results import record  # noqa: E402
+
 PG_ADMIN = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 COUNTER = "bench:done"
 
@@ -414,6 +416,8 @@ async def main(quick: bool) -> None:
     print(f"  no-op: leerkring / bare arq defaults     {rate[labels[2]] / rate[labels[0]]:.2f}")
     print(f"  mail:  leerkring / bare arq pooled       {rate[labels[5]] / rate[labels[4]]:.2f}")
     print(f"  mail:  leerkring / bare arq naive SMTP   {rate[labels[5]] / rate[labels[3]]:.2f}")
+    record("no-op events, outbox+relay+ledger vs tuned arq", rate[labels[2]], rate[labels[1]], unit="jobs/s", aim=None)
+    record("mail events, exactly-once vs arq + pooled Mailer", rate[labels[5]], rate[labels[4]], unit="jobs/s", aim=0.7)
     print("\nround trips per event (median over runs): PostgreSQL statements by the worker, Redis commands by all")
     for job_name in ("bench_noop", "bench_mail"):
         pg = statistics.median(p for n, p, _ in ROUND_TRIPS if n == job_name)
