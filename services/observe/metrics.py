@@ -13,9 +13,11 @@ read at scrape time instead (services/observe/state.py), so it is right even whe
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import ParamSpec, Protocol, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -84,9 +86,42 @@ def exposition(*extra: CollectorRegistry) -> bytes:
     return b"".join([generate_latest(registry()), *(generate_latest(r) for r in extra)])
 
 
-def count_registration(status: str, *, new: bool) -> None:
-    """A registration answered: its status when new (confirmed, waitlisted), "existing" when it was already there."""
-    REGISTRATIONS.labels(status if new else "existing", "").inc()
+class _HasStatus(Protocol):
+    @property
+    def status(self) -> str: ...
+
+
+S = TypeVar("S", bound=_HasStatus)
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def counts_registrations(fn: Callable[P, Awaitable[tuple[S, bool]]]) -> Callable[P, Awaitable[tuple[S, bool]]]:
+    """For the functions that register (services/registrations): each answer counted by its status (confirmed,
+    waitlisted) when new, "existing" when it was there already, "refused" with the problem's slug when a rule said no.
+    Counted where it happens, so the API, the pages and the mailed links count alike."""
+
+    @functools.wraps(fn)
+    async def counted(*args: P.args, **kwargs: P.kwargs) -> tuple[S, bool]:
+        with counting_refusals():
+            registration, new = await fn(*args, **kwargs)
+        REGISTRATIONS.labels(registration.status if new else "existing", "").inc()
+        return registration, new
+
+    return counted
+
+
+def counts_requests(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """A registration asked for without proof of address (a confirmation mail goes out): "requested"."""
+
+    @functools.wraps(fn)
+    async def counted(*args: P.args, **kwargs: P.kwargs) -> T:
+        with counting_refusals():
+            answer = await fn(*args, **kwargs)
+        REGISTRATIONS.labels("requested", "").inc()
+        return answer
+
+    return counted
 
 
 @contextmanager

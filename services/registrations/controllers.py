@@ -28,7 +28,6 @@ from services.auth.guards import CurrentPrincipal, provide_principal
 from services.db import Conn, Connection, Pool
 from services.http import CodeParam, CursorParam, LimitParam, SlugParam, TextParam
 from services.http import created as created_response
-from services.observe.metrics import REGISTRATIONS, count_registration, counting_refusals
 from services.participants.auth import Actor, CurrentCaller, ParticipantActor, provide_caller
 from services.registrations import idempotency, listing, requests, service
 from services.registrations.offers import OfferAction
@@ -70,7 +69,6 @@ def _scope(actor: Actor) -> str:
 
 def _registered(registration: Registration, new: bool) -> Response[Any]:
     """201 with Location for a new registration; 200 with the existing one (typed by the handlers that return it)."""
-    count_registration(registration.status, new=new)
     if new:
         return created_response(registration, f"/api/v1/registrations/{registration.id}")
     return Response(registration, status_code=200)
@@ -90,8 +88,7 @@ class RegistrationRequestController(Controller):
         """Confirm a registration with the token from the mailed link: the address is proven, and the seat (or the
         place on the waiting list) is taken now, in confirmation order. 201, or 200 when it was confirmed before.
         404 for an unknown link, 410 for an expired one, 409 when the meeting closed or filled up."""
-        with counting_refusals():
-            registration, created = await requests.confirm(conn, data.token)
+        registration, created = await requests.confirm(conn, data.token)
         return _registered(registration, created)
 
 
@@ -125,13 +122,9 @@ class MeetingRegistrationController(Controller):
         if actor is None:
             await ratelimit.for_request(request, ratelimit.MAIL)
             person = service.anonymous_subject(data)
-            with counting_refusals():
-                requested = await requests.request(conn, state.settings, meeting_id, person)
-            REGISTRATIONS.labels("requested", "").inc()
-            return Response(requested, status_code=202)
+            return Response(await requests.request(conn, state.settings, meeting_id, person), status_code=202)
         if idempotency_key is None:
-            with counting_refusals():
-                registration, created = await service.register(conn, actor, meeting_id, data)
+            registration, created = await service.register(conn, actor, meeting_id, data)
             return _registered(registration, created)
         # The key, the work and the stored answer commit together, or not at all.
         scope, digest = _scope(actor), idempotency.request_hash("register", str(meeting_id), data)
@@ -143,9 +136,7 @@ class MeetingRegistrationController(Controller):
                     status_code=replay.status_code,
                     headers={"Idempotent-Replayed": "true"},
                 )
-            with counting_refusals():
-                registration, created = await service.register(conn, actor, meeting_id, data)
-            count_registration(registration.status, new=created)
+            registration, created = await service.register(conn, actor, meeting_id, data)
             status = 201 if created else 200
             await idempotency.finish(conn, scope, idempotency_key, status, registration)
         return Response(registration, status_code=status)

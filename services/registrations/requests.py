@@ -21,6 +21,7 @@ from schemas.registrations import Registration
 from schemas.registrations import RegistrationRequested as RequestedAnswer
 from services.db import Connection
 from services.errors import Gone, NotFound
+from services.observe.metrics import counts_registrations, counts_requests
 from services.outbox import emit
 from services.participants import links, tokens
 from services.participants import queries as participants
@@ -68,6 +69,7 @@ class Request(msgspec.Struct, frozen=True, kw_only=True):
         return self.expires_at <= datetime.now(UTC)
 
 
+@counts_requests
 async def request(conn: Connection, settings: Settings, meeting_id: UUID, data: ParticipantIn) -> RequestedAnswer:
     """Record the request and mail the confirmation link. Raises NotFound, Conflict (closed, full) before anything
     is written; the answer never says whether the address was known or already registered."""
@@ -98,6 +100,7 @@ async def find(conn: Connection, token: str) -> Request:
     return msgspec.convert(dict(row), Request)
 
 
+@counts_registrations
 async def confirm(conn: Connection, token: str, profile: dict[str, Any] | None = None) -> tuple[Registration, bool]:
     """Prove the address, apply the details and take a seat or a waiting-list place; (registration, created).
     A link used twice answers the same registration. `profile`: what the person filled in on the page (otherwise

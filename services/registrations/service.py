@@ -14,6 +14,7 @@ from schemas.registrations import Registration, RegistrationIn, Rsvp
 from services.auth.guards import require_role
 from services.db import Connection
 from services.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from services.observe.metrics import counts_registrations
 from services.outbox import emit
 from services.participants import queries as participants
 from services.participants.auth import Actor, ParticipantActor
@@ -78,6 +79,7 @@ def anonymous_subject(data: RegistrationIn) -> ParticipantIn:
     return data.participant
 
 
+@counts_registrations
 async def register(conn: Connection, actor: Actor, meeting_id: UUID, data: RegistrationIn) -> tuple[Registration, bool]:
     """Register someone whose address is proven (see admission.take_seat); returns (registration, created).
     Anonymous callers go through requests.request instead. Raises NotFound, Forbidden, InvalidInput, Conflict."""
