@@ -23,8 +23,9 @@ from services.settings import Settings
 from tests.api import published
 from tests.factories import participant_body
 from tests.integration.invitation_helpers import mails
+from tests.integration.test_invitations_resilience import PickyMailer
 from tests.integration.test_participant_journey import link, text_of
-from workers.testing import running_workers
+from workers.testing import running_workers, wait_until
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 BASE = "https://leerkring.test"
@@ -140,7 +141,11 @@ async def test_no_address_token_or_key_reaches_the_logs(
         "invitation_consent": "ja",
     }
     secrets: set[str] = {person["email"], person["email"].lower(), vng["Authorization"].removeprefix("Bearer ")}
-    async with running_workers(mail_settings):
+    refused, greylisted = "weg.iemand@gemeente.example.nl", "traag.iemand@gemeente.example.nl"
+    secrets.update((refused, greylisted))
+    # The mail server refuses one invitee for good (550) and greylists another (451, twice): the bounce and the
+    # retries are logged, the addresses are not.
+    async with running_workers(mail_settings, mailer=PickyMailer(mail_settings.smtp_url or "")):
         asked = await browser.post(f"/bijeenkomsten/{meeting['id']}/inschrijven", data=person)
         assert asked.status_code == 202, asked.text
         (request_mail,) = await mails(mail_sink, 1)
@@ -159,6 +164,16 @@ async def test_no_address_token_or_key_reaches_the_logs(
         await browser.post("/inloggen", data={"email": "onbekend.persoon@gemeente.example.nl"})
         await browser.post("/inloggen", data={"email": person["email"]})
         await mails(mail_sink, 3)
+        invited = await browser.post(
+            f"/api/v1/meetings/{meeting['id']}/invitations", json={"emails": [refused, greylisted]}, headers=vng
+        )
+        assert invited.status_code == 202, invited.text
+        await mails(mail_sink, 4)
+
+        async def bounced() -> bool:
+            return bool(await conn.fetchval("SELECT count(*) FROM deliveries WHERE failure = 'bounced'"))
+
+        await wait_until(bounced, within=20)
     secrets.add("onbekend.persoon@gemeente.example.nl")
     for mail in (request_mail, confirmation):
         secrets.update(re.findall(r"lk[pr]_[A-Za-z0-9_-]{10,}", text_of(mail)))

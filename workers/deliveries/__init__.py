@@ -40,6 +40,7 @@ import msgspec
 
 from services.db import Connection
 from services.mail.headers import domain_of, message_id_for
+from services.observe.logs import scrub
 from services.observe.metrics import MAILS
 from workers.context import Ctx, gate_of, mailer_of, pool_of, settings_of, tuning_of, worker_id_of
 from workers.deliveries import queries
@@ -177,7 +178,8 @@ async def _send_on(
                 error = f"niet te versturen: {exc}"
                 await queries.mark_failed(conn, found.id, "invalid", error)
                 MAILS.labels("invalid").inc()
-                log.warning("delivery %s (%s) cannot be built: %s", found.id, mail.key, exc)
+                # The kind, not the key: a key holds the recipient's address (so may the error: scrubbed).
+                log.warning("delivery %s (%s) cannot be built: %s", found.id, mail.kind, scrub(str(exc)))
                 outcomes[mail.key] = Outcome(status="failed", attempts=found.attempts, failure="invalid",
                                              error=error)  # fmt: skip
                 continue
@@ -203,7 +205,7 @@ async def _send_on(
                 gate.answered()
                 await queries.mark_failed(conn, found.id, exc.failure, str(exc))
                 MAILS.labels(exc.failure).inc()
-                log.warning("delivery %s (%s) failed for good: %s", found.id, mail.key, exc)
+                log.warning("delivery %s (%s) failed for good: %s", found.id, mail.kind, scrub(str(exc)))
                 outcomes[mail.key] = Outcome(status="failed", attempts=found.attempts, failure=exc.failure,
                                              error=str(exc))  # fmt: skip
             except BaseException as exc:
