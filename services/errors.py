@@ -277,7 +277,8 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
 
 def _on_database_unreachable(request: Request[Any, Any, Any], exc: BaseException) -> Response[bytes]:
     # One line, no traceback: during an outage every request lands here, and the cause is already known.
-    log.warning("database unreachable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    route = request.scope.get("path_template") or "?"  # not the path: it may carry a token
+    log.warning("database unreachable on %s %s: %s", request.method, route, type(exc).__name__)
     return problem_response(
         Problem(
             type=PROBLEM_BASE + "database-onbereikbaar",
