@@ -37,6 +37,7 @@ from services.invitations.controllers import (
 from services.invitations.pages import InvitationLinkController
 from services.me.controllers import MeController
 from services.meetings.controllers import MeetingController, SeriesController
+from services.observe import tracing
 from services.observe.controllers import MetricsController
 from services.observe.middleware import observed
 from services.openapi import document_problems
@@ -96,6 +97,7 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         app.state.settings = settings
+        traced = tracing.configure(settings.otel_endpoint, "leerkring-api")
         app.state.pool = await start_pool(database_url, settings)
         app.state.redis = Redis.from_url(redis_url)
         try:
@@ -103,6 +105,8 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             await app.state.redis.aclose()
             await app.state.pool.close()
+            if traced:
+                tracing.shutdown()
 
     @get("/", include_in_schema=False)
     async def index(request: Request[Any, Any, Any]) -> Response[Any]:

@@ -9,13 +9,14 @@ import msgspec
 
 from schemas.events import Event, EventPayload, event_type
 from services.db import Connection
+from services.observe import tracing
 from services.observe.context import current_request_id
 
 EVENT_VERSION = 1
 
 _INSERT = """
-INSERT INTO outbox (event_id, type, aggregate_id, version, payload, request_id)
-VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+INSERT INTO outbox (event_id, type, aggregate_id, version, payload, request_id, trace_parent)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
 """
 
 _payload_decoder: msgspec.json.Decoder[EventPayload] = msgspec.json.Decoder(EventPayload)
@@ -35,6 +36,7 @@ async def emit(conn: Connection, aggregate_id: UUID, payload: EventPayload) -> U
         msgspec.json.encode(payload).decode(),
         # The request (or the job) that caused it: its jobs log the same id (services/observe/context.py).
         current_request_id(),
+        tracing.traceparent(),
     )
     await conn.execute("SELECT pg_notify('outbox', '')")
     return event_id

@@ -42,6 +42,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: Literal["auto", "text", "json"] = "auto"
     # When set, GET /metrics wants `Authorization: Bearer <this>` (services/observe/controllers.py).
     metrics_token: str = ""
+    # OpenTelemetry traces to this OTLP/HTTP collector (http://collector:4318); unset: no tracing.
+    otel_endpoint: str = ""
     # Participant links: sign-in links are single-use and short-lived; manage links (in every mail) last this many
     # days from the mail that carried them; a registration asked for without proof lapses if not confirmed.
     signin_link_hours: int = 4

@@ -27,7 +27,7 @@ from asyncpg import Record
 
 from services.db import Pool
 from services.deadletters.service import record as record_dead_letter
-from services.observe import metrics
+from services.observe import metrics, tracing
 from services.observe.context import job_var, request_id_var
 from services.outbox import event_from_row
 from workers.coalesce import Coalesced
@@ -56,7 +56,8 @@ WITH finished AS (
     WHERE j.outbox_id = r.outbox_id AND j.job = r.job AND j.status = 'pending'
     RETURNING j.outbox_id, j.job, j.attempts
 )
-SELECT s.job, s.attempts, o.request_id, {EVENT_COLUMNS_O} FROM started s JOIN outbox o ON o.id = s.outbox_id
+SELECT s.job, s.attempts, o.request_id, o.trace_parent, {EVENT_COLUMNS_O}
+FROM started s JOIN outbox o ON o.id = s.outbox_id
 """
 _ATTEMPT_FAILED = "UPDATE event_jobs SET last_error = $3 WHERE outbox_id = $1 AND job = $2"
 # A deferral gives back the attempt START counted.
@@ -180,26 +181,27 @@ async def _execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
     request_id_var.set(started["request_id"])
     attempts = int(started["attempts"])
     log.debug("job %s(%s) attempt %d", spec.name, outbox_id, attempts)
-    ctx["attempt"] = attempts
-    ctx["event"] = event_from_row(started)
-    max_attempts = spec.max_attempts or tuning.max_attempts
-    try:
-        await spec.fn(ctx, outbox_id)
-    except asyncio.CancelledError:
-        raise  # shutdown or timeout: arq puts the job back, the next run is the next attempt
-    except EventGone:
-        log.info("job %s(%s): event purged, nothing to do", spec.name, outbox_id)
-        ctx[OUTCOME] = "gone"
-        return
-    except JobDeferred as exc:
-        if not _past_horizon(ctx, tuning):
-            ctx[OUTCOME] = "deferred"
-            await _defer(pool, spec, outbox_id, exc)
-        await _failed(ctx, spec, outbox_id, attempts, max_attempts, exc)
-    except Exception as exc:
-        await _failed(ctx, spec, outbox_id, attempts, max_attempts, exc)
-    else:
-        await _done(ctx, spec, outbox_id, arq_try, tuning)
+    with tracing.job_span(spec.name, outbox_id, started["trace_parent"]):
+        ctx["attempt"] = attempts
+        ctx["event"] = event_from_row(started)
+        max_attempts = spec.max_attempts or tuning.max_attempts
+        try:
+            await spec.fn(ctx, outbox_id)
+        except asyncio.CancelledError:
+            raise  # shutdown or timeout: arq puts the job back, the next run is the next attempt
+        except EventGone:
+            log.info("job %s(%s): event purged, nothing to do", spec.name, outbox_id)
+            ctx[OUTCOME] = "gone"
+            return
+        except JobDeferred as exc:
+            if not _past_horizon(ctx, tuning):
+                ctx[OUTCOME] = "deferred"
+                await _defer(pool, spec, outbox_id, exc)
+            await _failed(ctx, spec, outbox_id, attempts, max_attempts, exc)
+        except Exception as exc:
+            await _failed(ctx, spec, outbox_id, attempts, max_attempts, exc)
+        else:
+            await _done(ctx, spec, outbox_id, arq_try, tuning)
 
 
 def _past_horizon(ctx: Ctx, tuning: WorkerTuning) -> bool:

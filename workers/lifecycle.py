@@ -29,6 +29,7 @@ import httpx
 import msgspec
 
 from services.db import create_pool
+from services.observe import tracing
 from services.retention.service import purge as retention_purge
 from services.webhooks.transport import webhook_transport
 from workers import probe
@@ -85,6 +86,7 @@ async def startup(ctx: Ctx) -> None:
     loops.append(asyncio.create_task(_every(ctx, "webhook retries", lambda: retry_due(ctx)), name="webhooks"))
     ctx["loops"] = loops
     ctx[probe.TICK] = time.monotonic()
+    ctx["traced"] = tracing.configure(settings.otel_endpoint, "leerkring-worker")
     if tuning.metrics_port:
         ctx["probe"] = await probe.start(ctx, tuning.metrics_host, tuning.metrics_port)
     log.info("worker %s started (max_jobs=%d, poll_delay=%ss)", ctx["worker_id"], tuning.max_jobs, tuning.poll_delay)
@@ -139,6 +141,7 @@ async def shutdown(ctx: Ctx) -> None:
         if ctx.get(name) is not None and not await bounded(ctx[name].close(), left(5.0), f"closing {name}"):
             ctx[name].terminate()
     probe.stop(ctx)  # last: until here /healthz said "stopping"
+    tracing.stop_if(ctx.get("traced", False))  # flushes the spans still buffered
     log.info("worker %s stopped", worker_id_of(ctx))
 
 

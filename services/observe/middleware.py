@@ -15,7 +15,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.observe import metrics
+from services.observe import metrics, tracing
 from services.observe.context import REQUEST_ID_HEADER, accept_request_id, request_id_var
 
 _HEADER = REQUEST_ID_HEADER.lower().encode()
@@ -30,6 +30,17 @@ def _incoming_id(scope: Scope) -> str | None:
         if name == _HEADER:
             return value.decode("latin-1")
     return None
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """Only what tracing needs (and only when it is on): the caller's trace context."""
+    if not tracing.enabled():
+        return {}
+    return {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in scope.get("headers", ())
+        if name in (b"traceparent", b"tracestate")
+    }
 
 
 def feed_kind(template: str) -> str | None:
@@ -57,16 +68,23 @@ def observed(app: ASGIApp) -> ASGIApp:
                 MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
-        try:
-            await app(scope, receive, send_observed)
-        finally:
-            request_id_var.reset(token)
-            route = scope.get("path_template") or UNMATCHED
-            method = scope.get("method", "GET")
-            metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            metrics.HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
-            kind = feed_kind(route)
-            if kind is not None:
-                metrics.FEED_REQUESTS.labels(kind, str(status)).inc()
+        method = scope.get("method", "GET")
+        with tracing.server_span(method, _headers(scope)) as span:
+            try:
+                await app(scope, receive, send_observed)
+            finally:
+                request_id_var.reset(token)
+                route = scope.get("path_template") or UNMATCHED
+                metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
+                metrics.HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
+                kind = feed_kind(route)
+                if kind is not None:
+                    metrics.FEED_REQUESTS.labels(kind, str(status)).inc()
+                if span is not None:
+                    # Named after the route's template only: the path may carry a token (services/observe/tracing.py).
+                    span.update_name(f"{method} {route}")
+                    span.set_attributes(
+                        {"http.route": route, "http.response.status_code": status, "leerkring.request_id": request_id}
+                    )
 
     return observe

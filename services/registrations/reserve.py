@@ -8,6 +8,7 @@ import asyncpg
 
 from schemas.events import RegistrationConfirmed, RegistrationWaitlisted
 from services.db import Connection
+from services.observe import tracing
 from services.observe.context import current_request_id
 from services.outbox import EVENT_VERSION
 from services.seats.queries import ACTIVE_SQL, R_COLUMNS, REG_COLUMNS
@@ -49,7 +50,7 @@ WITH d AS (
     FROM r WHERE meetings.id = r.meeting_id
     RETURNING meetings.waitlisted_count
 ), e AS (
-    INSERT INTO outbox (event_id, type, aggregate_id, version, payload, request_id)
+    INSERT INTO outbox (event_id, type, aggregate_id, version, payload, request_id, trace_parent)
     SELECT $7, CASE WHEN r.status = 'confirmed' THEN $9 ELSE $10 END, r.meeting_id, $8,
            CASE WHEN r.status = 'confirmed'
                 THEN jsonb_build_object('type', $9::text, 'registration_id', r.id, 'meeting_id', r.meeting_id,
@@ -57,7 +58,7 @@ WITH d AS (
                 ELSE jsonb_build_object('type', $10::text, 'registration_id', r.id, 'meeting_id', r.meeting_id,
                                         'participant_id', r.participant_id, 'position', r.position)
            END,
-           $11
+           $11, $12
     FROM r
     RETURNING event_id
 )
@@ -95,6 +96,7 @@ async def reserve(
         CONFIRMED_TYPE,
         WAITLISTED_TYPE,
         current_request_id(),
+        tracing.traceparent(),
     )
     if row is not None and row["events"]:
         # Wake the relay. Outside a transaction this runs after RESERVE committed, so the relay finds the row, and
