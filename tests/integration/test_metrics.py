@@ -91,7 +91,10 @@ async def test_requests_feeds_and_registrations_move_their_counters(app_client: 
     assert moved("leerkring_http_requests", method="POST", route=REGISTER, status="409") == 1
     assert moved("leerkring_http_requests", method="GET", route="unmatched", status="404") == 1
     duration = "leerkring_http_request_duration_seconds_count"
-    assert value(after, duration, method="POST", route=REGISTER) - value(before, duration, route=REGISTER) == 5
+    assert (
+        value(after, duration, method="POST", route=REGISTER) - value(before, duration, method="POST", route=REGISTER)
+        == 5
+    )
     assert moved("leerkring_feed_requests", feed="public", status="200") == 1
     assert moved("leerkring_feed_requests", feed="public", status="304") == 1
     assert moved("leerkring_feed_requests", feed="personal", status="404") == 1
