@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -256,6 +257,11 @@ async def processes(env: dict[str, str], tmp: Path, port: int) -> AsyncIterator[
 
 
 async def main(args: argparse.Namespace) -> int:
+    # SIGTERM (a timeout, the runner) cancels like Ctrl-C, so the processes, the sink and the database are cleaned up;
+    # a shell's background job ignores SIGINT.
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     admin_dsn = os.environ.get("LEERKRING_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     name = f"lk_bench_mixed_{os.getpid()}"
     admin = await asyncpg.connect(admin_dsn)
