@@ -21,6 +21,7 @@ from services.db import Connection
 from services.observe.logs import ContextFilter, JsonFormatter, scrub
 from services.settings import Settings
 from tests.api import published
+from tests.csrf import like_a_browser
 from tests.factories import participant_body
 from tests.integration.invitation_helpers import mails
 from tests.integration.test_invitations_resilience import PickyMailer
@@ -91,7 +92,7 @@ def captured() -> Iterator[Captured]:
 @pytest.fixture
 async def browser(mail_settings: Settings) -> Any:
     async with AsyncTestClient(app=create_app(mail_settings), base_url=BASE) as client:
-        yield client
+        yield like_a_browser(client, mail_settings.secret_key)
 
 
 async def test_the_request_id_travels_into_the_event_and_its_job(
