@@ -170,10 +170,28 @@ _MSGSPEC_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"Expected `datetime` with a timezone component"),
         "Tijd zonder tijdzone; geef een offset, bijvoorbeeld +01:00",
     ),
-    (re.compile(r"Expected `(?P<want>\w+)`, got `(?P<got>\w+)`"), "Verwacht {want}, ontvangen {got}"),
+    (re.compile(r"Expected `[^`]+`, got `null`"), "Dit veld mag niet leeg zijn"),
+    (re.compile(r"Expected `(?P<want>\w+)[^`]*`, got `(?P<got>\w+)`"), "Vul {want} in (nu: {got})"),
     (re.compile(r"JSON is malformed"), "De JSON is niet geldig"),
     (re.compile(r"Input data was truncated"), "De JSON is onvolledig"),
 ]
+
+
+# The JSON kinds msgspec names, as a person filling in a form would say them.
+_KINDS = {
+    "int": "een geheel getal",
+    "float": "een getal",
+    "decimal": "een getal",
+    "str": "tekst",
+    "bool": "ja of nee (true of false)",
+    "array": "een lijst",
+    "object": "een object met velden",
+    "datetime": "een datum en tijd",
+    "date": "een datum",
+    "time": "een tijd",
+    "uuid": "een UUID",
+    "null": "leeg",
+}
 
 
 def translate_msgspec(message: str) -> FieldError:
@@ -185,7 +203,8 @@ def translate_msgspec(message: str) -> FieldError:
         if match:
             if "f" in match.groupdict():
                 field = f"{field}.{match['f']}" if field else match["f"]
-            return FieldError(field=field or "body", message=dutch.format(**match.groupdict()))
+            words = {k: _KINDS.get(v, v) if k in ("want", "got") else v for k, v in match.groupdict().items()}
+            return FieldError(field=field or "body", message=dutch.format(**words))
     return FieldError(field=field or "body", message=text)
 
 

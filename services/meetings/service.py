@@ -60,6 +60,16 @@ def _columns(data: MeetingIn | MeetingPatch) -> dict[str, Any]:
     return values
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+
+
+def _in_range(moment: datetime) -> bool:
+    try:
+        return FIRST_YEAR <= moment.astimezone(UTC).year <= LAST_YEAR
+    except OverflowError:  # 0001-01-01T00:30+01:00 is in year 0 in UTC
+        return False
+
+
 def _check_times(values: Mapping[str, Any]) -> list[FieldError]:
     errors: list[FieldError] = []
     try:
@@ -68,6 +78,14 @@ def _check_times(values: Mapping[str, Any]) -> list[FieldError]:
         ZoneInfo(values["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
         errors.append(FieldError(field="timezone", message=f"Onbekende tijdzone '{values['timezone']}'"))
+    # PostgreSQL and the calendar arithmetic (local dates, reminder moments) break near year 1 and 9999.
+    out_of_range = [
+        FieldError(field=field, message=f"Kies een datum tussen {FIRST_YEAR} en {LAST_YEAR}")
+        for field in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at")
+        if values.get(field) is not None and not _in_range(values[field])
+    ]
+    if out_of_range:
+        return errors + out_of_range
     starts, ends = values["starts_at"], values["ends_at"]
     if ends <= starts:
         errors.append(FieldError(field="ends_at", message="Het einde moet na het begin liggen"))

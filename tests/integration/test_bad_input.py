@@ -42,6 +42,9 @@ def assert_problem(response: Any, status: int, field: str | None = None) -> dict
         ({"surprise": True}, "surprise"),
         ({"format": "dansles"}, "format"),
         ({"starts_at": "2031-01-01T10:00:00"}, "starts_at"),
+        ({"starts_at": "0001-01-01T00:30:00+01:00"}, "starts_at"),  # year 0 in UTC: was a 500
+        ({"ends_at": "9999-12-31T23:59:00-01:00"}, "ends_at"),  # year 10000 in UTC: was a 500
+        ({"capacity": None}, "capacity"),
         ({"themes": ["bestaat-niet"]}, "themes"),
         ({"funder_codes": ["VNG"]}, "funder_codes"),
         ({"audience": {"regions": ["VR99"]}}, "audience_regions"),

@@ -46,7 +46,12 @@ def test_bad_values_are_refused():
         ),
         (
             "Expected `int`, got `str` - at `$.capacity`",
-            FieldError(field="capacity", message="Verwacht int, ontvangen str"),
+            FieldError(field="capacity", message="Vul een geheel getal in (nu: tekst)"),
+        ),
+        ("Expected `str`, got `null` - at `$.title`", FieldError(field="title", message="Dit veld mag niet leeg zijn")),
+        (
+            "Expected `array`, got `str` - at `$.themes`",
+            FieldError(field="themes", message="Vul een lijst in (nu: tekst)"),
         ),
         ("Something new", FieldError(field="body", message="Something new")),
     ],
