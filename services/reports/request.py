@@ -14,7 +14,7 @@ from services.reports.dimensions import DIMENSIONS
 
 FORMATS = {
     "json": "application/json",
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Litestar adds the charset
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 MAX_DAYS = 10 * 366

@@ -189,7 +189,7 @@ async def test_periods(client: Client, aof: dict[str, str], data: Seed):
 async def test_csv_has_dutch_headers_bom_and_semicolons(client: Client, aof: dict[str, str], data: Seed):
     answer = await client.get(URL, params={"year": "2026", "groupBy": "month", "format": "csv"}, headers=aof)
     assert answer.status_code == 200
-    assert answer.headers["content-type"].startswith("text/csv")
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"  # one charset (was two)
     assert "attachment" in answer.headers["content-disposition"]
     assert answer.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig")), delimiter=";"))
