@@ -14,6 +14,7 @@ from uuid import UUID
 import msgspec
 
 from services.db import Connection, required
+from services.participants import suppression
 
 CHUNK = 1000
 # Calendar messages that put the meeting in someone's calendar, and those that take it out again.
@@ -77,10 +78,12 @@ WITH c AS (
     INSERT INTO invitations (batch_id, meeting_id, email, name, participant_id, locale)
     SELECT $1, $2, c.email, c.name, c.id, c.locale FROM c WHERE {_NOT_SKIPPED}
     ON CONFLICT (batch_id, email) DO NOTHING
-    RETURNING id
+    RETURNING id, email
 )
 SELECT (SELECT count(*) FROM c) AS found, (SELECT id FROM c ORDER BY id DESC LIMIT 1) AS last,
-       (SELECT count(*) FROM ins) AS inserted
+       (SELECT count(*) FROM ins) AS inserted,
+       (SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM ins) AS ids,
+       (SELECT coalesce(array_agg(email ORDER BY id), '{{}}') FROM ins) AS emails
 """
 
 _EMAIL_CHUNK = f"""
@@ -177,19 +180,20 @@ def _cursor(after: str | None) -> tuple[int, str | None]:
     return int(index), last or None
 
 
-async def resolve_step(conn: Connection, batch: BatchWork) -> Step:
-    """Insert the next chunk of invitees; the caller runs it in a transaction and calls again until `done`."""
+async def resolve_step(conn: Connection, batch: BatchWork, *, secret: str) -> Step:
+    """Insert the next chunk of invitees; the caller runs it in a transaction and calls again until `done`.
+    Addresses on the suppression list (erased people, keyed with `secret`) are left out of invitations."""
     await _lock_meeting_invitations(conn, batch.meeting_id)
     if batch.resolve_phase == "done":
         return Step(done=True)
     if batch.kind != "invitation":
         return await _holders_step(conn, batch)
     if batch.resolve_phase == "participants":
-        return await _participants_step(conn, batch)
-    return await _emails_step(conn, batch)
+        return await _participants_step(conn, batch, secret)
+    return await _emails_step(conn, batch, secret)
 
 
-async def _participants_step(conn: Connection, batch: BatchWork) -> Step:
+async def _participants_step(conn: Connection, batch: BatchWork, secret: str) -> Step:
     criteria: list[dict[str, list[str]]] = batch.audience.get("criteria", [])
     index, after = _cursor(batch.resolve_after)
     if index >= len(criteria):
@@ -210,6 +214,13 @@ async def _participants_step(conn: Connection, batch: BatchWork) -> Step:
     )
     row = required(row)
     found, inserted = int(row["found"]), int(row["inserted"])
+    # A participant row for a suppressed address is someone an organiser re-created after the erasure (vouching
+    # for consent the person never gave again): out again, in this transaction, counted as skipped.
+    barred = await suppression.suppressed(conn, secret, row["emails"])
+    if barred:
+        ids = [i for i, e in zip(row["ids"], row["emails"], strict=True) if e in barred]
+        await conn.execute("DELETE FROM invitations WHERE id = ANY($1::bigint[])", ids)
+        inserted -= len(ids)
     cursor = f"{index}:{row['last']}" if found == CHUNK else f"{index + 1}:"
     await _advance(conn, batch, "participants", cursor, found, inserted)
     return Step(done=False, inserted=inserted)
@@ -226,13 +237,15 @@ async def _expand_organisations(conn: Connection, codes: list[str]) -> list[str]
     return sorted({*codes, *(r["code"] for r in rows)})
 
 
-async def _emails_step(conn: Connection, batch: BatchWork) -> Step:
+async def _emails_step(conn: Connection, batch: BatchWork, secret: str) -> Step:
     emails: list[dict[str, str]] = batch.audience.get("emails", [])
     offset = int(batch.resolve_after or 0)
-    part = emails[offset : offset + CHUNK]
-    if not part:
+    chunk = emails[offset : offset + CHUNK]
+    if not chunk:
         await _advance(conn, batch, "done", None, 0, 0)
         return Step(done=True)
+    barred = await suppression.suppressed(conn, secret, [e["email"] for e in chunk])
+    part = [e for e in chunk if e["email"] not in barred]
     row = await conn.fetchrow(
         _EMAIL_CHUNK,
         batch.id,
@@ -243,7 +256,7 @@ async def _emails_step(conn: Connection, batch: BatchWork) -> Step:
     )
     row = required(row)
     inserted = int(row["inserted"])
-    await _advance(conn, batch, "emails", str(offset + len(part)), int(row["found"]), inserted)
+    await _advance(conn, batch, "emails", str(offset + len(chunk)), int(row["found"]) + len(barred), inserted)
     return Step(done=False, inserted=inserted)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
+from litestar.datastructures import State
 from litestar.params import JSONBody
 
 from schemas.common import Page
@@ -46,9 +47,10 @@ class MeController(Controller):
         return await service.export(conn, participant.participant_id)
 
     @delete("/", status_code=200)
-    async def erase_me(self, conn: Conn, participant: CurrentParticipant) -> Erased:
-        """Erase your data: registrations are cancelled, tokens revoked, name and address removed."""
-        return await service.erase(conn, participant.participant_id)
+    async def erase_me(self, conn: Conn, state: State, participant: CurrentParticipant) -> Erased:
+        """Erase your data: registrations are cancelled, links stop working, name and address are removed
+        everywhere, and no mail is sent to the address any more unless you come back yourself."""
+        return await service.erase(conn, participant.participant_id, secret=state.settings.secret_key)
 
     @post("/token", status_code=201)
     async def rotate_token(self, conn: Conn, participant: CurrentParticipant) -> IssuedToken:

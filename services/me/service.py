@@ -10,9 +10,10 @@ from schemas.participants import Erased
 from schemas.registrations import Attendance, ParticipantExport
 from services.db import Connection
 from services.errors import NotFound
+from services.me import queries
 from services.outbox import emit
 from services.participants import queries as participants
-from services.participants import tokens
+from services.participants import suppression, tokens
 from services.participants.service import me
 from services.registrations import queries as rq
 from services.registrations.listing import for_participant
@@ -40,9 +41,16 @@ async def export(conn: Connection, participant_id: UUID) -> ParticipantExport:
     )
 
 
-async def erase(conn: Connection, participant_id: UUID) -> Erased:
-    """Right to erasure: active registrations are cancelled (their seats move on), every token is revoked and
-    name and address are blanked. Attendance stays, anonymous, because funder reports count it."""
+async def erase(conn: Connection, participant_id: UUID, *, secret: str) -> Erased:
+    """Right to erasure: active registrations are cancelled (their seats move on), every token is revoked, name
+    and address are blanked here and taken out of every other table (mail ledger, invitations, answers, saved
+    lists, queued mail), and the address goes on the suppression list as a keyed hash (`secret`). Attendance
+    stays, anonymous, because funder reports count it. Raises NotFound."""
+    email = await conn.fetchval(
+        "SELECT email FROM participants WHERE id = $1 AND erased_at IS NULL FOR UPDATE", participant_id
+    )
+    if email is None:
+        raise NotFound("Deze deelnemer bestaat niet")
     active = await conn.fetch(
         "SELECT id, meeting_id FROM registrations WHERE participant_id = $1 AND status = ANY($2::text[]) "
         "ORDER BY meeting_id",
@@ -64,5 +72,7 @@ async def erase(conn: Connection, participant_id: UUID) -> Erased:
     erased = await participants.anonymise(conn, participant_id)
     if erased is None:
         raise NotFound("Deze deelnemer bestaat niet")
+    await queries.forget_address(conn, str(email), participant_id, str(erased["email"]))
+    await suppression.suppress(conn, secret, str(email))
     await emit(conn, participant_id, ParticipantErased(participant_id=participant_id))
     return Erased(erased_at=erased["erased_at"], cancelled_registrations=len(active))

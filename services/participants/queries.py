@@ -152,7 +152,7 @@ async def anonymise(conn: Connection, participant_id: UUID) -> asyncpg.Record | 
         SET email = 'gewist+' || id::text || '@invalid', name = 'Gewist', erased_at = now(), updated_at = now(),
             link_requested_at = NULL
         WHERE id = $1 AND erased_at IS NULL
-        RETURNING erased_at
+        RETURNING erased_at, email
         """,
         participant_id,
     )

@@ -84,11 +84,11 @@ class RegistrationRequestController(Controller):
         dependencies={"conn": Provide(provide_statement_connection)},
         responses={200: ResponseSpec(Registration, description="Al eerder bevestigd: dezelfde inschrijving")},
     )
-    async def confirm_request(self, conn: Conn, data: JSONBody[ConfirmIn]) -> Response[Registration]:
+    async def confirm_request(self, conn: Conn, state: State, data: JSONBody[ConfirmIn]) -> Response[Registration]:
         """Confirm a registration with the token from the mailed link: the address is proven, and the seat (or the
         place on the waiting list) is taken now, in confirmation order. 201, or 200 when it was confirmed before.
         404 for an unknown link, 410 for an expired one, 409 when the meeting closed or filled up."""
-        registration, created = await requests.confirm(conn, data.token)
+        registration, created = await requests.confirm(conn, data.token, secret=state.settings.secret_key)
         return _registered(registration, created)
 
 

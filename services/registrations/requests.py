@@ -23,7 +23,7 @@ from services.db import Connection
 from services.errors import Gone, NotFound
 from services.observe.metrics import counts_registrations, counts_requests
 from services.outbox import emit
-from services.participants import links, tokens
+from services.participants import links, suppression, tokens
 from services.participants import queries as participants
 from services.registrations import queries as q
 from services.registrations.admission import refuse_if_closed, refuse_if_full, take_seat
@@ -101,7 +101,9 @@ async def find(conn: Connection, token: str) -> Request:
 
 
 @counts_registrations
-async def confirm(conn: Connection, token: str, profile: dict[str, Any] | None = None) -> tuple[Registration, bool]:
+async def confirm(
+    conn: Connection, token: str, profile: dict[str, Any] | None = None, *, secret: str
+) -> tuple[Registration, bool]:
     """Prove the address, apply the details and take a seat or a waiting-list place; (registration, created).
     A link used twice answers the same registration. `profile`: what the person filled in on the page (otherwise
     the request's details apply to a participant who was not proven yet). Raises NotFound, Gone (expired),
@@ -114,6 +116,7 @@ async def confirm(conn: Connection, token: str, profile: dict[str, Any] | None =
     if found.expired:
         raise Gone("Deze bevestigingslink is verlopen. Schrijf u opnieuw in via de pagina van de bijeenkomst.")
     await _apply_details(conn, found, profile)
+    await suppression.came_back(conn, secret, found.participant_id)  # their own link: they are back
     registration, created = await take_seat(
         conn, meeting_id=found.meeting_id, participant_id=found.participant_id, staff=False, created_by=None
     )

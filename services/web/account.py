@@ -31,7 +31,7 @@ from services.feeds.service import PUBLIC
 from services.me import service as me
 from services.participants import queries as participants
 from services.participants import service as participant_service
-from services.participants import tokens
+from services.participants import suppression, tokens
 from services.participants.auth import ParticipantActor
 from services.reminders import service as reminders
 from services.settings import Settings
@@ -201,6 +201,7 @@ class SignInController(Controller):
         if participant_id is None:
             return _signin_failed(await tokens.state(conn, token, "signin"))
         await participants.prove(conn, participant_id)
+        await suppression.came_back(conn, state.settings.secret_key, participant_id)
         return await _sign_in(conn, state.settings, participant_id, session.safe_next(verder))
 
 
@@ -310,7 +311,7 @@ class ManageController(Controller):
         if form.get("bevestig") != "ja":
             errors = {"bevestig": _("Vink aan dat je echt alles wilt laten verwijderen")}
             return await manage_page(conn, state.settings, visitor, status=422, errors=errors)
-        erased = await me.erase(conn, visitor.participant_id)
+        erased = await me.erase(conn, visitor.participant_id, secret=state.settings.secret_key)
         lines = [
             _("Je naam en e-mailadres zijn gewist op %(when)s.") % {"when": moment(erased.erased_at, locale=locale())}
         ]

@@ -91,7 +91,7 @@ class ConfirmController(Controller):
         try:
             # A bare POST (no fields) keeps the details of the request; a filled-in form is what the person says.
             profile = msgspec.structs.asdict(forms.profile(form)) if form else None
-            registration, _created = await requests.confirm(conn, token, profile)
+            registration, _created = await requests.confirm(conn, token, profile, secret=state.settings.secret_key)
         except Gone:
             return _expired((await requests.find(conn, token)).meeting_id)
         except InvalidInput as exc:

@@ -240,7 +240,7 @@ async def test_an_erased_participant_leaves_no_address_behind(
         )
         pid = await conn.fetchval("SELECT id FROM participants WHERE email = $1", email)
         async with conn.transaction():
-            await erase(conn, pid)
+            await erase(conn, pid, secret=mail_settings.secret_key)
 
         async def forgotten() -> bool:
             return bool(await conn.fetchval("SELECT count(*) = 0 FROM invitations WHERE email = $1", email))

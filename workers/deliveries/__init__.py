@@ -91,6 +91,11 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
 
 
+def erased(recipient: str) -> bool:
+    """The reserved `.invalid` domain (RFC 2606) is what an erasure leaves in place of an address."""
+    return recipient.lower().rstrip(".").endswith(".invalid") or recipient.lower().endswith("@invalid")
+
+
 def _message_ids(ctx: Ctx, mails: Sequence[Mail]) -> list[str]:
     domain = domain_of(settings_of(ctx).mail_from)
     return [message_id_for(m.key, domain) for m in mails]
@@ -172,6 +177,11 @@ async def _send_on(
                 # Another sender found the server away: hand the rest back untried.
                 await _hand_back(conn, mine[n:], claims, outcomes, "mailserver onbereikbaar")
                 break
+            if erased(mail.recipient):
+                # An erased person's stand-in address (services/me): whatever job still found them sends nothing.
+                await queries.mark_failed(conn, found.id, "erased", "Niet verstuurd: de deelnemer is gewist")
+                outcomes[mail.key] = Outcome(status="failed", attempts=found.attempts, failure="erased")
+                continue
             try:
                 message = mail.build(message_ids[mail.key])
             except ValueError as exc:  # an address or header the mail cannot carry: trying again cannot help

@@ -318,7 +318,7 @@ async def _resolve(ctx: Ctx, batch_id: UUID, resolved: asyncio.Event) -> None:
                 if not sendable(batch, await load(conn, batch.meeting_id, settings)):
                     await fanout.stop_resolving(conn, batch)
                     return
-                step = await fanout.resolve_step(conn, batch)
+                step = await fanout.resolve_step(conn, batch, secret=settings.secret_key)
             if step.done:
                 return
     finally:
