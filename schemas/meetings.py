@@ -119,7 +119,10 @@ class Meeting(msgspec.Struct, kw_only=True):
     ends_at: datetime
     timezone: str
     venue: Venue | None
+    # The link to join online: only for the meeting's organisers and admins here (registered participants find it
+    # in their confirmation, reminders, personal feed and pages); `online` tells everyone that there is one.
     online_url: str | None
+    online: bool
     capacity: int
     registration_opens_at: datetime | None
     registration_closes_at: datetime | None

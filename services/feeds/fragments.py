@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 # Raise when the rendering of fragments changes: the sweep then re-renders every fragment still in a feed.
 # 2: descriptions in feeds are cut at FEED_DESCRIPTION_CHARS; fragments know their organising and funding bodies.
-RENDER_VERSION = 2
+# 3: the online link only in the confirmed participant's variant (vevent_confirmed), never in shared feeds.
+RENDER_VERSION = 3
 ORGANIZER_FALLBACK = "Leerkring"
 # The stale-fragment sweep is a safety net behind the jobs, so it need not scan every second (workers/sweeps.py).
 SWEEP_INTERVAL = 30.0
@@ -119,13 +120,18 @@ def content_hash(*parts: bytes | None) -> int:
 
 
 def render_fragment(src: MeetingSource, *, base_url: str, organizer: str) -> NewFragment:
-    """Render the feed text and the personal-feed variants of one meeting. Raises ValueError for unusable data."""
-    m = to_calendar_meeting(src, base_url=base_url, organizer=organizer)
-    m = msgspec.structs.replace(m, description=feed_description(m.description))
+    """Render the feed text and the personal-feed variants of one meeting. Raises ValueError for unusable data.
+
+    The shared text (and the waiting-list and offer variants) leave the online link out; a confirmed seat's variant
+    carries it, and exists only when there is a link (personal feeds fall back to the shared text)."""
+    full = to_calendar_meeting(src, base_url=base_url, organizer=organizer)
+    full = msgspec.structs.replace(full, description=feed_description(full.description))
+    m = msgspec.structs.replace(full, online_url=None)
     vevent = render_vevent(m, for_feed=True).encode()
     cancelled = m.status == "cancelled"
     waitlisted = None if cancelled else _tentative(m, WAITLISTED_PREFIX)
     offered = None if cancelled else _tentative(m, OFFERED_PREFIX)
+    confirmed = None if cancelled or not full.online_url else render_vevent(full, for_feed=True).encode()
     return NewFragment(
         meeting_id=src.id,
         revision=src.revision,
@@ -143,7 +149,8 @@ def render_fragment(src: MeetingSource, *, base_url: str, organizer: str) -> New
         vevent=vevent,
         vevent_waitlisted=waitlisted,
         vevent_offered=offered,
-        content_hash=content_hash(vevent, waitlisted, offered),
+        vevent_confirmed=confirmed,
+        content_hash=content_hash(vevent, waitlisted, offered, confirmed),
         dtstamp=src.updated_at,
     )
 

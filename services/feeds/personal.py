@@ -2,10 +2,11 @@
 join of the stored texts. Not cached: each feed has one subscriber, and the query is about as cheap as a cache
 check would be.
 
-Which text: a confirmed seat gets the meeting's feed text; a place on the waiting list or an offered seat the
-tentative variant; a registration ended by the meeting's cancellation keeps the meeting visible as cancelled.
-Optionally (`?beroepsgroep=true`) meetings aimed at the person's professional group and organisation are added.
-Window (services/feeds/windows.py): registrations from 4 weeks back to a year ahead, the added meetings 3 months.
+Which text: a confirmed seat gets the meeting's feed text with the online link (vevent_confirmed); a place on the
+waiting list or an offered seat the tentative variant (no link); a registration ended by the meeting's
+cancellation keeps the meeting visible as cancelled. Optionally (`?beroepsgroep=true`) meetings aimed at the
+person's professional group and organisation are added. Window (services/feeds/windows.py): registrations from
+4 weeks back to a year ahead, the added meetings 3 months.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ SELECT f.meeting_id, f.starts_at, r.status, f.tzid, f.content_hash,
        CASE WHEN f.ends_at > $2 AND f.starts_at < $3 AND {_SHOWN}
             THEN CASE r.status WHEN 'waitlisted' THEN coalesce(f.vevent_waitlisted, f.vevent)
                                WHEN 'offered' THEN coalesce(f.vevent_offered, f.vevent)
+                               WHEN 'confirmed' THEN coalesce(f.vevent_confirmed, f.vevent)
                                ELSE f.vevent END
        END,
        extract(epoch FROM greatest(r.updated_at, CASE WHEN {_SHOWN} THEN f.updated_at END))::float8,

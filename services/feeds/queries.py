@@ -107,6 +107,7 @@ class NewFragment(msgspec.Struct, frozen=True, kw_only=True):
     vevent: bytes
     vevent_waitlisted: bytes | None
     vevent_offered: bytes | None
+    vevent_confirmed: bytes | None
     content_hash: int
     dtstamp: datetime
 

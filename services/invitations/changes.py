@@ -43,6 +43,8 @@ class ChangeLine(msgspec.Struct, frozen=True, kw_only=True):
     label: str
     old: str
     new: str
+    # For people with a seat only (the online link): compose leaves it out for everyone else.
+    confidential: bool = False
 
 
 def baseline_from(changes: Iterable[Change], sequence: int) -> dict[str, dict[str, Any]]:
@@ -101,6 +103,11 @@ def summarise(before: Placement, after: Placement, locale: Locale) -> list[Chang
         )
     if (before.online_url or "") != (after.online_url or ""):
         lines.append(
-            ChangeLine(label=t["field_online"], old=before.online_url or t["none"], new=after.online_url or t["none"])
+            ChangeLine(
+                label=t["field_online"],
+                old=before.online_url or t["none"],
+                new=after.online_url or t["none"],
+                confidential=True,
+            )
         )
     return lines

@@ -36,6 +36,8 @@ METHODS: dict[Kind, Method] = {
 }
 # A REQUEST that tells the calendar the person is coming (their own registration), not asking whether they are.
 _ACCEPTED: frozenset[Kind] = frozenset({"confirmation", "promoted"})
+# Notices that go to someone holding a seat, and so may carry the meeting's online link.
+_SEATED_NOTICES: frozenset[NoticeKind] = frozenset({"reminder"})
 MAX_SUBJECT = 200
 _HTTP = re.compile(r"https?://[^\s\"'<>]+")
 
@@ -176,11 +178,16 @@ def compose(
     """Render all parts of a calendar mail for one recipient. Raises ValueError when the calendar part cannot be
     rendered safely.
 
-    `registered` people (and every confirmation) get "cancel my registration" instead of register/decline.
+    `registered` people (and every confirmation) get "cancel my registration" instead of register/decline, and
+    they alone get the online link (in the text, the HTML and the calendar part) and its changes.
     `rsvp`: whether calendar programs may answer (an inbound reply address is configured); without it the
     invitation says RSVP=FALSE and points to the buttons instead.
     """
     registered = registered or kind in _ACCEPTED
+    if not registered:
+        # An invitation is forwarded, printed, shared: the online link is only for those with a seat.
+        meeting = msgspec.structs.replace(meeting, online_url=None)
+        changes = [c for c in changes if not c.confidential]
     t = Strings(recipient.locale)
     method = METHODS[kind]
     organiser = header_text(meeting.organizer_name) or "Leerkring"
@@ -225,6 +232,8 @@ def compose_notice(
     buttons."""
     t = Strings(recipient.locale)
     values = facts or {}
+    if meeting is not None and kind not in _SEATED_NOTICES:
+        meeting = msgspec.structs.replace(meeting, online_url=None)  # a waiting list or an offer is no seat yet
     context = _context(kind, meeting, recipient, links=links)
     following = f"next_{kind}_{variant}" if variant else f"next_{kind}"
     context.update(

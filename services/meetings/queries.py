@@ -91,6 +91,7 @@ def to_meeting(row: asyncpg.Record) -> Meeting:
         timezone=row["timezone"],
         venue=venue,
         online_url=row["online_url"],
+        online=bool(row["online_url"]),
         capacity=row["capacity"],
         registration_opens_at=local(row["registration_opens_at"]),
         registration_closes_at=local(row["registration_closes_at"]),

@@ -159,7 +159,7 @@ async def get(conn: Connection, principal: Principal | None, meeting_id: UUID) -
     row = await q.get_meeting(conn, meeting_id)
     if row is None or not _may_see(principal, row):
         raise NotFound("Deze bijeenkomst bestaat niet")
-    meeting = q.to_meeting(row)
+    meeting = shown_to(principal, q.to_meeting(row))
     meeting.pending_update = await q.pending_update(conn, meeting_id)
     return meeting
 
@@ -304,7 +304,7 @@ async def list_visible(
 ) -> list[Meeting]:
     audience_codes = await q.audience_codes_for(conn, audience_organisation) if audience_organisation else None
     is_admin = principal is not None and principal.is_admin
-    return await q.list_meetings(
+    found = await q.list_meetings(
         conn,
         **filters,
         audience_codes=audience_codes,
@@ -315,3 +315,15 @@ async def list_visible(
         after_id=cursor[1] if cursor else None,
         limit=limit,
     )
+    return [shown_to(principal, m) for m in found]
+
+
+def shown_to(principal: Principal | None, meeting: Meeting) -> Meeting:
+    """The meeting as this caller may read it: the online link only for its organisers and admins (a public link
+    to a closed online room is an open door; registered participants get it in their own mails and feed)."""
+    staff = principal is not None and (
+        principal.is_admin or (principal.role == "organiser" and principal.organisation_code in meeting.organiser_codes)
+    )
+    if not staff:
+        meeting.online_url = None
+    return meeting

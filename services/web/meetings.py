@@ -55,7 +55,7 @@ async def _audience(conn: Connection, meeting: Meeting) -> str:
 def _where(meeting: Meeting) -> str:
     venue = meeting.venue
     if venue is None:
-        return "Online" if meeting.online_url else ""
+        return "Online" if meeting.online else ""
     return ", ".join(p for p in (venue.name, venue.address, venue.city) if p)
 
 
@@ -94,6 +94,10 @@ async def meeting_page(
     except DomainError as exc:
         is_open, closed_reason = False, exc.detail
     organisers = ", ".join(await _names(conn, "organisations", "code", meeting.organiser_codes))
+    # The online link is for those with a seat (meetings.shown_to keeps it out of the public answer).
+    online_url = None
+    if meeting.online and mine is not None and mine["status"] == "confirmed":
+        online_url = await conn.fetchval("SELECT online_url FROM meetings WHERE id = $1", meeting_id)
     profile = forms.profile_values(form or {}) | {"email": (form or {}).get("email", "")}
     errors = errors or {}
     return page(
@@ -102,6 +106,7 @@ async def meeting_page(
         back_path=f"/bijeenkomsten/{meeting_id}",
         title=meeting.title,
         meeting=meeting,
+        online_url=online_url,
         when=format_when(meeting.starts_at, meeting.ends_at, meeting.timezone, locale()),
         where=_where(meeting),
         audience=await _audience(conn, meeting),

@@ -73,14 +73,18 @@ def parsed(vevent: bytes) -> icalendar.Event:
     return event
 
 
-def test_fragment_carries_uid_revision_stamp_url_and_online_link():
+def test_fragment_carries_uid_revision_stamp_url_and_the_online_link_only_for_a_seat():
     fragment = render(source())
     event = parsed(fragment.vevent)
+    assert "meet.example.nl" not in wrap(fragment.vevent), "shared feeds never carry the online link"
+    assert fragment.vevent_confirmed is not None
+    seated = parsed(fragment.vevent_confirmed)
+    assert "Online deelnemen: https://meet.example.nl/abc" in str(seated["DESCRIPTION"])
+    assert str(seated["UID"]) == str(event["UID"])
     assert str(event["UID"]) == meeting_uid(MEETING_ID) == f"{MEETING_ID}@leerkring.nl"
     assert event["SEQUENCE"] == 2
     assert event["DTSTAMP"].dt == datetime(2027, 1, 2, 9, 30, 12, tzinfo=UTC), "DTSTAMP is the last revision"
     assert str(event["URL"]) == f"https://leerkring.nl/bijeenkomsten/{MEETING_ID}"
-    assert "Online deelnemen: https://meet.example.nl/abc" in str(event["DESCRIPTION"])
     assert str(event["LOCATION"]) == "Stadhuis, Spui 70, Den Haag"
     assert [str(c) for c in event["CATEGORIES"].cats] == ["De bedoeling"]
     assert event["ORGANIZER"].params["CN"] == "Vereniging van Nederlandse Gemeenten"
@@ -106,6 +110,7 @@ def test_waitlisted_and_offered_variants_are_tentative_and_free():
         assert str(event["TRANSP"]) == "TRANSPARENT"
         assert str(event["SUMMARY"]) == prefix + "Intervisie jeugdzorg"
         assert str(event["UID"]) == meeting_uid(MEETING_ID)
+        assert "meet.example.nl" not in wrap(data), "a place on the waiting list is no seat"
 
 
 def test_cancelled_meeting_has_one_visibly_cancelled_text():
@@ -113,6 +118,7 @@ def test_cancelled_meeting_has_one_visibly_cancelled_text():
     assert fragment.cancelled
     assert fragment.vevent_waitlisted is None
     assert fragment.vevent_offered is None
+    assert fragment.vevent_confirmed is None
     event = parsed(fragment.vevent)
     assert (str(event["STATUS"]), str(event["SUMMARY"])) == ("CANCELLED", "Geannuleerd: Intervisie jeugdzorg")
     assert event["SEQUENCE"] == 3
@@ -208,6 +214,9 @@ def test_long_descriptions_are_cut_in_feeds_at_a_word():
     assert cut.endswith(" …")
     assert cut.removesuffix(" …").endswith("woord")
     assert feed_description("kort") == "kort"
-    event = parsed(render(source(description=long)).vevent)
-    assert str(event["DESCRIPTION"]).startswith(cut + "\n\nOnline deelnemen: https://meet.example.nl/abc")
+    fragment = render(source(description=long))
+    assert str(parsed(fragment.vevent)["DESCRIPTION"]).startswith(cut + "\n\nMeer informatie: ")
+    assert fragment.vevent_confirmed is not None
+    seated = parsed(fragment.vevent_confirmed)
+    assert str(seated["DESCRIPTION"]).startswith(cut + "\n\nOnline deelnemen: https://meet.example.nl/abc")
     assert render(source()).body_codes == ["AOF", "VNG"]

@@ -9,3 +9,7 @@ CREATE TABLE suppressed_addresses (
 ALTER TABLE deliveries DROP CONSTRAINT deliveries_failure_check;
 ALTER TABLE deliveries ADD CONSTRAINT deliveries_failure_check
     CHECK (failure IN ('bounced', 'rejected', 'invalid', 'expired', 'erased'));
+
+-- The online link of a meeting is for confirmed participants (and staff): shared feeds leave it out, and a
+-- confirmed seat's personal feed takes this variant (NULL when the meeting has no link, or is cancelled).
+ALTER TABLE meeting_fragments ADD COLUMN vevent_confirmed bytea;
