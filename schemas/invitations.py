@@ -139,3 +139,17 @@ class AudienceListCreated(msgspec.Struct, kw_only=True):
     audience_list: AudienceList
     rejected: list[RejectedAddress]
     duplicates: list[str]
+
+
+class MailQuota(msgspec.Struct, kw_only=True):
+    """How many invitations an organising body may mail in 24 hours, and how many it has used (rolling)."""
+
+    organisation_code: str
+    daily_limit: int
+    used: int
+    remaining: int
+    custom: bool  # set by an admin for this body; otherwise LEERKRING_MAIL_QUOTA_PER_DAY
+
+
+class MailQuotaIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    daily_limit: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]

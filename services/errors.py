@@ -100,6 +100,13 @@ class TooManyRequests(DomainError):
         self.headers["Retry-After"] = str(retry_after)
 
 
+class MailQuotaExceeded(TooManyRequests):
+    """An organising body's invitations of the last 24 hours would pass its mail quota."""
+
+    slug = "mailquotum-bereikt"
+    title = "Mailquotum bereikt"
+
+
 class DatabaseUnavailable(Exception):
     """PostgreSQL does not answer (down, restarting, refusing connections) or no pooled connection came free in
     time. Not a DomainError: nothing about the request is wrong, it may simply be sent again later."""

@@ -58,6 +58,8 @@ RATE_LIMITED = {
     ("post", "/api/v1/meetings/{meeting_id}/registrations"),
     ("post", "/api/v1/meetings/{meeting_id}/attendance/self"),
 }
+# Operations that mail in bulk and count against the caller's body's mail quota (services/invitations/quota.py).
+MAIL_QUOTA = {("post", "/api/v1/meetings/{meeting_id}/invitations")}
 
 
 def _statuses(method: str, path: str, operation: Operation) -> dict[str, str]:
@@ -81,6 +83,8 @@ def _statuses(method: str, path: str, operation: Operation) -> dict[str, str]:
         statuses["409"] = "Kan niet in de huidige toestand (bijvoorbeeld vol, geannuleerd of al gebeurd)"
     if (method, path) in RATE_LIMITED:
         statuses["429"] = "Te veel verzoeken vanaf dit adres; probeer het na Retry-After seconden opnieuw"
+    if (method, path) in MAIL_QUOTA:
+        statuses["429"] = "Het mailquotum van je organisatie (24 uur) is bereikt; Retry-After zegt wanneer er ruimte is"
     return statuses
 
 

@@ -54,6 +54,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     reply_address: str = ""
     # Multiplies every rate limit (services/ratelimit.py); 0 turns them off, e.g. for a load test from one address.
     rate_limit_scale: Annotated[float, msgspec.Meta(ge=0)] = 1.0
+    # Invitations one organising body may mail in 24 hours unless an admin set its own quota
+    # (PUT /api/v1/organisations/{code}/mail-quota). DESIGN's largest fan-out is 50,000.
+    mail_quota_per_day: Annotated[int, msgspec.Meta(ge=0)] = 60_000
     # Update mails after a change of time or place wait this many seconds for further edits (each edit restarts the
     # wait), but never longer than update_mail_max_delay after the first edit of the burst. 60 s covers the usual
     # burst (time, then the venue, then a typo) while invitees still hear within about a minute; 10 minutes caps an

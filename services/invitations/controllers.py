@@ -43,11 +43,20 @@ class InvitationController(Controller):
 
     @post("/", status_code=202)
     async def invite(
-        self, conn: Conn, principal: CurrentPrincipal, meeting_id: FromPath[UUID], data: JSONBody[InvitationsIn]
+        self,
+        conn: Conn,
+        state: State,
+        principal: CurrentPrincipal,
+        meeting_id: FromPath[UUID],
+        data: JSONBody[InvitationsIn],
     ) -> InvitationsAccepted:
         """Invite an audience. Answers at once (202) with the batch; workers resolve and send, follow
-        `progress_url`. Bad pasted addresses come back in `rejected` with the reason; the rest is invited."""
-        return await service.request_invitations(conn, principal, meeting_id, data)
+        `progress_url`. Bad pasted addresses come back in `rejected` with the reason; the rest is invited. 429 when
+        the audience would take your organisation past its mail quota for 24 hours (`GET
+        /api/v1/organisations/{code}/mail-quota`)."""
+        return await service.request_invitations(
+            conn, principal, meeting_id, data, quota_per_day=state.settings.mail_quota_per_day
+        )
 
     @get("/")
     async def list_batches(

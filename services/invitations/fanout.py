@@ -200,7 +200,7 @@ async def _participants_step(conn: Connection, batch: BatchWork, secret: str) ->
         await _advance(conn, batch, "emails", "0", 0, 0)
         return Step(done=False)
     c = criteria[index]
-    organisations = await _expand_organisations(conn, c.get("organisations", []))
+    organisations = await expand_organisations(conn, c.get("organisations", []))
     row = await conn.fetchrow(
         _PARTICIPANT_CHUNK,
         batch.id,
@@ -226,7 +226,7 @@ async def _participants_step(conn: Connection, batch: BatchWork, secret: str) ->
     return Step(done=False, inserted=inserted)
 
 
-async def _expand_organisations(conn: Connection, codes: list[str]) -> list[str]:
+async def expand_organisations(conn: Connection, codes: list[str]) -> list[str]:
     """Listed organisations plus the member municipalities of listed regional collaborations."""
     if not codes:
         return []

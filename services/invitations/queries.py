@@ -62,11 +62,14 @@ async def insert_batch(
     resend: str,
     note: str,
     created_by: UUID | None,
+    quota_body: str | None = None,
+    planned_count: int = 0,
 ) -> InvitationBatch:
     row = await conn.fetchrow(
         f"""
-        INSERT INTO invitation_batches AS b (meeting_id, kind, audience, resend, note, created_by)
-        VALUES ($1, 'invitation', $2::jsonb, $3, $4, $5)
+        INSERT INTO invitation_batches AS b (meeting_id, kind, audience, resend, note, created_by, quota_body,
+                                             planned_count)
+        VALUES ($1, 'invitation', $2::jsonb, $3, $4, $5, $6, $7)
         RETURNING {BATCH_COLUMNS}
         """,
         meeting_id,
@@ -74,6 +77,8 @@ async def insert_batch(
         resend,
         note,
         created_by,
+        quota_body,
+        planned_count,
     )
     return to_batch(required(row), [])
 

@@ -23,6 +23,7 @@ from services.auth.guards import require_organisation, require_role
 from services.catalog.queries import active_slugs
 from services.db import Connection
 from services.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from services.invitations import fanout, quota
 from services.invitations import queries as q
 from services.invitations.addresses import Address, parse_addresses
 from services.organisations.queries import existing_codes
@@ -91,12 +92,13 @@ async def _saved_lists(conn: Connection, principal: Principal, ids: list[UUID]) 
 
 
 async def request_invitations(
-    conn: Connection, principal: Principal, meeting_id: UUID, data: InvitationsIn
+    conn: Connection, principal: Principal, meeting_id: UUID, data: InvitationsIn, *, quota_per_day: int
 ) -> InvitationsAccepted:
     """Record a batch and its InvitationRequested event; nothing is resolved or sent here.
 
     Raises NotFound, Forbidden, Conflict (meeting not published or over), InvalidInput (unknown references, or no
-    audience left once bad addresses are set aside; each bad address is then listed in `errors`).
+    audience left once bad addresses are set aside; each bad address is then listed in `errors`),
+    MailQuotaExceeded (the caller's body would pass its quota: `quota_per_day` unless an admin set another).
     """
     meeting = await meeting_for_organiser(conn, principal, meeting_id)
     if meeting["status"] != "published":
@@ -128,6 +130,11 @@ async def request_invitations(
             "of geef geldige e-mailadressen op",
             errors=field_errors,
         )
+    reached = [
+        {**c, "organisations": await fanout.expand_organisations(conn, c.get("organisations", []))} for c in criteria
+    ]
+    planned = await quota.reach(conn, reached, len(emails))
+    charged = await quota.charge(conn, principal, planned, quota_per_day)
     audience_json = {
         "direct": criteria_json(data),
         "lists": [str(i) for i in dict.fromkeys(data.lists)],
@@ -141,6 +148,8 @@ async def request_invitations(
         resend=data.resend,
         note=data.note.strip(),
         created_by=principal.key_id,
+        quota_body=charged,
+        planned_count=planned,
     )
     await emit(conn, meeting_id, InvitationRequested(batch_id=batch.id, meeting_id=meeting_id))
     return InvitationsAccepted(

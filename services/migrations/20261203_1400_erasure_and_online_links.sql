@@ -13,3 +13,17 @@ ALTER TABLE deliveries ADD CONSTRAINT deliveries_failure_check
 -- The online link of a meeting is for confirmed participants (and staff): shared feeds leave it out, and a
 -- confirmed seat's personal feed takes this variant (NULL when the meeting has no link, or is cancelled).
 ALTER TABLE meeting_fragments ADD COLUMN vevent_confirmed bytea;
+
+-- Per-organiser mail quotas: an organising body mails at most this many invitations in 24 hours (the default is
+-- LEERKRING_MAIL_QUOTA_PER_DAY; an admin raises it per body). A batch is charged to the body whose key made it, by
+-- its audience counted at request time until resolution gives the real number.
+CREATE TABLE mail_quotas (
+    organisation_code text PRIMARY KEY REFERENCES organisations,
+    daily_limit       integer NOT NULL CHECK (daily_limit >= 0),
+    set_by            uuid REFERENCES api_keys ON DELETE SET NULL,
+    updated_at        timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE invitation_batches
+    ADD COLUMN quota_body    text,
+    ADD COLUMN planned_count integer NOT NULL DEFAULT 0;
+CREATE INDEX invitation_batches_quota ON invitation_batches (quota_body, created_at) WHERE quota_body IS NOT NULL;

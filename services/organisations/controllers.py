@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from litestar import Controller, Response, get, post
-from litestar.datastructures import UploadFile
+from litestar import Controller, Response, get, post, put
+from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
 from schemas.common import Page
+from schemas.invitations import MailQuota, MailQuotaIn
 from schemas.organisations import ImportResult, Organisation, OrganisationIn
-from services.auth.guards import CurrentPrincipal, provide_principal, require_role
+from services.auth.guards import CurrentPrincipal, provide_principal, require_organisation, require_role
 from services.db import Conn
 from services.http import NO_NUL, CursorParam, LimitParam, created
+from services.invitations import quota
 from services.organisations import queries as q
 from services.organisations import service
 from services.pagination import SortText, decode_cursor, encode_cursor
@@ -71,3 +73,20 @@ class OrganisationController(Controller):
         Send the file as multipart form field `data`."""
         require_role(principal, "admin")
         return await service.import_csv(conn, await data.data.read())
+
+    @get("/{code:str}/mail-quota", dependencies={"principal": provide_principal})
+    async def mail_quota(self, conn: Conn, state: State, principal: CurrentPrincipal, code: FromPath[str]) -> MailQuota:
+        """How many invitations this body may mail in 24 hours and how many it used (its own organisers, admins)."""
+        code = code.upper()
+        require_role(principal, "admin", "organiser")
+        require_organisation(principal, [code], "deze organisatie")
+        return await quota.standing(conn, code, state.settings.mail_quota_per_day)
+
+    @put("/{code:str}/mail-quota", dependencies={"principal": provide_principal})
+    async def set_mail_quota(
+        self, conn: Conn, state: State, principal: CurrentPrincipal, code: FromPath[str], data: JSONBody[MailQuotaIn]
+    ) -> MailQuota:
+        """Set this body's invitations per 24 hours (admin), for instance to raise it for a national campaign."""
+        require_role(principal, "admin")
+        default = state.settings.mail_quota_per_day
+        return await quota.set_limit(conn, code.upper(), data.daily_limit, principal.key_id, default)
