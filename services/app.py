@@ -65,6 +65,7 @@ from services.web.organiser import OrganiserController
 from services.web.organiser_invite import OrganiserInviteController
 from services.web.reminders import CantComePageController, ReminderOptOutController
 from services.web.render import stylesheet, template_config
+from services.web.unsubscribe import UnsubscribePageController
 from services.webhooks.controllers import WebhookController
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ def create_app(settings: Settings) -> Litestar:
             CantComePageController,
             ReminderOptOutController,
             EvaluationPageController,
+            UnsubscribePageController,
             stylesheet,
             switch_language,
             docs_asset,

@@ -25,7 +25,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from typing import cast
 
 from services.invitations.compose import Composed
-from services.mail.headers import address_problem, header_text
+from services.mail.headers import address_problem, check_link, header_text
 
 # Every body part is quoted-printable or base64, and neither can produce "=_" (QP writes "=" as "=3D", base64 has
 # no "_"), so a fixed boundary can never collide with content (the reasoning many MTAs rely on).
@@ -131,7 +131,14 @@ def _parse_sender(sender: str) -> tuple[str, str]:
 
 
 def invitation_message(
-    *, sender: str, to_name: str, to_email: str, composed: Composed, message_id: str, date: datetime | None = None
+    *,
+    sender: str,
+    to_name: str,
+    to_email: str,
+    composed: Composed,
+    message_id: str,
+    date: datetime | None = None,
+    list_unsubscribe: str | None = None,
 ) -> EmailMessage:
     """multipart/alternative (text, HTML, text/calendar with method=) for one invitee.
 
@@ -155,6 +162,9 @@ def invitation_message(
         f"Message-ID: {message_id}\n"
         "Auto-Submitted: auto-generated\n"
     )
+    if list_unsubscribe is not None:
+        check_link(list_unsubscribe)  # RFC 8058: an https URL, one-click by POST
+        head += f"List-Unsubscribe: <{list_unsubscribe}>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n"
     calendar = base64.encodebytes(composed.ics.encode("utf-8")).decode("ascii")
     body = "".join(
         [

@@ -13,7 +13,7 @@ from services.db import Conn
 from services.http import CursorParam, LimitParam
 from services.me import service
 from services.participants import service as participants
-from services.participants import tokens
+from services.participants import suppression, tokens
 from services.participants.auth import CurrentParticipant, provide_caller, provide_participant
 from services.registrations import listing
 
@@ -30,9 +30,12 @@ class MeController(Controller):
 
     @patch("/")
     async def update_me(
-        self, conn: Conn, participant: CurrentParticipant, data: JSONBody[ParticipantPatch]
+        self, conn: Conn, state: State, participant: CurrentParticipant, data: JSONBody[ParticipantPatch]
     ) -> Participant:
-        return await participants.update_me(conn, participant.participant_id, data)
+        """Change your details; `invitation_consent: true` also undoes an earlier unsubscribe from invitations."""
+        updated = await participants.update_me(conn, participant.participant_id, data)
+        await suppression.asked_again(conn, state.settings.secret_key, participant.participant_id)
+        return updated
 
     @get("/registrations")
     async def my_registrations(

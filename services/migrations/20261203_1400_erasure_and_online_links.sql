@@ -27,3 +27,8 @@ ALTER TABLE invitation_batches
     ADD COLUMN quota_body    text,
     ADD COLUMN planned_count integer NOT NULL DEFAULT 0;
 CREATE INDEX invitation_batches_quota ON invitation_batches (quota_body, created_at) WHERE quota_body IS NOT NULL;
+
+-- Why an address is on the suppression list: erased (lifted when the person proves the address themselves again) or
+-- unsubscribed through a mass invitation's List-Unsubscribe (lifted when they ask for invitations again).
+ALTER TABLE suppressed_addresses
+    ADD COLUMN reason text NOT NULL DEFAULT 'erased' CHECK (reason IN ('erased', 'unsubscribed'));

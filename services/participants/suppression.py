@@ -6,12 +6,14 @@ into mass invitations. So the erasure stores HMAC-SHA256(key, address), the key 
 `LEERKRING_SECRET_KEY` with a label of its own: without the secret the list cannot be tested against a list of
 guessed addresses, and it says nothing by itself.
 
-What it blocks: invitation batches by criteria and by pasted addresses (services/invitations/fanout.py) leave a
-suppressed address out (counted as skipped). What it does not block: mail the person asks for themselves (the
-confirmation link of their own registration on a meeting page, a sign-in link to an account they made again). When
-they prove the address themselves with such a link (a confirmation link, a sign-in link), the entry is lifted: they
-came back. Staff vouching for the address does not lift it. Rotating the secret key voids the list (documented in
-README "Erasure").
+Two reasons put an address here: the erasure, and the List-Unsubscribe link of a mass invitation
+(services/invitations/unsubscribe.py). What it blocks: invitation batches by criteria and by pasted addresses
+(services/invitations/fanout.py) leave a suppressed address out (counted as skipped). What it does not block: mail
+the person asks for themselves (the confirmation link of their own registration on a meeting page, a sign-in link to
+an account they made again), and updates or cancellations of a meeting already in their calendar. An erasure is
+lifted when they prove the address themselves with such a link (a confirmation link, a sign-in link): they came
+back. An unsubscribe is lifted when they ask for invitations again (the consent box on their own page). Staff
+vouching for an address lifts neither. Rotating the secret key voids the list (README, "Erasure").
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable
+from typing import Literal
 from uuid import UUID
 
 from services.db import Connection
@@ -38,16 +41,27 @@ def address_hash(secret: str, email: str) -> bytes:
     return hmac.new(key, _normalise(email).encode(), hashlib.sha256).digest()
 
 
-async def suppress(conn: Connection, secret: str, email: str) -> None:
+Reason = Literal["erased", "unsubscribed"]
+
+
+async def suppress(conn: Connection, secret: str, email: str, reason: Reason = "erased") -> None:
+    """Put the address on the list; an erasure outranks an unsubscribe (it is lifted only by proof of address)."""
     await conn.execute(
-        "INSERT INTO suppressed_addresses (address_hash) VALUES ($1) ON CONFLICT DO NOTHING",
+        """
+        INSERT INTO suppressed_addresses (address_hash, reason) VALUES ($1, $2)
+        ON CONFLICT (address_hash) DO UPDATE SET reason = 'erased' WHERE excluded.reason = 'erased'
+        """,
         address_hash(secret, email),
+        reason,
     )
 
 
-async def lift(conn: Connection, secret: str, email: str) -> None:
-    """The person proved the address themselves: mass invitations may reach them again."""
-    await conn.execute("DELETE FROM suppressed_addresses WHERE address_hash = $1", address_hash(secret, email))
+async def lift(conn: Connection, secret: str, email: str, reason: Reason = "erased") -> None:
+    """Mass invitations may reach the address again: the person proved it themselves (erased), or asked for
+    invitations again (unsubscribed)."""
+    await conn.execute(
+        "DELETE FROM suppressed_addresses WHERE address_hash = $1 AND reason = $2", address_hash(secret, email), reason
+    )
 
 
 async def is_suppressed(conn: Connection, secret: str, email: str) -> bool:
@@ -74,3 +88,12 @@ async def came_back(conn: Connection, secret: str, participant_id: UUID) -> None
     email = await conn.fetchval("SELECT email FROM participants WHERE id = $1 AND erased_at IS NULL", participant_id)
     if email is not None:
         await lift(conn, secret, str(email))
+
+
+async def asked_again(conn: Connection, secret: str, participant_id: UUID) -> None:
+    """After a profile change: a participant who now consents to invitations lifts their own unsubscribe."""
+    email = await conn.fetchval(
+        "SELECT email FROM participants WHERE id = $1 AND invitation_consent AND erased_at IS NULL", participant_id
+    )
+    if email is not None:
+        await lift(conn, secret, str(email), "unsubscribed")

@@ -242,6 +242,7 @@ class ManageController(Controller):
         try:
             async with conn.transaction():
                 await participants.update(conn, visitor.participant_id, msgspec.structs.asdict(forms.profile(form)))
+                await suppression.asked_again(conn, state.settings.secret_key, visitor.participant_id)
         except InvalidInput as exc:
             errors = field_errors(exc.errors)
             return await manage_page(conn, state.settings, visitor, status=422, form=form, errors=errors)

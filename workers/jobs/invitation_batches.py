@@ -25,7 +25,7 @@ from uuid import UUID
 import msgspec
 
 from services.db import Connection
-from services.invitations import fanout, links, sending
+from services.invitations import fanout, links, sending, unsubscribe
 from services.invitations.changes import ChangeLine, previous, summarise
 from services.invitations.compose import Composed, Links, Recipient, compose
 from services.invitations.meeting import MailMeeting, load
@@ -88,12 +88,20 @@ def signed_links(settings: Settings, meeting: MailMeeting, email: str, locale: L
     return Links(register=make("register"), decline=make("decline"))
 
 
-def build_mail(settings: Settings, composed: Composed, to: Recipient, message_id: str) -> EmailMessage:
+def build_mail(
+    settings: Settings, composed: Composed, to: Recipient, message_id: str, *, list_unsubscribe: str | None = None
+) -> EmailMessage:
     """The MIME message: pre-encoded (services/invitations/mime.py, the fan-out's hot path) for plain ASCII
-    addresses, the mailer's general builder for the rest (SMTPUTF8 addresses)."""
+    addresses, the mailer's general builder for the rest (SMTPUTF8 addresses). `list_unsubscribe`: the one-click
+    link of a mass mail (RFC 8058)."""
     try:
         return invitation_message(
-            sender=settings.mail_from, to_name=to.name, to_email=to.email, composed=composed, message_id=message_id
+            sender=settings.mail_from,
+            to_name=to.name,
+            to_email=to.email,
+            composed=composed,
+            message_id=message_id,
+            list_unsubscribe=list_unsubscribe,
         )
     except ValueError:
         pass
@@ -106,6 +114,7 @@ def build_mail(settings: Settings, composed: Composed, to: Recipient, message_id
         calendar=composed.ics,
         calendar_method=composed.method,
         message_id=message_id,
+        list_unsubscribe=list_unsubscribe,
     )
 
 
@@ -153,7 +162,12 @@ def _mail(ctx: Ctx, block: _Block, row: sending.Claimed) -> deliveries.Mail:
             registered=row.email in block.registered,
             rsvp=bool(settings.reply_address),
         )
-        return build_mail(settings, composed, recipient, message_id)
+        # Only an organiser's invitations are mass mail; updates and cancellations concern a meeting one holds.
+        # RFC 8058 wants https: a development server on http:// sends its invitations without the header.
+        leave = unsubscribe.url(settings.base_url, settings.secret_key, row.id) if batch.kind == "invitation" else None
+        if leave is not None and not leave.startswith("https://"):
+            leave = None
+        return build_mail(settings, composed, recipient, message_id, list_unsubscribe=leave)
 
     return deliveries.Mail(
         key=block.key_prefix + row.email + block.key_suffix,
