@@ -57,6 +57,8 @@ RATE_LIMITED = {
     ("post", "/api/v1/participants"),
     ("post", "/api/v1/meetings/{meeting_id}/registrations"),
     ("post", "/api/v1/meetings/{meeting_id}/attendance/self"),
+    # only a client that asked for many unknown tokens (ratelimit.BAD_FEED)
+    ("get", "/feeds/p/{file}"),
 }
 # Operations that mail in bulk and count against the caller's body's mail quota (services/invitations/quota.py).
 MAIL_QUOTA = {("post", "/api/v1/meetings/{meeting_id}/invitations")}

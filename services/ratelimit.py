@@ -40,6 +40,15 @@ CHECKIN_CLIENT = Bucket("checkin", 10, 600, "Te veel pogingen om in te checken. 
 CHECKIN_MEETING = Bucket(
     "checkin-wrong", 100, 600, "Er zijn te veel foute inchekcodes geprobeerd. Vraag de organisator om hulp."
 )
+# Signed links and personal tokens cannot be guessed, but a client trying many is a scan (and load): count only
+# the wrong ones, so a department behind one NAT address opening its own invitations is never counted at all.
+BAD_LINK = Bucket(
+    "bad-link", 30, 600, "Er zijn vanaf dit adres te veel ongeldige links geprobeerd. Probeer het later opnieuw."
+)
+# Calendars with a revoked feed keep polling it (every 15 minutes to a day), so this is a scan, not a forgotten one.
+BAD_FEED = Bucket(
+    "bad-feed", 60, 600, "Er zijn vanaf dit adres te veel onbekende agenda-links opgevraagd. Probeer het later opnieuw."
+)
 
 
 def client_of(request: Request[Any, Any, Any]) -> str:
@@ -95,6 +104,12 @@ async def for_request(request: Request[Any, Any, Any], bucket: Bucket, *parts: s
     """`hit` for the calling client (and any extra key parts, such as a meeting id)."""
     state = request.app.state
     await hit(state.settings, state.redis, bucket, ":".join((*parts, client_of(request))))
+
+
+async def refuse_if_blocked(request: Request[Any, Any, Any], bucket: Bucket) -> None:
+    """Raise TooManyRequests when the calling client used up `bucket` (e.g. BAD_LINK) in this window."""
+    state = request.app.state
+    await _blocked(state.settings, state.redis, bucket, client_of(request))
 
 
 @asynccontextmanager

@@ -18,11 +18,12 @@ from litestar.params import FromPath, QueryParameter
 from litestar.types import HTTPScope, Receive, Scope, Send
 
 from schemas.feeds import FeedLinks, PersonalFeedLinks
+from services import ratelimit
 from services.db import Conn, Pool
-from services.errors import NotFound
+from services.errors import NotFound, TooManyRequests
 from services.feeds import links, personal, service
 from services.feeds.cache import FeedCache
-from services.feeds.respond import Reply, method_not_allowed, not_found, validators
+from services.feeds.respond import Reply, method_not_allowed, not_found, too_many, validators
 from services.feeds.service import FeedKind
 from services.participants import tokens
 from services.participants.auth import CurrentParticipant, provide_caller, provide_participant
@@ -113,6 +114,11 @@ class FeedController(Controller):
             # touch=False: a feed poll never writes (the token's last_used_at is for manage links).
             owner = await tokens.resolve_token(conn, token, "feed", touch=False)
             if owner is None:
+                # Only unknown tokens are counted (one Redis round trip then); a known feed never waits on Redis.
+                try:
+                    await ratelimit.for_request(request, ratelimit.BAD_FEED)
+                except TooManyRequests as exc:
+                    return too_many(exc)
                 return not_found(scope)
             feed = await personal.personal_feed(conn, owner.participant_id, with_group=beroepsgroep)
         unchanged = feed.representation(with_body=False)

@@ -18,7 +18,7 @@ from email.utils import formatdate, parsedate_to_datetime
 import msgspec
 from litestar.types import HTTPScope, Receive, Scope, Send
 
-from services.errors import PROBLEM_BASE, PROBLEM_JSON, Problem
+from services.errors import PROBLEM_BASE, PROBLEM_JSON, Problem, TooManyRequests
 
 CONTENT_TYPE = b"text/calendar; charset=utf-8"
 # A Last-Modified is sent only once it is this old. HTTP dates have whole seconds, so a client that fetched
@@ -154,6 +154,19 @@ _NOT_ALLOWED_HEADERS = [(b"allow", b"GET, HEAD"), (b"content-length", b"0")]
 def not_found(scope: HTTPScope) -> Reply:
     """The same 404 for every missing feed and every unknown, revoked or malformed token: no hint either way."""
     return Reply(404, _NOT_FOUND_HEADERS, b"" if scope["method"] == "HEAD" else _NOT_FOUND_BODY)
+
+
+def too_many(error: TooManyRequests) -> Reply:
+    """429 problem+json with Retry-After (services/ratelimit.py BAD_FEED: a client trying many unknown tokens)."""
+    body = msgspec.json.encode(
+        Problem(type=PROBLEM_BASE + error.slug, title=error.title, status=error.status, detail=error.detail)
+    )
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"retry-after", error.headers["Retry-After"].encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    return Reply(429, headers, body)
 
 
 def method_not_allowed() -> Reply:

@@ -15,6 +15,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from schemas.invitations import Locale
+from services import ratelimit
 from services.db import Conn, Connection
 from services.errors import DomainError, InvalidInput
 from services.invitations import links, respond
@@ -68,14 +69,18 @@ def _page(locale: Locale, status: int, heading: str, text: str, *, title: str = 
     return message(heading, text, status=status, meeting_title=title, button=button, lang=locale)
 
 
-def _check(state: State, token: str, purpose: links.Purpose) -> links.LinkClaims | Template:
+async def _check(request: Request[Any, Any, Any], token: str, purpose: links.Purpose) -> links.LinkClaims | Template:
+    """The link's claims, or the page that says why not. Raises TooManyRequests (a page) for a client that tried
+    too many wrong links (ratelimit.BAD_LINK); only wrong ones count."""
+    await ratelimit.refuse_if_blocked(request, ratelimit.BAD_LINK)
     try:
-        return links.verify(state.settings.secret_key, token, purpose)
+        return links.verify(request.app.state.settings.secret_key, token, purpose)
     except links.InvalidLink as exc:
         locale: Locale = exc.claims.locale if exc.claims else "nl"
         t = PAGES[locale]
         if exc.expired:
             return _page(locale, 410, t["expired_heading"], t["expired"])
+        await ratelimit.for_request(request, ratelimit.BAD_LINK)
         return _page(locale, 404, t["invalid_heading"], t["invalid"])
 
 
@@ -112,9 +117,9 @@ class InvitationLinkController(Controller):
     exception_handlers = PAGE_ERRORS  # type: ignore[assignment]
 
     @get("/aanmelden/{token:str}")
-    async def show_register(self, conn: Conn, state: State, token: FromPath[str]) -> Template:
+    async def show_register(self, conn: Conn, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
         """What the register link will do, with the form (a GET never acts: mail scanners follow links)."""
-        claims = _check(state, token, "register")
+        claims = await _check(request, token, "register")
         if isinstance(claims, Template):
             return claims
         return await _register_form(conn, claims)
@@ -125,7 +130,7 @@ class InvitationLinkController(Controller):
     ) -> Template:
         """Register the invitee the signed link names, with what they filled in."""
         session.same_site(request, state.settings)
-        claims = _check(state, token, "register")
+        claims = await _check(request, token, "register")
         if isinstance(claims, Template):
             return claims
         t = PAGES[claims.locale]
@@ -147,8 +152,8 @@ class InvitationLinkController(Controller):
         return done
 
     @get("/afmelden/{token:str}")
-    async def show_decline(self, conn: Conn, state: State, token: FromPath[str]) -> Template:
-        claims = _check(state, token, "decline")
+    async def show_decline(self, conn: Conn, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+        claims = await _check(request, token, "decline")
         if isinstance(claims, Template):
             return claims
         t = PAGES[claims.locale]
@@ -166,7 +171,7 @@ class InvitationLinkController(Controller):
     ) -> Template:
         """Record the decline; an existing registration of the invitee is cancelled and their seat passed on."""
         session.same_site(request, state.settings)
-        claims = _check(state, token, "decline")
+        claims = await _check(request, token, "decline")
         if isinstance(claims, Template):
             return claims
         t = PAGES[claims.locale]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import httpx
@@ -96,3 +96,36 @@ async def test_wrong_codes_from_many_addresses_close_the_meeting_for_a_while(
     async with AsyncTestClient(app=create_app(unlimited)) as relaxed:
         answer = await relaxed.post(f"/api/v1/meetings/{mid}/attendance/self", json={"code": code}, headers=me)
     assert answer.status_code == 200, "LEERKRING_RATE_LIMIT_SCALE=0 turns the limits off"
+
+
+async def test_guessing_invitation_links_is_stopped_and_real_links_still_count_for_nothing(
+    client: Client, settings: Settings, vng: dict[str, str]
+):
+    from services.invitations import links as invitation_links
+
+    meeting = await published(client, vng)
+    real = invitation_links.make(
+        settings.secret_key, "register", UUID(meeting["id"]), "iemand@gemeente.example.nl", locale="nl",
+        until=datetime.fromisoformat(meeting["starts_at"]),
+    )  # fmt: skip
+    for _ in range(3):  # opening your own link often is no guessing
+        assert (await client.get(f"/uitnodiging/aanmelden/{real}")).status_code == 200
+    for n in range(ratelimit.BAD_LINK.requests):
+        wrong = await client.get(f"/uitnodiging/aanmelden/geraden-{n}")
+        assert wrong.status_code == 404, (n, wrong.text)
+    refused = await client.get("/uitnodiging/afmelden/nog-een")
+    assert_limited(refused, problem=False)
+    assert "text/html" in refused.headers["content-type"]
+    assert (await client.get(f"/uitnodiging/aanmelden/{real}")).status_code == 429, "blocked for the window"
+
+
+async def test_unknown_personal_feed_tokens_are_limited_but_known_ones_keep_working(
+    client: Client, conn: Connection, vng: dict[str, str]
+):
+    person = UUID((await client.post("/api/v1/participants", json=participant_body(1), headers=vng)).json()["id"])
+    feed = await tokens.issue(conn, person, "feed")
+    for n in range(ratelimit.BAD_FEED.requests):
+        unknown = await client.get(f"/feeds/p/lkp_{'x' * 30}{n:04d}.ics")
+        assert unknown.status_code == 404, n
+    assert_limited(await client.get(f"/feeds/p/lkp_{'y' * 34}.ics"))
+    assert (await client.get(f"/feeds/p/{feed}.ics")).status_code == 200, "a polling calendar is not held up"
