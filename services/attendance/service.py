@@ -157,7 +157,7 @@ async def self_checkin(conn: Connection, actor: Actor | None, meeting_id: UUID, 
     elif data.participant is not None:
         participant_id = (await participants.find_or_create(conn, data.participant))[0].id
     else:
-        raise InvalidInput("Geef uw gegevens op of gebruik uw persoonlijke link", field="participant")
+        raise InvalidInput("Geef je gegevens op of gebruik je persoonlijke link", field="participant")
     return await _record(conn, meeting_id, participant_id, status="attended", method="self", recorded_by=None)
 
 

@@ -40,4 +40,4 @@ def require_organisation(principal: Principal, codes: Iterable[str], what: str =
     if principal.is_admin:
         return
     if principal.organisation_code not in set(codes):
-        raise Forbidden(f"Uw organisatie ({principal.organisation_code}) beheert {what} niet")
+        raise Forbidden(f"Je organisatie ({principal.organisation_code}) beheert {what} niet")

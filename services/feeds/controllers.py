@@ -31,7 +31,7 @@ from services.settings import Settings
 
 GroupParam = Annotated[
     bool,
-    QueryParameter(name="beroepsgroep", description="Ook bijeenkomsten voor uw beroepsgroep tonen"),
+    QueryParameter(name="beroepsgroep", description="Ook bijeenkomsten voor je beroepsgroep tonen"),
 ]
 FeedParam = Annotated[
     str,

@@ -26,7 +26,7 @@ from services.feeds.service import APP, DASH, FORMAT, FORMAT_SINCE, TRAILER
 
 PERSONAL_NAME = f"{APP}{DASH}mijn bijeenkomsten"
 PERSONAL_DESCRIPTION = (
-    "Uw inschrijvingen bij Leerkring (wachtlijst en aangeboden plekken als onder voorbehoud). "
+    "Je inschrijvingen bij Leerkring (wachtlijst en aangeboden plekken als onder voorbehoud). "
     "Deze link is persoonlijk: deel hem niet."
 )
 

@@ -91,7 +91,7 @@ async def register(conn: Connection, claims: LinkClaims, profile: ProfileIn | No
     known = await known_profile(conn, claims)
     name = profile.name if profile is not None else known.name
     if not name.strip():
-        raise InvalidInput("Vul uw naam in", field="name")
+        raise InvalidInput("Vul je naam in", field="name")
     person = ParticipantIn(email=claims.email, name=name, locale=claims.locale)
     participant, _ = await participants.find_or_create(conn, person, vouched=True)
     await participants.prove(conn, participant.id)

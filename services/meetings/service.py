@@ -132,7 +132,7 @@ async def _check_references(
         # A series is its body's programme: another body's meeting cannot join it (nor tell it exists).
         owner = await conn.fetchval("SELECT organiser_code FROM series WHERE id = $1", values["series_id"])
         if owner is None or owner not in (organiser_codes or values.get("organiser_codes") or ()):
-            errors.append(FieldError(field="series_id", message="Deze reeks bestaat niet bij uw organisatie"))
+            errors.append(FieldError(field="series_id", message="Deze reeks bestaat niet bij je organisatie"))
     return errors
 
 

@@ -80,5 +80,5 @@ async def provide_caller(
 async def provide_participant(caller: CurrentCaller) -> ParticipantActor:
     """For endpoints only a participant uses (their own data): 401 for anyone else."""
     if caller.participant is None:
-        raise NotAuthenticated("Open deze pagina via uw persoonlijke link (token)", field="token")
+        raise NotAuthenticated("Open deze pagina via je persoonlijke link (token)", field="token")
     return caller.participant

@@ -23,7 +23,7 @@ class ParticipantController(Controller):
         "/",
         dependencies={"caller": provide_caller},
         responses={
-            200: ResponseSpec(Participant, description="Bekend bij uw organisatie: het opgeslagen record"),
+            200: ResponseSpec(Participant, description="Bekend bij je organisatie: het opgeslagen record"),
             202: ResponseSpec(
                 LinkRequested, description="Zonder sleutel: er gaat een e-mail met een persoonlijke link"
             ),

@@ -17,8 +17,8 @@ from services.outbox import emit
 from services.participants import queries as q
 
 LINK_SENT = (
-    "Als dit adres bij ons bekend is of nieuw is aangemaakt, ontvangt u binnen een minuut een e-mail "
-    "met uw persoonlijke link. Geen mail? Kijk ook in de map met ongewenste e-mail."
+    "Als dit adres bij ons bekend is of nieuw is aangemaakt, ontvang je binnen een minuut een e-mail "
+    "met je persoonlijke link. Geen mail? Kijk ook in de map met ongewenste e-mail."
 )
 
 

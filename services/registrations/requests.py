@@ -31,8 +31,8 @@ from services.seats import queries as sq
 from services.settings import Settings
 
 REQUESTED = (
-    "Bijna klaar: we hebben een e-mail gestuurd naar het opgegeven adres. Uw inschrijving telt pas als u op de "
-    "link in die mail klikt. Geen mail ontvangen? Kijk in uw map met ongewenste e-mail."
+    "Bijna klaar: we hebben een e-mail gestuurd naar het opgegeven adres. Je inschrijving telt pas als je op de "
+    "link in die mail klikt. Geen mail ontvangen? Kijk in je map met ongewenste e-mail."
 )
 # Asking again within this time sends no new mail (nobody can flood a mailbox through us).
 RESEND_AFTER = timedelta(minutes=10)
@@ -114,7 +114,7 @@ async def confirm(
         if row is not None:
             return await q.with_rank(conn, row), False
     if found.expired:
-        raise Gone("Deze bevestigingslink is verlopen. Schrijf u opnieuw in via de pagina van de bijeenkomst.")
+        raise Gone("Deze bevestigingslink is verlopen. Schrijf je opnieuw in via de pagina van de bijeenkomst.")
     await _apply_details(conn, found, profile)
     await suppression.came_back(conn, secret, found.participant_id)  # their own link: they are back
     registration, created = await take_seat(

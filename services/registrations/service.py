@@ -46,7 +46,7 @@ async def _subject(conn: Connection, actor: Actor, data: RegistrationIn) -> UUID
     """Whom this request registers, proven: the holder of a personal link themselves, or whom staff name."""
     if isinstance(actor, ParticipantActor):
         if data.participant_id not in (None, actor.participant_id) or data.participant is not None:
-            raise Forbidden("Met uw persoonlijke link kunt u alleen uzelf inschrijven", field="participant")
+            raise Forbidden("Met je persoonlijke link kun je alleen jezelf inschrijven", field="participant")
         await participants.prove(conn, actor.participant_id)
         return actor.participant_id
     if data.participant_id is not None:
@@ -58,7 +58,7 @@ async def _subject(conn: Connection, actor: Actor, data: RegistrationIn) -> UUID
         )
         if not known or await participants.get(conn, data.participant_id) is None:
             raise InvalidInput(
-                "Deze deelnemer is niet bekend bij uw organisatie; schrijf in met naam en e-mailadres",
+                "Deze deelnemer is niet bekend bij je organisatie; schrijf in met naam en e-mailadres",
                 field="participant_id",
             )
         return data.participant_id
@@ -75,7 +75,7 @@ def anonymous_subject(data: RegistrationIn) -> ParticipantIn:
     if data.participant_id is not None:
         raise Forbidden("Alleen organisatoren kunnen een bestaande deelnemer inschrijven", field="participant_id")
     if data.participant is None:
-        raise InvalidInput("Geef uw gegevens op of gebruik uw persoonlijke link", field="participant")
+        raise InvalidInput("Geef je gegevens op of gebruik je persoonlijke link", field="participant")
     return data.participant
 
 
@@ -103,11 +103,11 @@ async def _owned(conn: Connection, actor: Actor | None, registration_id: UUID) -
         raise NotFound("Deze inschrijving bestaat niet")
     if isinstance(actor, ParticipantActor):
         if actor.participant_id != row["participant_id"]:
-            raise Forbidden("Dit is niet uw inschrijving")
+            raise Forbidden("Dit is niet jouw inschrijving")
     elif isinstance(actor, Principal):
         await staff_meeting(conn, actor, row["meeting_id"])
     else:
-        raise NotAuthenticated("Open uw inschrijving via uw persoonlijke link", field="token")
+        raise NotAuthenticated("Open je inschrijving via je persoonlijke link", field="token")
     return row
 
 
@@ -182,7 +182,7 @@ async def answer_offer(
     if row["status"] != "offered":
         if action == "accept" and row["status"] == "confirmed":
             return q.to_registration(row)
-        raise Conflict("Er staat geen plaats voor u klaar", field="status")
+        raise Conflict("Er staat geen plaats voor je klaar", field="status")
     if row["offer_expires_at"] <= datetime.now(UTC):
         raise Conflict("Het aanbod is verlopen; de plaats gaat naar de volgende op de wachtlijst", field="offer")
     if action == "accept":

@@ -32,7 +32,7 @@ async def create(conn: Connection, principal: Principal, data: WebhookIn, *, set
     code = data.organisation_code
     if not principal.is_admin:
         if code is not None and code != principal.organisation_code:
-            raise Forbidden("U kunt alleen webhooks voor uw eigen organisatie aanmaken")
+            raise Forbidden("Je kunt alleen webhooks voor je eigen organisatie aanmaken")
         code = principal.organisation_code
     elif code is not None and not await conn.fetchval("SELECT 1 FROM organisations WHERE code = $1", code):
         raise InvalidInput(f"Organisatie {code} bestaat niet", field="organisation_code")

@@ -208,7 +208,7 @@ async def test_nobody_acts_on_someone_elses_registration(
     for method, path in (("get", ""), ("post", "/cancel")):
         answer = await getattr(client, method)(f"/api/v1/registrations/{theirs['id']}{path}", headers=my_token)
         assert answer.status_code == 403, answer.text
-        assert answer.json()["detail"] == "Dit is niet uw inschrijving"
+        assert answer.json()["detail"] == "Dit is niet jouw inschrijving"
     assert (await client.get(f"/api/v1/registrations/{theirs['id']}")).status_code == 401
     aof = await keys.headers("organiser", "AOF")
     assert (await client.post(f"/api/v1/registrations/{theirs['id']}/cancel", headers=aof)).status_code == 403

@@ -91,7 +91,7 @@ async def report_mail(ctx: dict[str, object], outbox_id: int) -> None:
                 f"Beste lezer,\n\nIn de bijlage staat het rapport over aanwezigheid en bereik van de bijeenkomsten "
                 f"die {subscription.funder_code} financiert, over {name} ({first:%d-%m-%Y} tot en met "
                 f"{last:%d-%m-%Y}).\nHet tabblad Toelichting legt de cijfers en de afscherming uit.\n\n"
-                "U ontvangt dit bericht omdat dit adres op dit rapport is geabonneerd.\n\nLeerkring\n"
+                "Je ontvangt dit bericht omdat dit adres op dit rapport is geabonneerd.\n\nLeerkring\n"
             ),
             message_id=message_id,
         )
