@@ -42,5 +42,6 @@ def test_no_formal_you_in_what_people_read() -> None:
                 texts = list(enumerate(path.read_text(encoding="utf-8").splitlines(), start=1))
             else:
                 continue
-            offenders += [f"{path.relative_to(ROOT)}:{line}: {text[:80]!r}" for line, text in texts if FORMAL.search(text)]
+            where = path.relative_to(ROOT)
+            offenders += [f"{where}:{line}: {text[:80]!r}" for line, text in texts if FORMAL.search(text)]
     assert not offenders, "\n".join(offenders)
