@@ -9,12 +9,15 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
+from schemas.common import Page
 from schemas.registrations import Attendance, AttendanceIn, AttendanceListItem, CheckinInfo, Released, SelfCheckinIn
 from services import ratelimit
 from services.attendance import checkin, service
 from services.attendance import queries as q
 from services.auth.guards import CurrentPrincipal, provide_principal
 from services.db import Conn
+from services.http import CursorParam, LimitParam
+from services.pagination import SortText, decode_cursor, encode_cursor
 from services.participants.auth import CurrentCaller, provide_caller
 from services.registrations.service import staff_meeting
 
@@ -55,10 +58,23 @@ class AttendanceController(Controller):
 
     @get("/{meeting_id:uuid}/attendance", dependencies=_STAFF)
     async def list_attendance(
-        self, conn: Conn, principal: CurrentPrincipal, meeting_id: FromPath[UUID]
-    ) -> list[AttendanceListItem]:
+        self,
+        conn: Conn,
+        principal: CurrentPrincipal,
+        meeting_id: FromPath[UUID],
+        cursor: CursorParam = None,
+        limit: LimitParam = 50,
+    ) -> Page[AttendanceListItem]:
+        """Who was marked present or absent, in name order, a page at a time (`next_cursor`)."""
+        after = decode_cursor(cursor, tuple[SortText, UUID])
         await staff_meeting(conn, principal, meeting_id)
-        return await q.list_for_meeting(conn, meeting_id)
+        items = await q.list_for_meeting(conn, meeting_id, after=after, limit=limit + 1)
+        more = len(items) > limit
+        items = items[:limit]
+        last = items[-1] if more else None
+        return Page(
+            items=items, next_cursor=encode_cursor(last.participant.name, str(last.participant.id)) if last else None
+        )
 
     @post(
         "/{meeting_id:uuid}/attendance/self",

@@ -59,17 +59,24 @@ async def upsert(
     return to_attendance(existing), False
 
 
-async def list_for_meeting(conn: Connection, meeting_id: UUID) -> list[AttendanceListItem]:
+async def list_for_meeting(
+    conn: Connection, meeting_id: UUID, *, after: tuple[str, UUID] | None = None, limit: int | None = None
+) -> list[AttendanceListItem]:
+    """In name order, a page at a time: `after` is the (name, participant id) the previous page ended with."""
     rows = await conn.fetch(
         f"""
         SELECT {", ".join(f"a.{c.strip()}" for c in COLUMNS.split(","))},
                p.id AS p_id, p.name AS p_name, p.email AS p_email, p.organisation_code AS p_organisation_code,
                p.professional_group AS p_professional_group
         FROM attendance a JOIN participants p ON p.id = a.participant_id
-        WHERE a.meeting_id = $1
+        WHERE a.meeting_id = $1 AND ($2::text IS NULL OR (p.name, p.id) > ($2::text, $3::uuid))
         ORDER BY p.name, p.id
+        LIMIT $4
         """,
         meeting_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
     )
     return [
         AttendanceListItem(**{c: r[c] for c in Attendance.__struct_fields__}, participant=to_summary(r)) for r in rows

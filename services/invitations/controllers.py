@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, TypeAlias
 from uuid import UUID
 
@@ -60,10 +61,21 @@ class InvitationController(Controller):
 
     @get("/")
     async def list_batches(
-        self, conn: Conn, principal: CurrentPrincipal, meeting_id: FromPath[UUID]
-    ) -> list[InvitationBatch]:
-        """Every batch of this meeting (invitations, and the updates and cancellations sent for it) with counts."""
-        return await service.batches(conn, principal, meeting_id)
+        self,
+        conn: Conn,
+        principal: CurrentPrincipal,
+        meeting_id: FromPath[UUID],
+        cursor: CursorParam = None,
+        limit: LimitParam = 50,
+    ) -> Page[InvitationBatch]:
+        """The batches of this meeting (invitations, and the updates and cancellations sent for it) with counts,
+        oldest first, a page at a time (`next_cursor`)."""
+        after = decode_cursor(cursor, tuple[datetime, UUID])
+        items = await service.batches(conn, principal, meeting_id, after=after, limit=limit + 1)
+        more = len(items) > limit
+        items = items[:limit]
+        last = items[-1] if more else None
+        return Page(items=items, next_cursor=encode_cursor(last.created_at.isoformat(), str(last.id)) if last else None)
 
     @get("/preview")
     async def preview(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -92,10 +93,20 @@ async def get_batch(conn: Connection, meeting_id: UUID, batch_id: UUID) -> Invit
     return to_batch(row, await conn.fetch(_COUNTS, [batch_id]))
 
 
-async def list_batches(conn: Connection, meeting_id: UUID) -> list[InvitationBatch]:
+async def list_batches(
+    conn: Connection, meeting_id: UUID, *, after: tuple[datetime, UUID] | None = None, limit: int | None = None
+) -> list[InvitationBatch]:
     rows = await conn.fetch(
-        f"SELECT {BATCH_COLUMNS} FROM invitation_batches b WHERE b.meeting_id = $1 ORDER BY b.created_at, b.id",
+        f"""
+        SELECT {BATCH_COLUMNS} FROM invitation_batches b
+        WHERE b.meeting_id = $1 AND ($2::timestamptz IS NULL OR (b.created_at, b.id) > ($2::timestamptz, $3::uuid))
+        ORDER BY b.created_at, b.id
+        LIMIT $4
+        """,
         meeting_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
     )
     counts = await conn.fetch(_COUNTS, [r["id"] for r in rows]) if rows else []
     return [to_batch(r, counts) for r in rows]

@@ -161,10 +161,17 @@ async def request_invitations(
     )
 
 
-async def batches(conn: Connection, principal: Principal, meeting_id: UUID) -> list[InvitationBatch]:
-    """Every batch of the meeting with its counts. Raises NotFound, Forbidden."""
+async def batches(
+    conn: Connection,
+    principal: Principal,
+    meeting_id: UUID,
+    *,
+    after: tuple[datetime, UUID] | None = None,
+    limit: int | None = None,
+) -> list[InvitationBatch]:
+    """The meeting's batches with their counts, oldest first, after `after`. Raises NotFound, Forbidden."""
     await meeting_for_organiser(conn, principal, meeting_id)
-    return await q.list_batches(conn, meeting_id)
+    return await q.list_batches(conn, meeting_id, after=after, limit=limit)
 
 
 async def batch(conn: Connection, principal: Principal, meeting_id: UUID, batch_id: UUID) -> InvitationBatch:

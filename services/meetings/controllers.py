@@ -145,18 +145,28 @@ class SeriesController(Controller):
         return _series(required(row))
 
     @get("/", dependencies={"principal": provide_principal})
-    async def list_series(self, conn: Conn, principal: CurrentPrincipal) -> list[Series]:
-        """The series of the caller's body (organiser, funder); all of them for an admin. Not public: a series is
-        a body's programme in the making."""
+    async def list_series(
+        self, conn: Conn, principal: CurrentPrincipal, cursor: CursorParam = None, limit: LimitParam = 50
+    ) -> Page[Series]:
+        """The series of the caller's body (organiser, funder); all of them for an admin, oldest first, a page at a
+        time (`next_cursor`). Not public: a series is a body's programme in the making."""
+        after = decode_cursor(cursor, tuple[datetime, UUID])
         rows = await conn.fetch(
             """
             SELECT id, title, organiser_code, created_at, reminders FROM series
-            WHERE $1::text IS NULL OR organiser_code = $1
+            WHERE ($1::text IS NULL OR organiser_code = $1)
+              AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid))
             ORDER BY created_at, id
+            LIMIT $4
             """,
             None if principal.is_admin else principal.organisation_code,
+            after[0] if after else None,
+            after[1] if after else None,
+            limit + 1,
         )
-        return [_series(r) for r in rows]
+        items = [_series(r) for r in rows[:limit]]
+        last = items[-1] if len(rows) > limit else None
+        return Page(items=items, next_cursor=encode_cursor(last.created_at.isoformat(), str(last.id)) if last else None)
 
 
 def _series(row: Any) -> Series:

@@ -118,9 +118,23 @@ async def test_organiser_marks_in_bulk_with_walk_ins_and_releases_no_shows(
         ("no_show", False),
         ("attended", True),
     ]
-    listed = (await client.get(f"/api/v1/meetings/{mid}/attendance", headers=vng)).json()
+    listed = (await client.get(f"/api/v1/meetings/{mid}/attendance", headers=vng)).json()["items"]
     assert len(listed) == 3
     assert listed[0]["participant"]["name"]
+    # A page at a time, in name order, all of them exactly once.
+    url, pages, cursor = f"/api/v1/meetings/{mid}/attendance", [], None
+    while True:
+        page = (
+            await client.get(url, params={"limit": 2, **({"cursor": cursor} if cursor else {})}, headers=vng)
+        ).json()
+        pages.append([a["participant"]["id"] for a in page["items"]])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert [len(p) for p in pages] == [2, 1]
+    assert [i for p in pages for i in p] == [a["participant"]["id"] for a in listed]
+    bad = await client.get(url, params={"cursor": "bm9wZQ"}, headers=vng)
+    assert (bad.status_code, bad.json()["errors"][0]["field"]) == (422, "cursor")
     ambiguous = await client.post(
         f"/api/v1/meetings/{mid}/attendance",
         json={"records": [{"registration_id": regs[0]["id"], "participant_id": regs[0]["participant_id"]}]},

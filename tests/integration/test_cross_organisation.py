@@ -108,9 +108,15 @@ async def test_series_are_their_bodys_own(
     assert made.status_code == 201, made.text
     series_id = made.json()["id"]
     assert (await client.get("/api/v1/series")).status_code == 401, "not public"
-    assert [s["id"] for s in (await client.get("/api/v1/series", headers=vng)).json()] == [series_id]
-    assert (await client.get("/api/v1/series", headers=bzk)).json() == []
-    assert [s["id"] for s in (await client.get("/api/v1/series", headers=admin)).json()] == [series_id]
+    assert [s["id"] for s in (await client.get("/api/v1/series", headers=vng)).json()["items"]] == [series_id]
+    assert (await client.get("/api/v1/series", headers=bzk)).json() == {"items": [], "next_cursor": None}
+    assert [s["id"] for s in (await client.get("/api/v1/series", headers=admin)).json()["items"]] == [series_id]
+    for n in range(3):
+        assert (await client.post("/api/v1/series", json={"title": f"Reeks {n}"}, headers=vng)).status_code == 201
+    first = (await client.get("/api/v1/series", params={"limit": 3}, headers=vng)).json()
+    rest = (await client.get("/api/v1/series", params={"cursor": first["next_cursor"]}, headers=vng)).json()
+    assert [len(first["items"]), len(rest["items"]), rest["next_cursor"]] == [3, 1, None]
+    assert first["items"][0]["id"] == series_id, "oldest first"
     foreign = await client.post("/api/v1/meetings", json=meeting_body(series_id=series_id), headers=bzk)
     unknown = await client.post(
         "/api/v1/meetings", json=meeting_body(series_id="00000000-0000-4000-8000-000000000000"), headers=bzk

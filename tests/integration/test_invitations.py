@@ -141,7 +141,8 @@ async def test_invitations_arrive_one_per_person_in_their_language(
     assert len(rest["items"]) == 2
     assert rest["next_cursor"] is None
     listing = (await client.get(f"/api/v1/meetings/{meeting['id']}/invitations", headers=vng)).json()
-    assert [b["id"] for b in listing] == [body["batch"]["id"]]
+    assert [b["id"] for b in listing["items"]] == [body["batch"]["id"]]
+    assert listing["next_cursor"] is None
 
 
 async def test_inviting_again_sends_only_to_new_people_unless_asked(
@@ -170,7 +171,8 @@ async def test_inviting_again_sends_only_to_new_people_unless_asked(
     per = by_recipient(mail_sink.messages)
     assert {a: len(v) for a, v in per.items()} == {first[0]: 1, first[1]: 2, first[2]: 2, later[0]: 2, later[1]: 2}
     batches = {
-        b["id"]: b for b in (await client.get(f"/api/v1/meetings/{meeting['id']}/invitations", headers=vng)).json()
+        b["id"]: b
+        for b in (await client.get(f"/api/v1/meetings/{meeting['id']}/invitations", headers=vng)).json()["items"]
     }
     assert batches[two["batch"]["id"]]["counts"]["sent"] == 2
     assert batches[two["batch"]["id"]]["counts"]["skipped"] == 3

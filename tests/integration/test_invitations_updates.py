@@ -93,7 +93,7 @@ async def test_a_burst_of_edits_gives_one_update_then_a_cancellation(
         assert "- Locatie: Stadhuis, Spui 70, Den Haag → Provinciehuis, Zuid-Hollandplein 1, Den Haag" in update.text
         assert str(cancel.message["Subject"]) == "Geannuleerd: Nieuwe titel"
         assert "Reden: De trainer is ziek" in cancel.text
-    kinds = [b["kind"] for b in (await client.get(f"{url}/invitations", headers=vng)).json()]
+    kinds = [b["kind"] for b in (await client.get(f"{url}/invitations", headers=vng)).json()["items"]]
     assert kinds == ["invitation", "update", "cancellation"]
 
 
