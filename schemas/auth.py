@@ -31,6 +31,8 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None  # to the hour
 
 
 class ApiKeyIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

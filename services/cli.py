@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", choices=["admin", "organiser", "funder"], required=True)
     create.add_argument("--organisation", help="code van de organisatie, bijv. VNG, BZK, AOF")
     create.add_argument("--name", help="waarvoor de sleutel is")
+    create.add_argument(
+        "--expires-days", type=int, help="na zoveel dagen werkt de sleutel niet meer (standaard: nooit)"
+    )
     key_sub.add_parser("list")
     revoke = key_sub.add_parser("revoke")
     revoke.add_argument("prefix")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from schemas.auth import ApiKey, Principal, Role
@@ -20,7 +21,9 @@ from services.errors import InvalidInput, NotAuthenticated, NotFound
 KEY_MARKER = "lkr"
 ROLE_KINDS: dict[str, tuple[str, ...]] = {"organiser": ("organiser", "funder"), "funder": ("funder",)}
 
-_COLUMNS = "id, prefix, role, organisation_code, name, created_at, revoked_at"
+# last_used_at is for people reviewing keys ("which integration still uses this one?"), not an audit log.
+TOUCH_AFTER = timedelta(hours=1)
+_COLUMNS = "id, prefix, role, organisation_code, name, created_at, revoked_at, expires_at, last_used_at"
 
 
 def _hash(key: str) -> bytes:
@@ -28,9 +31,15 @@ def _hash(key: str) -> bytes:
 
 
 async def create_key(
-    conn: Connection, *, role: Role, organisation_code: str | None, name: str = ""
+    conn: Connection,
+    *,
+    role: Role,
+    organisation_code: str | None,
+    name: str = "",
+    expires_at: datetime | None = None,
 ) -> tuple[str, ApiKey]:
-    """Create a key; returns (plaintext, stored key). Raises InvalidInput when role and organisation do not fit."""
+    """Create a key, valid until `expires_at` (None: until revoked); returns (plaintext, stored key). Raises
+    InvalidInput when role and organisation do not fit."""
     if role == "admin":
         if organisation_code is not None:
             raise InvalidInput("Een beheerderssleutel hoort niet bij een organisatie", field="organisation_code")
@@ -49,8 +58,8 @@ async def create_key(
     key = f"{KEY_MARKER}_{prefix}_{secrets.token_urlsafe(32)}"
     row = await conn.fetchrow(
         f"""
-        INSERT INTO api_keys (prefix, secret_hash, role, organisation_code, name)
-        VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO api_keys (prefix, secret_hash, role, organisation_code, name, expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6)
         RETURNING {_COLUMNS}
         """,
         prefix,
@@ -58,6 +67,7 @@ async def create_key(
         role,
         organisation_code,
         name or "",
+        expires_at,
     )
     created = ApiKey(**dict(required(row)))
     await audit.record(
@@ -103,18 +113,32 @@ async def authenticate(conn: Connection, authorization: str | None) -> Principal
     parts = key.strip().split("_", 2)
     if scheme.lower() != "bearer" or len(parts) != 3 or parts[0] != KEY_MARKER:
         raise NotAuthenticated("Ongeldige of ingetrokken API-sleutel")
-    # The key's id and role also become this transaction's actor for the audit log (services/audit).
+    # The key's id and role also become this transaction's actor for the audit log (services/audit). Use is
+    # recorded to the hour (TOUCH_AFTER), and only for the right secret of a live key, in the same statement.
+    digest = _hash(key.strip())
     row = await conn.fetchrow(
         """
-        SELECT id, secret_hash, role, organisation_code, revoked_at,
+        WITH k AS (
+            SELECT id, secret_hash, role, organisation_code,
+                   revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AS live,
+                   last_used_at IS NULL OR last_used_at < now() - $4::interval AS stale
+            FROM api_keys WHERE prefix = $1
+        ), touched AS (
+            UPDATE api_keys a SET last_used_at = now()
+            FROM k WHERE a.id = k.id AND k.live AND k.stale AND k.secret_hash = $3
+            RETURNING a.id
+        )
+        SELECT id, secret_hash, role, organisation_code, live,
                set_config('leerkring.actor', 'key:' || id::text || ':' || role, $2) AS actor
-        FROM api_keys WHERE prefix = $1
+        FROM k
         """,
         parts[1],
         # Local to the request's transaction; a connection without one (registering) resets it on release.
         conn.is_in_transaction(),
+        digest,
+        TOUCH_AFTER,
     )
-    if row is None or row["revoked_at"] is not None or not hmac.compare_digest(row["secret_hash"], _hash(key.strip())):
+    if row is None or not row["live"] or not hmac.compare_digest(row["secret_hash"], digest):
         raise NotAuthenticated("Ongeldige of ingetrokken API-sleutel")
     return Principal(key_id=row["id"], role=row["role"], organisation_code=row["organisation_code"])
 

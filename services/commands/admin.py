@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from services.commands.context import migrate_all, run_db, say, services
@@ -41,12 +42,14 @@ def cmd_api_key(settings: Settings, args: argparse.Namespace) -> int:
     with services(settings) as ready:
         try:
             if args.action == "create":
+                until = datetime.now(UTC) + timedelta(days=args.expires_days) if args.expires_days else None
                 key, stored = run_db(
                     lambda conn: keys.create_key(
-                        conn, role=args.role, organisation_code=args.organisation, name=args.name or ""
+                        conn, role=args.role, organisation_code=args.organisation, name=args.name or "",
+                        expires_at=until,
                     ),
                     ready,
-                )
+                )  # fmt: skip
                 owner = f", {stored.organisation_code}" if stored.organisation_code else ""
                 say(f"Sleutel {stored.prefix} ({stored.role}{owner})")
                 say("Bewaar hem nu; hij wordt niet opnieuw getoond:\n")
@@ -54,7 +57,10 @@ def cmd_api_key(settings: Settings, args: argparse.Namespace) -> int:
             elif args.action == "list":
                 for k in run_db(keys.list_keys, ready):
                     state = f"ingetrokken {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "actief"
-                    say(f"{k.prefix}  {k.role:<9} {k.organisation_code or '-':<8} {state:<22} {k.name}")
+                    if not k.revoked_at and k.expires_at:
+                        state = f"verloopt {k.expires_at:%Y-%m-%d}"
+                    used = f"gebruikt {k.last_used_at:%Y-%m-%d}" if k.last_used_at else "nooit gebruikt"
+                    say(f"{k.prefix}  {k.role:<9} {k.organisation_code or '-':<8} {state:<22} {used:<20} {k.name}")
             else:
                 revoked = run_db(lambda conn: keys.revoke_key(conn, args.prefix), ready)
                 say(f"Sleutel {revoked.prefix} is ingetrokken")

@@ -32,3 +32,9 @@ CREATE INDEX invitation_batches_quota ON invitation_batches (quota_body, created
 -- unsubscribed through a mass invitation's List-Unsubscribe (lifted when they ask for invitations again).
 ALTER TABLE suppressed_addresses
     ADD COLUMN reason text NOT NULL DEFAULT 'erased' CHECK (reason IN ('erased', 'unsubscribed'));
+
+-- API keys: an optional expiry (an expired key answers like a revoked one) and when each was last used (to the
+-- hour: services/auth/keys.py), so unused keys can be found and revoked.
+ALTER TABLE api_keys
+    ADD COLUMN expires_at   timestamptz,
+    ADD COLUMN last_used_at timestamptz;
