@@ -34,10 +34,12 @@ class Webhook(msgspec.Struct, frozen=True, kw_only=True):
     disabled_at: datetime | None
     disabled_reason: str | None
     created_at: datetime
+    # After a rotation: until then the previous secret signs beside the new one (a second `v1=` in the header).
+    grace_until: datetime | None = None
 
 
 class CreatedWebhook(msgspec.Struct, frozen=True, kw_only=True):
-    """Returned once, at creation: keep `secret` to verify the `Leerkring-Signature` header."""
+    """Returned once, at creation or rotation: keep `secret` to verify the `Leerkring-Signature` header."""
 
     secret: str
     webhook: Webhook
@@ -54,3 +56,9 @@ class WebhookAttempt(msgspec.Struct, frozen=True, kw_only=True):
     status_code: int | None
     error: str | None
     response_body: str | None
+
+
+class RotateSecretIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """How long the current secret keeps signing beside the new one (0: it stops at once; at most a week)."""
+
+    grace_hours: Annotated[int, msgspec.Meta(ge=0, le=168)] = 24

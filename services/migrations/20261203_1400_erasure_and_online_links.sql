@@ -38,3 +38,9 @@ ALTER TABLE suppressed_addresses
 ALTER TABLE api_keys
     ADD COLUMN expires_at   timestamptz,
     ADD COLUMN last_used_at timestamptz;
+
+-- Webhook secrets rotate without a gap: the old secret keeps signing (beside the new one) until the grace period
+-- ends, so a receiver can switch at its own moment within it.
+ALTER TABLE webhook_subscriptions
+    ADD COLUMN previous_secret       text,
+    ADD COLUMN previous_secret_until timestamptz;

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, post
@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
 from schemas.common import Page
-from schemas.webhooks import CreatedWebhook, Webhook, WebhookAttempt, WebhookIn
+from schemas.webhooks import CreatedWebhook, RotateSecretIn, Webhook, WebhookAttempt, WebhookIn
 from services.auth.guards import CurrentPrincipal, provide_principal
 from services.db import Conn
 from services.http import CursorParam, LimitParam, created
@@ -49,6 +49,20 @@ class WebhookController(Controller):
     @get("/{webhook_id:uuid}")
     async def get_webhook(self, conn: Conn, principal: CurrentPrincipal, webhook_id: FromPath[UUID]) -> Webhook:
         return await service.get(conn, principal, webhook_id)
+
+    @post("/{webhook_id:uuid}/secret")
+    async def rotate_secret(
+        self,
+        conn: Conn,
+        principal: CurrentPrincipal,
+        webhook_id: FromPath[UUID],
+        data: JSONBody[RotateSecretIn | None] = None,
+    ) -> Response[CreatedWebhook]:
+        """A new signing secret, shown only in this response. The current one keeps signing beside it for
+        `grace_hours` (default 24): the header then carries a `v1=` for each, so receivers switch when they can."""
+        grace = timedelta(hours=(data or RotateSecretIn()).grace_hours)
+        rotated = await service.rotate_secret(conn, principal, webhook_id, grace)
+        return created(rotated, f"/api/v1/webhooks/{webhook_id}")
 
     @delete("/{webhook_id:uuid}")
     async def delete_webhook(self, conn: Conn, principal: CurrentPrincipal, webhook_id: FromPath[UUID]) -> None:

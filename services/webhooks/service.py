@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +16,10 @@ from services.settings import Settings
 from services.webhooks import urls
 from services.webhooks.signing import new_secret
 
-_COLUMNS = "id, url, event_types, organisation_code, description, active, disabled_at, disabled_reason, created_at"
+_COLUMNS = (
+    "id, url, event_types, organisation_code, description, active, disabled_at, disabled_reason, created_at, "
+    "previous_secret_until AS grace_until"
+)
 _ATTEMPT_COLUMNS = (
     "id, delivery_id, event_id, event_type, attempt, attempted_at, duration_ms, status_code, error, response_body"
 )
@@ -91,6 +94,30 @@ async def get(conn: Connection, principal: Principal, webhook_id: UUID) -> Webho
     if row is None:
         raise NotFound("Deze webhook bestaat niet")
     return _webhook(row)
+
+
+async def rotate_secret(conn: Connection, principal: Principal, webhook_id: UUID, grace: timedelta) -> CreatedWebhook:
+    """A new signing secret, returned this once; the current one keeps signing beside it for `grace`. Raises
+    NotFound (also for another organisation's subscription)."""
+    require_role(principal, "admin", "organiser")
+    secret = new_secret()
+    row = await conn.fetchrow(
+        f"""
+        UPDATE webhook_subscriptions
+        SET previous_secret = CASE WHEN $4::interval > '0' THEN secret END,
+            previous_secret_until = CASE WHEN $4::interval > '0' THEN now() + $4::interval END,
+            secret = $3
+        WHERE id = $1 AND ($2::text IS NULL OR organisation_code = $2)
+        RETURNING {_COLUMNS}
+        """,
+        webhook_id,
+        _scope(principal),
+        secret,
+        grace,
+    )
+    if row is None:
+        raise NotFound("Deze webhook bestaat niet")
+    return CreatedWebhook(secret=secret, webhook=_webhook(row))
 
 
 async def delete(conn: Connection, principal: Principal, webhook_id: UUID) -> None:

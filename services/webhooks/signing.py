@@ -2,6 +2,9 @@
 
 The timestamp is inside the signed text, so a receiver that rejects old timestamps is safe from
 replays; `Leerkring-Event-Id` lets it drop the duplicates that at-least-once delivery brings.
+
+While a rotated secret's grace period runs, the header carries one `v1=` per secret (the new one first); a
+receiver accepts the delivery when any of them matches the secret it holds (as Stripe's scheme does).
 """
 
 from __future__ import annotations
@@ -22,19 +25,24 @@ def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
-def signature(secret: str, body: bytes, timestamp: int) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
+def _mac(secret: str, body: bytes, timestamp: int) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def signature(secret: str, body: bytes, timestamp: int, *also: str) -> str:
+    """The header value; `also`: secrets still in their grace period, signed with as well."""
+    return ",".join([f"t={timestamp}", *(f"v1={_mac(s, body, timestamp)}" for s in (secret, *also))])
 
 
 def verify(secret: str, body: bytes, header: str, *, tolerance: int = 300, now: float | None = None) -> bool:
     """What a receiver does: check the MAC and that the timestamp is recent."""
-    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    pairs = [part.split("=", 1) for part in header.split(",") if "=" in part]
+    stamps = [value for name, value in pairs if name == "t"]
     try:
-        timestamp = int(fields["t"])
-    except (KeyError, ValueError):
+        timestamp = int(stamps[0])
+    except (IndexError, ValueError):
         return False
     if abs((now if now is not None else time.time()) - timestamp) > tolerance:
         return False
-    expected = signature(secret, body, timestamp).split("v1=", 1)[1]
-    return hmac.compare_digest(expected.encode(), fields.get("v1", "").encode())
+    expected = _mac(secret, body, timestamp).encode()
+    return any(hmac.compare_digest(expected, value.encode()) for name, value in pairs if name == "v1")

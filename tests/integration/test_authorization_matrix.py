@@ -257,6 +257,7 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/reports/subscriptions": "401 401 403 403 ok ok",
     "POST /api/v1/series": "401 401 ok ok 403 bad",
     "POST /api/v1/webhooks": "401 401 ok ok 403 ok",
+    "POST /api/v1/webhooks/{webhook_id}/secret": "401 401 ok 404 403 ok",
     "POST /bevestigen/{token}": "404 404 404 404 404 404",
     "POST /bijeenkomsten/{meeting_id}/afmelden": "401 401 401 401 401 401",
     "POST /bijeenkomsten/{meeting_id}/inschrijven": "bad bad bad bad bad bad",

@@ -19,6 +19,7 @@ from services.db import Connection
 from services.settings import Settings
 from services.webhooks import signing
 from services.webhooks.transport import webhook_transport
+from tests.conftest import Keys
 from tests.factories import meeting_body
 from workers.routes import ROUTES, WEBHOOK_ONLY
 from workers.testing import FAST, running_workers, wait_until
@@ -318,3 +319,44 @@ async def test_the_delivery_transport_refuses_an_internal_address_at_connect_tim
     async with httpx.AsyncClient(transport=webhook_transport(limits, allow_private=True)) as local:
         assert (await local.post(receiver.url, content=b"{}")).status_code == 200
     assert len(receiver.requests) == 1, "only the allowed client's request arrived"
+
+
+async def test_a_rotated_secret_and_the_old_one_both_verify_until_the_grace_period_ends(
+    client: Client,
+    vng: dict[str, str],
+    keys: Keys,
+    conn: Connection,
+    worker_settings: Settings,
+    receiver: Receiver,
+    only_webhooks: None,
+):
+    created = await subscribe(client, vng, receiver.url)
+    url = f"/api/v1/webhooks/{created['webhook']['id']}/secret"
+    other = await keys.headers("organiser", "AOF")
+    assert (await client.post(url, json={"grace_hours": 24}, headers=other)).status_code == 404
+    assert (await client.post(url, json={"grace_hours": 999}, headers=vng)).status_code == 422
+    rotated = await client.post(url, json={"grace_hours": 24}, headers=vng)
+    assert rotated.status_code == 201, rotated.text
+    new = rotated.json()["secret"]
+    assert new.startswith("whsec_")
+    assert new != created["secret"]
+    assert rotated.json()["webhook"]["grace_until"] is not None
+    async with running_workers(worker_settings):
+        await publish_meeting(client, vng)
+        await wait_until(lambda: settled(conn), within=10)
+    (during,) = receiver.requests
+    header = during.headers["leerkring-signature"]
+    assert signing.verify(new, during.body, header), "receivers that switched already"
+    assert signing.verify(created["secret"], during.body, header), "receivers that have not switched yet"
+    assert not signing.verify("whsec_verkeerd", during.body, header)
+
+    # The grace period over: only the new secret signs.
+    await conn.execute("UPDATE webhook_subscriptions SET previous_secret_until = now() - interval '1 second'")
+    async with running_workers(worker_settings):
+        await publish_meeting(client, vng, title="Na de overgang")
+        await wait_until(lambda: settled(conn), within=10)
+    after = receiver.requests[-1]
+    assert signing.verify(new, after.body, after.headers["leerkring-signature"])
+    assert not signing.verify(created["secret"], after.body, after.headers["leerkring-signature"])
+    shown = (await client.get(f"/api/v1/webhooks/{created['webhook']['id']}", headers=vng)).json()
+    assert "secret" not in shown, "a secret is shown only when it is made"

@@ -53,7 +53,8 @@ SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => $
 FROM webhook_subscriptions s
 WHERE d.id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now() AND s.id = d.subscription_id
 RETURNING d.id, d.attempts, d.outbox_id, d.event_id, d.event_type, d.give_up_at, d.subscription_id,
-          s.url, s.secret, s.active
+          s.url, s.secret, s.active,
+          CASE WHEN s.previous_secret_until > now() THEN s.previous_secret END AS previous_secret
 """
 _LOG_ATTEMPT = """
 INSERT INTO webhook_attempts (delivery_id, subscription_id, event_id, event_type, attempt, duration_ms,
@@ -132,7 +133,9 @@ async def attempt(ctx: Ctx, delivery_id: int) -> None:
         signing.EVENT_ID_HEADER: str(row["event_id"]),
         signing.EVENT_TYPE_HEADER: row["event_type"],
         signing.DELIVERY_HEADER: str(delivery_id),
-        signing.SIGNATURE_HEADER: signing.signature(row["secret"], body, int(time.time())),
+        signing.SIGNATURE_HEADER: signing.signature(
+            row["secret"], body, int(time.time()), *([row["previous_secret"]] if row["previous_secret"] else [])
+        ),
     }
     started = time.monotonic()
     outcome = await _post(ctx, row["url"], body, headers)
