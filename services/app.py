@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from email.utils import parseaddr
 from typing import Any
 
 from litestar import Controller, Litestar, Request, Response, get
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, Contact, SecurityScheme, Server
 from litestar.response import Redirect
 from redis.asyncio import Redis
 
@@ -178,6 +179,10 @@ def create_app(settings: Settings) -> Litestar:
             title="Leerkring API",
             version=VERSION,
             description="Collegiale leerbijeenkomsten: bijeenkomsten, inschrijvingen, uitnodigingen en agenda's.",
+            # NLGov API Design Rules: who answers for this API, and where it runs (the major version is in every
+            # path, /api/v1/...; a server URL ending in /v1 would move it out of the paths: an API break, README).
+            contact=Contact(name="Leerkring", url=settings.base_url, email=parseaddr(settings.mail_from)[1] or None),
+            servers=[Server(url=settings.base_url, description="Leerkring (API v1 onder /api/v1)")],
             components=Components(
                 security_schemes={
                     "apiKey": SecurityScheme(type="http", scheme="bearer", description="lkr_… API-sleutel")

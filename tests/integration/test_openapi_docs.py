@@ -6,6 +6,8 @@ import re
 
 from litestar.testing import AsyncTestClient
 
+from services.settings import Settings
+
 Client = AsyncTestClient  # type: ignore[type-arg]
 
 
@@ -55,3 +57,14 @@ async def test_the_document_says_who_may_call_each_operation(client: Client):
     assert anonymous_door == [{}, {"apiKey": []}, {"persoonlijkeLink": []}]
     assert "security" not in paths["/api/v1/meetings"]["post"], "the document's default: an API key"
     assert document["security"] == [{"apiKey": []}]
+
+
+async def test_the_document_names_a_contact_and_the_server(client: Client, settings: Settings):
+    """NLGov API Design Rules that are no API break: info.contact (name, url, email) and `servers`."""
+    document = (await client.get("/schema/openapi.json")).json()
+    contact = document["info"]["contact"]
+    assert contact["name"] == "Leerkring"
+    assert contact["url"] == settings.base_url
+    assert "@" in contact["email"]
+    assert document["servers"] == [{"url": settings.base_url, "description": "Leerkring (API v1 onder /api/v1)"}]
+    assert all(path.startswith(("/api/v1/", "/feeds/")) for path in document["paths"]), "major version in the URI"
