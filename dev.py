@@ -4,8 +4,10 @@
     python3 dev.py run [ARGS...]    create .venv if needed, install, then `leerkring run ARGS...`
     python3 dev.py test [ARGS...]   install, then ruff check, ruff format --check, mypy, pytest -n auto ARGS...
     python3 dev.py bench [ARGS...]  install, then every benchmark and one table of their ratios (bench/run_all.py)
+    python3 dev.py lock             write requirements.lock anew from pyproject.toml (a fresh venv, pip freeze)
 
-The virtualenv is reinstalled (`pip install -e .[dev]`) whenever pyproject.toml changed since the last install.
+The virtualenv is reinstalled (`pip install -c requirements.lock -e .[dev]`) whenever pyproject.toml or
+requirements.lock changed since the last install.
 Standard library only: this runs before anything is installed.
 """
 
@@ -24,6 +26,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".leerkring-install-stamp"
+LOCK = ROOT / "requirements.lock"
 REQUIRED = (3, 11)  # pyproject.toml: requires-python = ">=3.11,<3.12"
 WANTED = ".".join(map(str, REQUIRED))
 
@@ -38,9 +41,10 @@ commands:
                    pytest -n auto ARGS... ; stops at the first failing step with its exit code
   bench [ARGS...]  every benchmark in bench/, then one table: figure, baseline measured in the same run, ratio,
                    aim, met (bench/run_all.py); ARGS: --quick --only feeds,worker --record
+  lock             resolve pyproject.toml afresh in a throw-away venv and write requirements.lock
 
-The first run creates .venv and installs the project with `pip install -e .[dev]`; later runs reinstall
-only when pyproject.toml changed.
+The first run creates .venv and installs the project with the versions in requirements.lock
+(`pip install -c requirements.lock -e .[dev]`); later runs reinstall only when either file changed.
 """
 
 
@@ -92,13 +96,17 @@ def ensure_venv() -> int:
     made_with = venv_version()
     if made_with not in {None, WANTED}:
         return fail(f".venv was made with Python {made_with}, Leerkring needs {WANTED}: delete .venv and run again")
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == digest:
         return 0
-    header("installing the project into .venv (pip install -e .[dev]; the first time takes a minute or two)")
+    header(
+        "installing the project into .venv (pip install -c requirements.lock -e .[dev]; the first time takes a "
+        "minute or two)"
+    )
     started = time.monotonic()
     pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    code = subprocess.call([*pip, "-e", ".[dev]"])
+    # The lock file pins every version (constraints: it decides versions, pyproject.toml decides what is installed).
+    code = subprocess.call([*pip, "-c", str(LOCK), "-e", ".[dev]"])
     if code != 0:
         # No stamp: the next run tries again instead of trusting a half-finished install.
         return fail("pip install failed", code)
@@ -164,6 +172,28 @@ def bench(args: list[str]) -> int:
     return subprocess.call([str(PYTHON), str(ROOT / "bench" / "run_all.py"), *args], env=venv_env())
 
 
+def lock() -> int:
+    """Resolve pyproject.toml (all extras) in a fresh venv, without the current lock, and write what pip chose."""
+    import tempfile
+
+    python = find_python()
+    if python is None:
+        return fail(f"Leerkring needs Python {WANTED}")
+    with tempfile.TemporaryDirectory() as tmp:
+        venv = Path(tmp) / "venv"
+        code = subprocess.call([python, "-m", "venv", str(venv)])
+        pip = [str(venv / "bin" / "python"), "-m", "pip"]
+        code = code or subprocess.call([*pip, "install", "--quiet", "--disable-pip-version-check", ".[dev]"])
+        if code != 0:
+            return fail("pip install failed", code)
+        frozen = subprocess.run([*pip, "freeze", "--exclude-editable"], capture_output=True, text=True, check=True)
+    head = [line for line in LOCK.read_text().splitlines() if line.startswith("#")] if LOCK.exists() else []
+    pins = [line for line in frozen.stdout.splitlines() if line and not line.lower().startswith("leerkring")]
+    LOCK.write_text("\n".join([*head, *pins]) + "\n")
+    say(f"wrote {LOCK.name}: {len(pins)} pinned packages")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     os.chdir(ROOT)  # so relative paths (.venv, pyproject.toml, ".") mean this checkout from any cwd
     if not argv or argv[0] in {"-h", "--help", "help"}:
@@ -176,6 +206,8 @@ def main(argv: list[str]) -> int:
         return test(args)
     if command == "bench":
         return bench(args)
+    if command == "lock":
+        return lock()
     print(USAGE, end="", file=sys.stderr)
     return fail(f"unknown command {command!r}", 2)
 
