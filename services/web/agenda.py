@@ -47,9 +47,10 @@ def _seats(meeting: Meeting) -> str:
 def _where(meeting: Meeting) -> str:
     venue = meeting.venue
     place = ", ".join(p for p in (venue.name, venue.city) if p) if venue else ""
-    if meeting.online_url and place:
+    # `online`, not the link: the public agenda never sees the link itself (meetings.service.shown_to).
+    if meeting.online and place:
         return _("%(place)s, of online") % {"place": place}
-    return place or (_("Online") if meeting.online_url else "")
+    return place or (_("Online") if meeting.online else "")
 
 
 def _item(meeting: Meeting) -> dict[str, Any]:

@@ -95,7 +95,11 @@ class OrganiserInviteController(Controller):
         try:
             async with conn.transaction():
                 accepted = await invitations.request_invitations(
-                    conn, principal, meeting_id, forms.decode(body, InvitationsIn)
+                    conn,
+                    principal,
+                    meeting_id,
+                    forms.decode(body, InvitationsIn),
+                    quota_per_day=state.settings.mail_quota_per_day,
                 )
         except InvalidInput as exc:
             errors: dict[str, str] = {}

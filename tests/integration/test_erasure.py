@@ -17,6 +17,7 @@ from services.app import create_app
 from services.db import Connection
 from services.participants import suppression, tokens
 from services.settings import Settings
+from tests.csrf import like_a_browser
 from tests.factories import participant_body
 from tests.integration.invitation_helpers import batches_done, invite, mails, published_meeting
 from workers.testing import running_workers, wait_until
@@ -29,7 +30,7 @@ ELS = "els.jansen@gemeente.example.nl"
 @pytest.fixture
 async def browser(mail_settings: Settings) -> AsyncIterator[Client]:
     async with AsyncTestClient(app=create_app(mail_settings), base_url=BASE) as client:
-        yield client
+        yield like_a_browser(client, mail_settings.secret_key)
 
 
 def link(mail: ReceivedMail, path: str) -> str:
