@@ -85,7 +85,7 @@ async def test_an_organiser_creates_publishes_checks_people_in_and_cancels(
     api_csv = (await api.get(f"/api/v1/meetings/{door['id']}/registrations.csv", headers=vng)).content
     assert exported == api_csv, "the page's export is the API's"
     assert "Deelnemer 1" in exported.decode("utf-8-sig")
-    listed = (await api.get(f"/api/v1/meetings/{door['id']}/attendance", headers=vng)).json()
+    listed = (await api.get(f"/api/v1/meetings/{door['id']}/attendance", headers=vng)).json()["items"]
     assert [a["status"] for a in listed] == ["attended"], "the button used the API's own attendance record"
 
     await page.get_by_label("Reden (komt in de mail aan de deelnemers)").fill("De zaal is niet beschikbaar")
@@ -139,7 +139,7 @@ async def test_the_door_keeps_checking_in_without_wifi_and_counts_nobody_twice(
         assert (await api.post(url, json={"participant": participant_body(n)}, headers=vng)).status_code == 201
 
     async def attended() -> list[str]:
-        rows = (await api.get(f"/api/v1/meetings/{door['id']}/attendance", headers=vng)).json()
+        rows = (await api.get(f"/api/v1/meetings/{door['id']}/attendance", headers=vng)).json()["items"]
         return sorted(r["participant"]["name"] for r in rows if r["status"] == "attended")
 
     page = await person.new_page()

@@ -120,7 +120,7 @@ async def test_the_door_without_script_and_its_queue_sent_twice(browser: Client,
         sent = await browser.post(f"{base}/aanwezig/lijst", json={"registration_ids": [ids[0], ids[1], ids[1]]})
         assert sent.status_code == 200, sent.text
         assert sorted(sent.json()["recorded"]) == sorted(ids)
-    rows = (await browser.get(f"/api/v1/meetings/{meeting['id']}/attendance", headers=vng)).json()
+    rows = (await browser.get(f"/api/v1/meetings/{meeting['id']}/attendance", headers=vng)).json()["items"]
     assert sorted(r["registration_id"] for r in rows) == sorted(ids), "two people, two records, however often sent"
     bad = await browser.post(f"{base}/aanwezig/lijst", json={"registration_ids": ["geen-id"]})
     assert bad.status_code == 422
