@@ -226,6 +226,7 @@ MATRIX: dict[str, str] = {
     "GET /financier": "401 401 401 401 401 401",
     "GET /financier/rapport": "401 401 401 401 401 401",
     "GET /healthz": "ok ok ok ok ok ok",
+    "GET /metrics": "ok ok ok ok ok ok",  # no LEERKRING_METRICS_TOKEN here; with one, its Bearer is the door
     "GET /herinneringen-uit/{registration_id}/{reach}/{token}": "404 404 404 404 404 404",
     "GET /ik-kan-niet/{registration_id}/{token}": "404 404 404 404 404 404",
     "GET /inchecken/{meeting_id}": "ok ok ok ok ok ok",
