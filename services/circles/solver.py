@@ -16,7 +16,8 @@ from services.circles.problem import Problem, plan
 
 
 def solve(problem: Problem, *, time_limit: float = 10.0, workers: int = 2, seed: int = 0) -> Solution:
-    """The best assignment found within `time_limit` seconds; never worse than greedy (which it starts from)."""
+    """The best assignment found within `time_limit` seconds; never worse than a greedy start that
+    keeps the same hard rules (it starts from greedy, which may break a "not together" wish that CP-SAT keeps)."""
     started = time.monotonic()
     p = plan(problem)
     if p.circles == 0:

@@ -66,8 +66,13 @@ def test_every_answer_keeps_the_hard_constraints_or_says_why_not(problem: Proble
     score = evaluate(problem, solution.assignment, k)
     assert solution.objective == score.total, "the reported objective is the score of the answer"
     assert 0 <= solution.bound <= solution.objective
-    if solution.status in ("OPTIMAL", "FEASIBLE"):
-        assert solution.objective <= solution.greedy_objective, "never worse than the greedy start"
+    start = greedy(problem, solution.plan)
+    if solution.status in ("OPTIMAL", "FEASIBLE") and not set(evaluate(problem, start, k).violations) - set(
+        score.violations
+    ):
+        # Greedy places people where it can, and may break a "not together" wish CP-SAT keeps: then the soft score
+        # may rise (hypothesis found 9 of 10 people from one municipality with such a wish: 24 -> 34, rightly).
+        assert solution.objective <= solution.greedy_objective, "never worse than a greedy start that breaks no more"
     if solution.plan.feasible and solution.status in ("OPTIMAL", "FEASIBLE"):
         assert hard_violations(problem, solution.assignment, k) == []
         assert score.violations == []
