@@ -10,12 +10,14 @@ Without the script the page shows the state at load and a link to look again: no
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
+from litestar.datastructures import Cookie, State
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -29,6 +31,29 @@ from services.web import choices, forms
 from services.web.i18n import gettext as _
 from services.web.organiser import _HANDLERS, HOME, _organiser
 from services.web.render import HEADERS, page, summary
+
+# The pasted addresses the service set aside, shown on the progress page: the batch does not keep them, and they
+# are personal, so they travel in a short-lived cookie scoped to that page, never in its URL.
+_REJECTED = "leerkring_afgewezen"
+_REJECTED_SHOWN = 50  # a cookie holds about 4 kB
+
+
+def _rejected_cookie(path: str, rejected: list[dict[str, str]]) -> Cookie:
+    value = base64.urlsafe_b64encode(json.dumps(rejected[:_REJECTED_SHOWN]).encode()).decode()
+    return Cookie(key=_REJECTED, value=value, path=path, max_age=3600, httponly=True, samesite="strict")
+
+
+def _rejected(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
+    try:
+        found = json.loads(base64.urlsafe_b64decode(request.cookies.get(_REJECTED, "").encode()) or b"[]")
+    except ValueError:
+        return []
+    if not isinstance(found, list):
+        return []
+    return [
+        {"value": str(r.get("value", "")), "reason": str(r.get("reason", ""))} for r in found if isinstance(r, dict)
+    ]
+
 
 _FIELDS = {"groups": "group", "organisations": "organisation", "emails": "emails", "note": "note"}
 
@@ -105,11 +130,15 @@ class OrganiserInviteController(Controller):
             errors: dict[str, str] = {}
             for error in exc.errors:
                 errors.setdefault(_FIELDS.get(error.field.split(".")[0].split("[")[0], "emails"), _(error.message))
+            if not errors:  # nothing chosen at all: the service names no field, the form says what to do
+                errors["group"] = _("Kies een doelgroep of plak adressen")
             title = (await meetings.get(conn, principal, meeting_id)).title
             shown = dict.fromkeys(_FIELDS.values(), "") | {k: v for k, v in form.items() if k in _FIELDS.values()}
             return await _form(conn, meeting_id, title, shown, errors, status=422)
         target = f"{HOME}/bijeenkomsten/{meeting_id}/uitnodigingen/{accepted.batch.id}"
-        return Redirect(target, status_code=303, headers=HEADERS)
+        rejected = [{"value": r.value, "reason": r.reason} for r in accepted.rejected]
+        cookies = [_rejected_cookie(target, rejected)] if rejected else []
+        return Redirect(target, status_code=303, headers=HEADERS, cookies=cookies)
 
     @get("/uitnodigingen/{batch_id:uuid}")
     async def progress_page(
@@ -121,7 +150,8 @@ class OrganiserInviteController(Controller):
         meeting = await meetings.get(conn, principal, meeting_id)
         return page(
             "organiser_progress.html", title=_("Uitnodigingen"), organiser=True, meeting=meeting, batch=batch,
-            progress=progress(batch), headers={"Content-Security-Policy": SCRIPT_PAGE_POLICY},
+            progress=progress(batch), rejected=_rejected(request),
+            headers={"Content-Security-Policy": SCRIPT_PAGE_POLICY},
             json_url=f"{HOME}/bijeenkomsten/{meeting_id}/uitnodigingen/{batch_id}/voortgang",
         )  # fmt: skip
 

@@ -1,0 +1,48 @@
+"""What a new user's walk through the pages found: each page says what happened, in words for the reader."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from services.app import create_app
+from services.settings import Settings
+from tests.api import published
+from tests.conftest import Keys
+from tests.csrf import like_a_browser
+from tests.integration.test_web_sessions import sign_in
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+PAGE = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+@pytest.fixture
+async def browser(settings: Settings) -> AsyncIterator[Client]:
+    async with AsyncTestClient(app=create_app(settings), base_url="https://leerkring.test") as client:
+        yield like_a_browser(client, settings.secret_key)
+
+
+async def test_the_empty_invitation_form_says_what_to_choose(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng)
+    await sign_in(browser, vng)
+    empty = {"group": "", "organisation": "", "emails": "", "note": ""}
+    answer = await browser.post(f"/organisator/bijeenkomsten/{meeting['id']}/uitnodigen", data=empty)
+    assert answer.status_code == 422
+    assert 'class="utrecht-alert utrecht-alert--error foutmeldingen"' in answer.text
+    assert "Kies een doelgroep of plak adressen" in answer.text
+
+
+async def test_rejected_pasted_addresses_are_shown_with_their_reason(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng)
+    await sign_in(browser, vng)
+    form = {"group": "", "organisation": "", "emails": "een@example.org\nnietgoed@\ntwee@example.org", "note": ""}
+    answer = await browser.post(f"/organisator/bijeenkomsten/{meeting['id']}/uitnodigen", data=form)
+    assert answer.status_code == 200, answer.text
+    assert "/uitnodigingen/" in str(answer.url)
+    assert "1 adres niet uitgenodigd" in answer.text
+    assert "<code>nietgoed@</code>:" in answer.text
+    assert "nietgoed" not in str(answer.url), "the addresses stay out of the URL"
