@@ -56,6 +56,7 @@ from services.web.account import ManageController, SignInController
 from services.web.agenda import AgendaController
 from services.web.checkin import CheckinPageController
 from services.web.confirm import ConfirmController
+from services.web.error_pages import for_browsers
 from services.web.evaluations import EvaluationPageController
 from services.web.funder import FunderController
 from services.web.i18n import LocaleMiddleware
@@ -167,7 +168,8 @@ def create_app(settings: Settings) -> Litestar:
             *_development_pages(settings),
         ],
         dependencies={"conn": Provide(provide_transaction)},
-        exception_handlers={**EXCEPTION_HANDLERS, PermissionDeniedException: _on_forbidden},
+        # A browser opening a page path gets a page, an API client problem+json (services/web/error_pages.py).
+        exception_handlers=for_browsers({**EXCEPTION_HANDLERS, PermissionDeniedException: _on_forbidden}),
         csrf_config=csrf.config(settings),
         middleware=[LocaleMiddleware],
         before_send=[add_response_headers],

@@ -46,3 +46,32 @@ async def test_rejected_pasted_addresses_are_shown_with_their_reason(browser: Cl
     assert "1 adres niet uitgenodigd" in answer.text
     assert "<code>nietgoed@</code>:" in answer.text
     assert "nietgoed" not in str(answer.url), "the addresses stay out of the URL"
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/bijeenkomsten/123", 404),
+        ("/evaluatie/bogus", 404),
+        ("/bestaat-niet", 404),
+        ("/agenda?zoek=" + "x" * 201, 422),
+        ("/financier?jaar=99999", 422),
+    ],
+)
+async def test_a_browser_gets_a_page_for_a_bad_page_address(browser: Client, url: str, status: int) -> None:
+    answer = await browser.get(url, headers=PAGE)
+    assert answer.status_code == status
+    assert answer.headers["content-type"].startswith("text/html"), answer.text[:200]
+    assert '<h1 class="utrecht-heading-1">' in answer.text
+    english = await browser.get(url, headers={**PAGE, "Cookie": "leerkring_taal=en"})
+    assert english.status_code == status
+    assert '<html lang="en"' in english.text
+    assert ("Not found" if status == 404 else "Invalid input") in english.text
+
+
+async def test_the_api_keeps_its_problem_documents(browser: Client) -> None:
+    for url in ("/api/v1/meetings/123", "/feeds/bestaat-niet", "/bestaat-niet"):
+        headers = PAGE if url.startswith(("/api/", "/feeds/")) else {"Accept": "application/json"}
+        answer = await browser.get(url, headers=headers)
+        assert answer.status_code in (404, 422), url
+        assert answer.headers["content-type"].startswith("application/problem+json"), url
