@@ -20,16 +20,17 @@ from schemas.auth import Principal
 from schemas.reports import Report
 from services.audit import queries as audit
 from services.db import Conn, Connection
+from services.errors import DomainError
+from services.organisations import queries as organisations
 from services.reports import formats
 from services.reports.controllers import protection
 from services.reports.request import FORMATS, Params, parse
 from services.reports.service import attendance_report
 from services.web import charts
-from services.web import organiser_session as signed
 from services.web.i18n import N_
 from services.web.i18n import gettext as _
-from services.web.organiser import _HANDLERS, _NotSignedIn
-from services.web.render import HEADERS, page
+from services.web.organiser import _HANDLERS, HOME, signed_in
+from services.web.render import HEADERS, message, page
 
 Year = Annotated[str | None, QueryParameter(name="jaar", max_length=4)]
 # The dashboard's parts: (grouping, title of the chart, the measure drawn)
@@ -42,11 +43,33 @@ PARTS = (
 DOWNLOADS = ("month", "professional_group", "theme", "province", "municipality", "meeting")
 
 
+class _FunderNotSignedIn(DomainError):
+    status = 401
+    slug = "niet-aangemeld"
+    title = N_("Log in als financier")
+
+    def __init__(self) -> None:
+        super().__init__(N_("Log in met de API-sleutel van je fonds om de rapportage te zien."))
+
+
+def _on_signed_out(request: Request[Any, Any, Any], exc: _FunderNotSignedIn) -> Template:
+    return message(_(exc.title), _(exc.detail), status=401, links=[(_("Inloggen met je sleutel"), f"{HOME}/inloggen")])
+
+
+_FUNDER_HANDLERS: dict[type[Exception], Any] = {**_HANDLERS, _FunderNotSignedIn: _on_signed_out}
+
+
 async def _funder(conn: Connection, state: State, request: Request[Any, Any, Any]) -> Principal:
-    found = await signed.principal(conn, state.settings, request, roles=("funder", "admin"))
-    if found is None:
-        raise _NotSignedIn()
-    return found
+    """Raises _FunderNotSignedIn, WrongRole (an organiser's session)."""
+    return await signed_in(conn, state, request, ("funder", "admin"), _FunderNotSignedIn())
+
+
+async def _name(conn: Connection, code: str | None) -> str:
+    """The funder's name for the heading; its code only if the organisation is not found."""
+    if not code:
+        return ""
+    found = await organisations.get_organisation(conn, code)
+    return found.name if found else code
 
 
 async def _report(conn: Connection, state: State, principal: Principal, year: str, group_by: str, fmt: str) -> Report:
@@ -61,7 +84,7 @@ def _label(row: Any, dimension: str) -> str:
 class FunderController(Controller):
     path = "/financier"
     include_in_schema = False
-    exception_handlers = _HANDLERS  # type: ignore[assignment]
+    exception_handlers = _FUNDER_HANDLERS  # type: ignore[assignment]
 
     @get("/")
     async def dashboard(self, conn: Conn, state: State, request: Request[Any, Any, Any], jaar: Year = None) -> Template:
@@ -84,8 +107,9 @@ class FunderController(Controller):
                 }
             )
         return page(
-            "funder.html", title=_("Rapportage"), organiser=False, funder=principal.organisation_code or "",
-            year=year, total=total, k=state.settings.report_min_cell, sections=sections, downloads=DOWNLOADS,
+            "funder.html", title=_("Rapportage"), organiser=False,
+            funder=await _name(conn, principal.organisation_code), year=year, total=total,
+            k=state.settings.report_min_cell, sections=sections, downloads=DOWNLOADS,
         )  # fmt: skip
 
     @get("/rapport")

@@ -61,14 +61,40 @@ class _NotSignedIn(DomainError):
         super().__init__(N_("Log in met de API-sleutel van je organisatie om verder te gaan."))
 
 
+class WrongRole(DomainError):
+    """Signed in, but with a key of another role (a funder on an organiser page, or the other way round)."""
+
+    status = 403
+    slug = "andere-rol"
+    title = N_("Deze pagina is niet voor jouw rol")
+
+    def __init__(self, home: str) -> None:
+        super().__init__(N_("Je bent ingelogd met de sleutel van een andere rol. Je eigen pagina's vind je hieronder."))
+        self.home = home
+
+
+ROLE_HOME = {"funder": "/financier", "organiser": HOME, "admin": HOME}
+ALL_ROLES = tuple(ROLE_HOME)
+
+
+async def signed_in(
+    conn: Connection, state: State, request: Request[Any, Any, Any], roles: tuple[str, ...], signed_out: DomainError
+) -> Principal:
+    """The key holder of this page session in one of `roles`. Raises `signed_out` without a (valid) session,
+    WrongRole for a session of another role: that one is signed in, and logging in again would not help."""
+    found = await signed.principal(conn, state.settings, request, roles=ALL_ROLES)
+    if found is None:
+        raise signed_out
+    if found.role not in roles:
+        raise WrongRole(ROLE_HOME.get(found.role, HOME))
+    return found
+
+
 async def _organiser(conn: Connection, state: State, request: Request[Any, Any, Any]) -> Principal:
-    """Raises _NotSignedIn; for a form post also Forbidden when it comes from another site."""
+    """Raises _NotSignedIn, WrongRole; for a form post also Forbidden when it comes from another site."""
     if request.method == "POST":
         session.same_site(request, state.settings)
-    found = await signed.principal(conn, state.settings, request)
-    if found is None:
-        raise _NotSignedIn()
-    return found
+    return await signed_in(conn, state, request, ("organiser", "admin"), _NotSignedIn())
 
 
 def _signed_out_page(exc: _NotSignedIn) -> Template:
@@ -113,7 +139,15 @@ def _on_signed_out(request: Request[Any, Any, Any], exc: _NotSignedIn) -> Templa
     return _signed_out_page(exc)
 
 
-_HANDLERS: dict[type[Exception], Any] = {DomainError: on_page_error, _NotSignedIn: _on_signed_out}
+def _on_wrong_role(request: Request[Any, Any, Any], exc: WrongRole) -> Template:
+    return message(_(exc.title), _(exc.detail), status=403, links=[(_("Naar je eigen pagina"), exc.home)])
+
+
+_HANDLERS: dict[type[Exception], Any] = {
+    DomainError: on_page_error,
+    _NotSignedIn: _on_signed_out,
+    WrongRole: _on_wrong_role,
+}
 
 
 class OrganiserController(Controller):
@@ -123,7 +157,7 @@ class OrganiserController(Controller):
 
     @get("/inloggen")
     async def signin_form(self) -> Template:
-        return page("organiser_signin.html", title=_("Inloggen als organisator"), errors={}, error_list=[])
+        return page("organiser_signin.html", title=_("Inloggen met je sleutel"), errors={}, error_list=[])
 
     @post("/inloggen", status_code=303)
     async def signin(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Response[Any]:
@@ -136,7 +170,7 @@ class OrganiserController(Controller):
         except NotAuthenticated:
             errors = {"key": _("Deze sleutel kennen we niet, of hij is ingetrokken. Vraag je beheerder om een nieuwe.")}
             return page(
-                "organiser_signin.html", status=401, title=_("Inloggen als organisator"), errors=errors,
+                "organiser_signin.html", status=401, title=_("Inloggen met je sleutel"), errors=errors,
                 error_list=summary(errors),
             )  # fmt: skip
         target = "/financier" if principal.role == "funder" else HOME
@@ -154,6 +188,8 @@ class OrganiserController(Controller):
             principal = await _organiser(conn, state, request)
         except _NotSignedIn as exc:
             return _signed_out_page(exc)
+        except WrongRole as exc:
+            return _on_wrong_role(request, exc)
         found = await meetings.list_visible(
             conn, principal, cursor=None, limit=200, audience_organisation=None, theme=None, from_=None, to=None,
             status=None, organisation=principal.organisation_code, funder=None, audience_group=None, series_id=None,

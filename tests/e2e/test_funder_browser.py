@@ -25,7 +25,7 @@ async def test_a_funder_reads_the_dashboard_and_downloads_the_xlsx(
     await page.goto("/organisator/inloggen")
     await page.get_by_label("API-sleutel").fill(aof["Authorization"].removeprefix("Bearer "))
     await page.get_by_role("button", name="Inloggen").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Rapportage – AOF")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Rapportage – A&O fonds Gemeenten")
     await page.get_by_label("Jaar").fill("2026")
     await page.get_by_role("button", name="Toon").click()
     await look(page, "financier", shoot=True)
@@ -58,4 +58,4 @@ async def test_a_funder_reads_the_dashboard_and_downloads_the_xlsx(
 
     # An organiser's key opens no dashboard, and a funder's opens no organiser page.
     await page.goto("/organisator")
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Log in als organisator")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Deze pagina is niet voor jouw rol")

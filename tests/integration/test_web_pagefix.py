@@ -75,3 +75,23 @@ async def test_the_api_keeps_its_problem_documents(browser: Client) -> None:
         answer = await browser.get(url, headers=headers)
         assert answer.status_code in (404, 422), url
         assert answer.headers["content-type"].startswith("application/problem+json"), url
+
+
+async def test_the_funder_pages_speak_to_a_funder(browser: Client, keys: Keys) -> None:
+    signed_out = await browser.get("/financier")
+    assert signed_out.status_code == 401
+    assert "Log in als financier" in signed_out.text
+    assert "als organisator" not in signed_out.text
+    form = await browser.get("/organisator/inloggen")
+    assert "Inloggen met je sleutel" in form.text
+    assert "Inloggen als organisator" not in form.text
+    await sign_in(browser, await keys.headers("funder", "AOF"))
+    dashboard = await browser.get("/financier")
+    assert dashboard.status_code == 200
+    heading = dashboard.text.split('<h1 class="utrecht-heading-1">', 1)[1].split("</h1>")[0]
+    assert "AOF" not in heading, "the funder's name, not its code"
+    assert "Rapportage – A&amp;O fonds Gemeenten" in heading
+    assert 'action="/organisator/uitloggen"' in dashboard.text
+    out = await browser.post("/organisator/uitloggen", data={}, follow_redirects=False)
+    assert out.status_code == 303
+    assert (await browser.get("/financier")).status_code == 401, "signed out"

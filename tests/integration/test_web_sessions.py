@@ -70,11 +70,13 @@ async def test_each_role_opens_only_its_own_pages(browser: Client, keys: Keys) -
     aof = await keys.headers("funder", "AOF")
     assert await sign_in(browser, aof) == "/financier"
     assert (await browser.get("/financier")).status_code == 200
-    assert (await browser.get("/organisator")).status_code == 401, "a funder's key opens no organiser page"
+    wrong = await browser.get("/organisator")
+    assert wrong.status_code == 403, "a funder's key opens no organiser page, and signing in again would not help"
+    assert "Deze pagina is niet voor jouw rol" in wrong.text
     browser.cookies.clear()
     vng = await keys.headers("organiser", "VNG")
     await sign_in(browser, vng)
-    assert (await browser.get("/financier")).status_code == 401, "an organiser sees no funder report"
+    assert (await browser.get("/financier")).status_code == 403, "an organiser sees no funder report"
 
 
 async def test_another_bodys_meeting_is_not_shown_to_an_organiser(browser: Client, keys: Keys) -> None:
