@@ -126,10 +126,13 @@ async def _meeting_page(
     now = datetime.now(UTC)
     people = [r for r in registrations.items if r.status in ("confirmed", "offered")]
     waiting = sorted((r for r in registrations.items if r.status == "waitlisted"), key=lambda r: r.position or 0)
+    codes = sorted({r.participant.organisation_code for r in registrations.items if r.participant.organisation_code})
+    names = await conn.fetch("SELECT code, name FROM organisations WHERE code = ANY($1::text[])", codes)
     return page(
         "organiser_meeting.html", status=status, title=meeting.title, organiser=True, meeting=meeting, notice=notice,
         when=format_when(meeting.starts_at, meeting.ends_at, meeting.timezone, locale()),
-        people=people, waiting=waiting, checked_in=sum(1 for r in people if r.attendance == "attended"),
+        people=people, waiting=waiting, organisation_names={r["code"]: r["name"] for r in names},
+        checked_in=sum(1 for r in people if r.attendance == "attended"),
         code=info.code, qr=qr, door_open=info.opens_at <= now < info.closes_at and meeting.status == "published",
         back_path=f"{HOME}/bijeenkomsten/{meeting_id}", headers={"Content-Security-Policy": SCRIPT_PAGE_POLICY},
     )  # fmt: skip

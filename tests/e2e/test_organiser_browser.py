@@ -76,6 +76,7 @@ async def test_an_organiser_creates_publishes_checks_people_in_and_cancels(
     await expect(page.locator(".inchekcode .code")).to_have_text(code)
     await page.set_viewport_size({"width": 1024, "height": 768})  # a tablet at the door
     await look(page, "organisator deur", shoot=True)
+    await expect(page.locator("#deur-status")).to_have_text("", timeout=3_000)  # nothing sent yet, nothing to say
     await page.get_by_role("button", name="Inchecken").first.click()
     await expect(page.locator("#deur-status")).to_have_text("Alle check-ins zijn verstuurd.")
     await expect(page.locator("#aantal-ingecheckt")).to_have_text("1")
@@ -149,6 +150,7 @@ async def test_the_door_keeps_checking_in_without_wifi_and_counts_nobody_twice(
 
     await person.set_offline(True)  # the venue's Wi-Fi drops
     await page.get_by_role("button", name="Inchecken: Deelnemer 1").click()
+    await expect(page.locator("#deur-status")).to_contain_text("1 check-in wacht op verbinding")
     await page.get_by_role("button", name="Inchecken: Deelnemer 2").click()
     await expect(page.locator("#deur-status")).to_contain_text("2 check-ins wachten op verbinding")
     await expect(page.get_by_text("Ingecheckt (wordt verstuurd)")).to_have_count(2)

@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 from litestar.testing import AsyncTestClient
+from markupsafe import escape
 
 from services.app import create_app
 from services.settings import Settings
 from tests.api import published
 from tests.conftest import Keys
 from tests.csrf import like_a_browser
+from tests.factories import participant_body
 from tests.integration.test_web_sessions import sign_in
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -95,3 +97,16 @@ async def test_the_funder_pages_speak_to_a_funder(browser: Client, keys: Keys) -
     out = await browser.post("/organisator/uitloggen", data={}, follow_redirects=False)
     assert out.status_code == 303
     assert (await browser.get("/financier")).status_code == 401, "signed out"
+
+
+async def test_the_door_view_names_organisations(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng)
+    url = f"/api/v1/meetings/{meeting['id']}/registrations"
+    assert (await browser.post(url, json={"participant": participant_body(1)}, headers=vng)).status_code == 201
+    name = (await browser.get("/api/v1/organisations/GM0518", headers=vng)).json()["name"]
+    await sign_in(browser, vng)
+    door = await browser.get(f"/organisator/bijeenkomsten/{meeting['id']}")
+    assert f'<td class="utrecht-table__cell">{escape(name)}</td>' in door.text
+    assert '<td class="utrecht-table__cell">GM0518</td>' not in door.text
+    assert 'data-tekst-rij-een="1 check-in wacht op verbinding' in door.text

@@ -14,11 +14,13 @@
   var text = {
     waiting: root.getAttribute("data-tekst-wacht"),
     queued: root.getAttribute("data-tekst-rij"),
+    queuedOne: root.getAttribute("data-tekst-rij-een"),
     done: root.getAttribute("data-tekst-klaar"),
     checked: root.getAttribute("data-tekst-ingecheckt"),
     offline: root.getAttribute("data-tekst-offline")
   };
   var sending = false;
+  var sent = false; // "all sent" only once something was: before the first check-in there is nothing to report
 
   function queue() {
     try { return JSON.parse(window.localStorage.getItem(key) || "[]"); } catch (e) { return []; }
@@ -30,7 +32,8 @@
   }
   function report(offline) {
     var n = queue().length;
-    status.textContent = n ? text.queued.replace("{n}", String(n)) : (offline ? text.offline : text.done);
+    if (n) status.textContent = n === 1 ? text.queuedOne : text.queued.replace("{n}", String(n));
+    else status.textContent = offline ? text.offline : (sent ? text.done : "");
   }
   function sync() {
     var items = queue();
@@ -46,6 +49,7 @@
       .then(function (answer) {
         var left = queue().filter(function (id) { return answer.recorded.indexOf(id) < 0; });
         save(left);
+        sent = true;
         answer.recorded.forEach(function (id) { mark(id, text.checked); });
         var count = document.getElementById("aantal-ingecheckt");
         if (count) {
