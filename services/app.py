@@ -66,7 +66,7 @@ from services.web.offers import OfferPageController
 from services.web.organiser import OrganiserController
 from services.web.organiser_invite import OrganiserInviteController
 from services.web.reminders import CantComePageController, ReminderOptOutController
-from services.web.render import stylesheet, template_config
+from services.web.render import favicon, stylesheet, template_config
 from services.web.unsubscribe import UnsubscribePageController
 from services.webhooks.controllers import WebhookController
 
@@ -156,6 +156,7 @@ def create_app(settings: Settings) -> Litestar:
             EvaluationPageController,
             UnsubscribePageController,
             stylesheet,
+            favicon,
             switch_language,
             docs_asset,
             AttendanceController,

@@ -36,7 +36,9 @@ _STATIC = {
     "nlds/theme.css": (_VENDOR / "voorbeeld-theme" / "design-tokens.css").read_bytes(),
     "progress.js": (resources.files("services.web") / "static" / "progress.js").read_bytes(),
     "door.js": (resources.files("services.web") / "static" / "door.js").read_bytes(),
+    "favicon.svg": (resources.files("services.web") / "static" / "favicon.svg").read_bytes(),  # ours: a ring
 }
+_KINDS = {".js": "text/javascript", ".svg": "image/svg+xml"}
 
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("services.web", "templates"),
@@ -116,5 +118,13 @@ async def stylesheet(name: FromPath[str]) -> Response[bytes]:
     body = _STATIC.get(name.lstrip("/"))
     if body is None:
         raise NotFoundException()
-    kind = "text/javascript" if name.endswith(".js") else "text/css"
+    kind = next((k for suffix, k in _KINDS.items() if name.endswith(suffix)), "text/css")
     return Response(body, media_type=kind, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response[bytes]:
+    """Browsers ask for /favicon.ico whatever the page links; they all read an SVG icon served there."""
+    return Response(
+        _STATIC["favicon.svg"], media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )

@@ -110,3 +110,13 @@ async def test_the_door_view_names_organisations(browser: Client, keys: Keys) ->
     assert f'<td class="utrecht-table__cell">{escape(name)}</td>' in door.text
     assert '<td class="utrecht-table__cell">GM0518</td>' not in door.text
     assert 'data-tekst-rij-een="1 check-in wacht op verbinding' in door.text
+
+
+async def test_every_page_has_an_icon(browser: Client) -> None:
+    agenda = await browser.get("/agenda", headers=PAGE)
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in agenda.text
+    for url in ("/static/favicon.svg", "/favicon.ico"):
+        icon = await browser.get(url)
+        assert icon.status_code == 200, url
+        assert icon.headers["content-type"].startswith("image/svg+xml")
+        assert icon.content.startswith(b"<svg")
