@@ -120,3 +120,16 @@ async def test_every_page_has_an_icon(browser: Client) -> None:
         assert icon.status_code == 200, url
         assert icon.headers["content-type"].startswith("image/svg+xml")
         assert icon.content.startswith(b"<svg")
+
+
+async def test_a_full_meetings_page_offers_the_waiting_list(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng, capacity=1, waitlist_enabled=True)
+    before = await browser.get(f"/bijeenkomsten/{meeting['id']}", headers=PAGE)
+    assert "Schrijf me in" in before.text
+    url = f"/api/v1/meetings/{meeting['id']}/registrations"
+    assert (await browser.post(url, json={"participant": participant_body(1)}, headers=vng)).status_code == 201
+    full = await browser.get(f"/bijeenkomsten/{meeting['id']}", headers=PAGE)
+    assert "vol; je kunt op de wachtlijst" in full.text
+    assert "Zet me op de wachtlijst" in full.text
+    assert "Schrijf me in" not in full.text
