@@ -251,6 +251,7 @@ MATRIX: dict[str, str] = {
     "GET /schema/{path}": "404 404 404 404 404 404",
     "GET /static/docs/{name}": "404 404 404 404 404 404",
     "GET /static/{name}": "404 404 404 404 404 404",
+    "GET /favicon.ico": "ok ok ok ok ok ok",  # our icon, public
     "GET /uitnodiging/aanmelden/{token}": "404 404 404 404 404 404",
     "GET /uitnodiging/afmelden/{token}": "404 404 404 404 404 404",
     "GET /uitschrijven/{invitation_id}/{token}": "404 404 404 404 404 404",
