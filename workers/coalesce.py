@@ -4,9 +4,6 @@ The ledger's START and DONE (workers/ledger.py) are one short statement per job.
 sending each alone spends most of the worker's and PostgreSQL's time on round trips; sending them together adds
 no delay when the worker is idle (a lone call goes out at once) and turns N round trips into one under load.
 Each caller still waits for its own outcome, so nothing is reported done before PostgreSQL said so.
-
-`parallel` statements may be on the wire at once (each on its own pool connection): with one, every caller also
-waits for the round trip ahead of it, which on a busy machine costs more than the statements it saves.
 """
 
 from __future__ import annotations
@@ -22,22 +19,17 @@ R = TypeVar("R")
 class Coalesced(Generic[K, R]):
     """`await call(key)` -> the value `send([keys])` returned for that key (None when it returned none)."""
 
-    def __init__(
-        self, send: Callable[[list[K]], Awaitable[dict[K, R]]], *, limit: int = 500, parallel: int = 1
-    ) -> None:
+    def __init__(self, send: Callable[[list[K]], Awaitable[dict[K, R]]], *, limit: int = 500) -> None:
         self._send = send
         self._limit = limit
-        self._parallel = parallel
         self._waiting: list[tuple[K, asyncio.Future[R | None]]] = []
-        self._senders: set[asyncio.Task[None]] = set()
+        self._sender: asyncio.Task[None] | None = None
 
     async def __call__(self, key: K) -> R | None:
         future: asyncio.Future[R | None] = asyncio.get_running_loop().create_future()
         self._waiting.append((key, future))
-        # A sender that has just found nothing left is done (but maybe not yet discarded): it takes no more keys.
-        self._senders = {sender for sender in self._senders if not sender.done()}
-        if len(self._senders) < self._parallel:
-            self._senders.add(asyncio.create_task(self._drain()))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:

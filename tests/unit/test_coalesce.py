@@ -9,12 +9,6 @@ import pytest
 from workers.coalesce import Coalesced
 
 
-async def settle() -> None:
-    """Let the tasks just created run up to their first wait (a call, then its sender)."""
-    for _ in range(3):
-        await asyncio.sleep(0)
-
-
 class Recorder:
     def __init__(self) -> None:
         self.sends: list[list[int]] = []
@@ -69,28 +63,3 @@ async def test_a_cancelled_caller_leaves_the_others_their_results() -> None:
     assert await stays == "row 4"
     with pytest.raises(asyncio.CancelledError):
         await gone
-
-
-async def test_parallel_sends_are_each_on_the_wire_and_what_waits_goes_in_the_next_free_one() -> None:
-    send = Recorder()
-    send.gate.clear()
-    call = Coalesced(send, parallel=2)
-    first = asyncio.ensure_future(call(2))
-    await settle()
-    second = asyncio.ensure_future(call(4))
-    await settle()
-    assert send.sends == [[2], [4]], "a second statement goes out while the first is on the wire"
-    later = [asyncio.ensure_future(call(k)) for k in (6, 8)]
-    await settle()
-    assert len(send.sends) == 2, "no third statement while two are on the wire"
-    send.gate.set()
-    assert await asyncio.gather(first, second, *later) == ["row 2", "row 4", "row 6", "row 8"]
-    assert send.sends[2:] == [[6, 8]]
-
-
-async def test_a_call_right_after_a_sender_ran_dry_is_still_sent() -> None:
-    send = Recorder()
-    call = Coalesced(send)
-    async with asyncio.timeout(2):
-        for key in (2, 4, 6):  # each right after the previous sender finished, before the loop ran its callbacks
-            assert await call(key) == f"row {key}"
