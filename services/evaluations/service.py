@@ -1,9 +1,7 @@
 """Evaluations: open them when a meeting is over, ask and nudge the attendees, take answers, show results.
 
-`sweep` (a worker sweep, `now` injectable for tests) opens the evaluation of every published meeting whose end
-plus `send_after` has passed, makes a request for everyone marked *attended* (not merely registered), and emits
-`evaluation.requested` for each request or nudge that is due; the mail job sends it once through the deliveries
-ledger. Answering sets `answered` in the ledger, which stops the nudges.
+When requests and nudges go out is services/evaluations/mailing.py (the sweep) and workers/jobs/evaluation_mailing.py
+(one job per meeting, in lanes). Answering sets `answered` in the ledger, which stops the nudges.
 
 Anonymous but once, by construction: the ledger (evaluation_requests) knows who answered but not when, the
 answers (evaluation_responses) have a random id and no person, time or sequence; both are written in one
@@ -23,15 +21,12 @@ from uuid import UUID
 import msgspec
 
 from schemas.evaluations import EvaluationResults, EvaluationSettings, QuestionResult
-from schemas.events import EvaluationRequested
 from services.db import Connection, required
 from services.errors import FieldError, InvalidInput
 from services.evaluations.questionnaire import QUESTIONNAIRES, Question, check
-from services.outbox import emit
 from services.reminders.rules import duration
 
 MIN_RESPONSES = 3
-_DEFAULT_JSON = msgspec.to_builtins(EvaluationSettings())
 
 
 def settings_of(stored: Any) -> EvaluationSettings:
@@ -56,59 +51,6 @@ def check_settings(value: EvaluationSettings) -> None:
         errors.append(FieldError(field="evaluation.nudge_after", message="Herinner hoogstens eens per uur"))
     if errors:
         raise InvalidInput(f"{errors[0].field}: {errors[0].message}", errors=errors)
-
-
-# Open the evaluations whose moment has come; the settings are read from the meeting's jsonb (NULL: defaults).
-_OPEN = """
-INSERT INTO evaluations (meeting_id, opened_at, closes_at)
-SELECT m.id, $1::timestamptz,
-       $1::timestamptz + coalesce(m.evaluation->>'closes_after', $2::jsonb->>'closes_after')::interval
-FROM meetings m
-WHERE m.status = 'published'
-  AND m.ends_at + coalesce(m.evaluation->>'send_after', $2::jsonb->>'send_after')::interval <= $1::timestamptz
-  AND m.ends_at > $1::timestamptz - interval '90 days'
-  AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.meeting_id = m.id)
-ON CONFLICT DO NOTHING
-"""
-# Everyone marked attended at an open evaluation gets a request (also when marked after it opened).
-_REQUEST = """
-INSERT INTO evaluation_requests (meeting_id, participant_id, next_at)
-SELECT a.meeting_id, a.participant_id, $1::timestamptz
-FROM evaluations e JOIN attendance a ON a.meeting_id = e.meeting_id AND a.status = 'attended'
-JOIN participants p ON p.id = a.participant_id AND p.erased_at IS NULL
-WHERE e.closes_at > $1
-ON CONFLICT (meeting_id, participant_id) DO NOTHING
-"""
-_DUE = """
-SELECT r.id, r.meeting_id, r.rounds_sent,
-       coalesce(m.evaluation->>'nudges', $3::jsonb->>'nudges')::int AS nudges,
-       coalesce(m.evaluation->>'nudge_after', $3::jsonb->>'nudge_after')::interval AS nudge_after
-FROM evaluation_requests r JOIN evaluations e ON e.meeting_id = r.meeting_id JOIN meetings m ON m.id = r.meeting_id
-WHERE NOT r.answered AND r.next_at <= $1 AND e.closes_at > $1
-ORDER BY r.next_at LIMIT $2
-FOR UPDATE OF r SKIP LOCKED
-"""
-_SENT = """
-UPDATE evaluation_requests SET rounds_sent = rounds_sent + 1,
-       next_at = CASE WHEN rounds_sent + 1 <= $3::int THEN $2::timestamptz + $4::interval END
-WHERE id = $1
-"""
-
-
-async def sweep(conn: Connection, *, now: datetime | None = None, batch: int = 500) -> int:
-    """Open due evaluations, make requests for attendees, emit the due requests and nudges; returns how many."""
-    now = now or datetime.now(UTC)
-    await conn.execute(_OPEN, now, _DEFAULT_JSON)
-    await conn.execute(_REQUEST, now)
-    due = await conn.fetch(_DUE, now, batch, _DEFAULT_JSON)
-    for row in due:
-        await conn.execute(_SENT, row["id"], now, row["nudges"], row["nudge_after"])
-        await emit(
-            conn,
-            row["meeting_id"],
-            EvaluationRequested(request_id=row["id"], meeting_id=row["meeting_id"], round=row["rounds_sent"]),
-        )
-    return len(due)
 
 
 class Form(msgspec.Struct, frozen=True, kw_only=True):
@@ -165,7 +107,9 @@ async def submit(conn: Connection, request_id: UUID, values: dict[str, str], *, 
     await conn.execute(
         "INSERT INTO evaluation_responses (meeting_id, answers) VALUES ($1, $2)", found.meeting_id, answers
     )
-    await conn.execute("UPDATE evaluation_requests SET answered = true, next_at = NULL WHERE id = $1", request_id)
+    await conn.execute(
+        "UPDATE evaluation_requests SET answered = true, next_at = NULL, mail_round = NULL WHERE id = $1", request_id
+    )
     # Rewrite the meeting's answers and answered ledger rows in this same transaction: all of them now carry this
     # transaction's xmin, so the row versions pair no answer with a person (see the module docstring).
     await conn.execute("UPDATE evaluation_responses SET answers = answers WHERE meeting_id = $1", found.meeting_id)

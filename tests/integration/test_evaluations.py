@@ -18,7 +18,7 @@ from litestar.testing import AsyncTestClient
 from localdev.mailsink import MailSink, ReceivedMail
 from services.app import create_app
 from services.db import Connection
-from services.evaluations.service import sweep
+from services.evaluations.mailing import sweep
 from services.settings import Settings
 from tests.api import published, register
 from tests.conftest import Keys
@@ -150,7 +150,9 @@ async def test_attendees_get_the_form_answer_once_nudges_stop_and_results_show_f
     assert by_key["beter"]["answers"] == sorted([hostile, "Meer tijd voor casussen"]), "stored as given"
     assert by_key["delen"]["distribution"] == {"ja": 3, "nee": 0}
     assert await conn.fetchval("SELECT count(*) FROM outbox WHERE type = 'evaluation.submitted'") == 0
-    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE type = 'evaluation.requested'") == 5
+    # One mailing per meeting and round, sent in lanes by one job, not an event per person.
+    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE type = 'evaluation.mailing_due'") == 2
+    assert await conn.fetchval("SELECT count(*) FROM evaluation_requests WHERE mail_round IS NOT NULL") == 0
 
     exported = await browser.get(f"/api/v1/meetings/{mid}/evaluation.csv", headers=vng)
     assert exported.status_code == 200
