@@ -23,11 +23,15 @@ from services.outbox import emit
 
 _DEFAULT_JSON = msgspec.to_builtins(EvaluationSettings())
 
-# Open the evaluations whose moment has come; the settings are read from the meeting's jsonb (NULL: defaults).
+# Open the evaluations whose moment has come; the settings are read from the meeting's jsonb (NULL: defaults). The
+# questions of the meeting's template, or else its series', are copied in (NULL: the built-in default): answers are
+# always read against the questions that were asked (services/evaluations/templates.py).
 _OPEN = """
-INSERT INTO evaluations (meeting_id, opened_at, closes_at)
+INSERT INTO evaluations (meeting_id, opened_at, closes_at, questions)
 SELECT m.id, $1::timestamptz,
-       $1::timestamptz + coalesce(m.evaluation->>'closes_after', $2::jsonb->>'closes_after')::interval
+       $1::timestamptz + coalesce(m.evaluation->>'closes_after', $2::jsonb->>'closes_after')::interval,
+       (SELECT q.questions FROM questionnaires q
+        WHERE q.id = coalesce(m.questionnaire_id, (SELECT s.questionnaire_id FROM series s WHERE s.id = m.series_id)))
 FROM meetings m
 WHERE m.status = 'published'
   AND m.ends_at + coalesce(m.evaluation->>'send_after', $2::jsonb->>'send_after')::interval <= $1::timestamptz

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -23,7 +24,7 @@ import msgspec
 from schemas.evaluations import EvaluationResults, EvaluationSettings, QuestionResult
 from services.db import Connection, required
 from services.errors import FieldError, InvalidInput
-from services.evaluations.questionnaire import QUESTIONNAIRES, Question, check
+from services.evaluations.questionnaire import Question, check, load
 from services.reminders.rules import duration
 
 MIN_RESPONSES = 3
@@ -66,7 +67,7 @@ class Form(msgspec.Struct, frozen=True, kw_only=True):
 async def form(conn: Connection, request_id: UUID, *, lock: bool = False) -> Form | None:
     row = await conn.fetchrow(
         f"""
-        SELECT r.id, r.meeting_id, r.answered, e.closes_at, e.questionnaire, m.title, m.timezone
+        SELECT r.id, r.meeting_id, r.answered, e.closes_at, e.questionnaire, e.questions, m.title, m.timezone
         FROM evaluation_requests r JOIN evaluations e ON e.meeting_id = r.meeting_id
         JOIN meetings m ON m.id = r.meeting_id WHERE r.id = $1{" FOR UPDATE OF r" if lock else ""}
         """,
@@ -81,7 +82,7 @@ async def form(conn: Connection, request_id: UUID, *, lock: bool = False) -> For
         answered=row["answered"],
         closes_at=row["closes_at"],
         timezone=row["timezone"],
-        questions=QUESTIONNAIRES.get(row["questionnaire"], QUESTIONNAIRES["standaard"]),
+        questions=load(row["questions"], row["questionnaire"]),
     )
 
 
@@ -91,7 +92,9 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     form: Form | None = None
 
 
-async def submit(conn: Connection, request_id: UUID, values: dict[str, str], *, now: datetime | None = None) -> Outcome:
+async def submit(
+    conn: Connection, request_id: UUID, values: Mapping[str, str | Sequence[str]], *, now: datetime | None = None
+) -> Outcome:
     """Store one answer for this request, once; in the caller's transaction. Nothing is stored on errors."""
     now = now or datetime.now(UTC)
     found = await form(conn, request_id, lock=True)
@@ -125,7 +128,9 @@ async def results(
     """Invited, responded and, from MIN_RESPONSES answers on, the figures per question. Open answers are sorted
     (not in the order given) and left out for funders (`with_text=False`)."""
     now = now or datetime.now(UTC)
-    opened = await conn.fetchrow("SELECT questionnaire, closes_at FROM evaluations WHERE meeting_id = $1", meeting_id)
+    opened = await conn.fetchrow(
+        "SELECT questionnaire, questions, closes_at FROM evaluations WHERE meeting_id = $1", meeting_id
+    )
     counts = required(
         await conn.fetchrow(
             "SELECT count(*) AS invited, count(*) FILTER (WHERE answered) AS responded "
@@ -150,7 +155,7 @@ async def results(
         r["answers"]
         for r in await conn.fetch("SELECT answers FROM evaluation_responses WHERE meeting_id = $1", meeting_id)
     ]
-    for q in QUESTIONNAIRES.get(opened["questionnaire"], QUESTIONNAIRES["standaard"]):
+    for q in load(opened["questions"], opened["questionnaire"]):
         given = [a[q.key] for a in answers if q.key in a]
         result = QuestionResult(key=q.key, kind=q.kind, text=q.text, answered=len(given))
         if q.kind in ("grade", "scale"):
@@ -159,6 +164,8 @@ async def results(
             result.distribution = {str(v): given.count(v) for v in range(1, top + 1)}
         elif q.kind == "choice":
             result.distribution = {value: given.count(value) for value, _ in q.options}
+        elif q.kind == "choices":  # how many ticked each option (one answer may tick several)
+            result.distribution = {value: sum(1 for g in given if value in g) for value, _ in q.options}
         elif q.kind == "consent":
             result.distribution = {"ja": sum(1 for g in given if g), "nee": sum(1 for g in given if not g)}
         elif with_text:

@@ -52,14 +52,14 @@ def asked(received: list[ReceivedMail]) -> list[ReceivedMail]:
 
 
 async def a_meeting_that_was_attended(
-    browser: Client, vng: dict[str, str], conn: Connection, people: int, attended: int
+    browser: Client, vng: dict[str, str], conn: Connection, people: int, attended: int, **fields: Any
 ) -> tuple[dict[str, Any], datetime]:
     """A meeting starting in ten minutes (so attendance can be recorded now), `people` registered, the first
     `attended` marked present and the rest absent."""
     start = (datetime.now(UTC) + timedelta(minutes=10)).replace(microsecond=0)
     end = start + timedelta(hours=2)
     meeting = await published(
-        browser, vng, capacity=20, starts_at=start.isoformat(), ends_at=end.isoformat(), reminders=[]
+        browser, vng, capacity=20, starts_at=start.isoformat(), ends_at=end.isoformat(), reminders=[], **fields
     )
     ids = []
     for n in range(1, people + 1):
