@@ -86,3 +86,21 @@ class Questionnaire(msgspec.Struct, kw_only=True):
     organiser_code: str | None
     questions: list[QuestionIn]
     created_at: datetime | None = None
+
+
+class EvaluationAggregate(msgspec.Struct, kw_only=True):
+    """Results over the meetings of a series or a theme. Only meetings whose own results are shown (at least
+    `minimum` answers) count towards the figures per question, so no aggregate can be taken apart into a meeting
+    with fewer answers; invited and responded count every meeting in scope (those a meeting shows anyway)."""
+
+    scope: str  # "series", "theme"
+    key: str  # the series id or the theme's slug
+    title: str
+    meetings: int  # with an evaluation opened, in scope for the caller
+    meetings_counted: int  # of those, with at least `minimum` answers: the figures per question are theirs
+    invited: int
+    responded: int
+    response_rate: float
+    shown: bool
+    minimum: int
+    questions: list[QuestionResult] = msgspec.field(default_factory=list)

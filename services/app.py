@@ -22,7 +22,12 @@ from services.db import create_pool, provide_transaction
 from services.deadletters.controllers import DeadLetterController
 from services.docs import docs_asset, swagger_ui
 from services.errors import EXCEPTION_HANDLERS
-from services.evaluations.controllers import EvaluationController, QuestionnaireController
+from services.evaluations.controllers import (
+    EvaluationController,
+    QuestionnaireController,
+    SeriesEvaluationController,
+    ThemeEvaluationController,
+)
 from services.events.controllers import EventController
 from services.feeds.controllers import FeedController, FeedLinksController, MyFeedController
 from services.headers import add_response_headers
@@ -126,6 +131,8 @@ def create_app(settings: Settings) -> Litestar:
             AttendanceController,
             EvaluationController,
             QuestionnaireController,
+            SeriesEvaluationController,
+            ThemeEvaluationController,
             EventController,
             WebhookController,
             DeadLetterController,

@@ -12,8 +12,6 @@ No event or webhook is sent per answer.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -21,8 +19,8 @@ from uuid import UUID
 
 import msgspec
 
-from schemas.evaluations import EvaluationResults, EvaluationSettings, QuestionResult
-from services.db import Connection, required
+from schemas.evaluations import EvaluationSettings
+from services.db import Connection
 from services.errors import FieldError, InvalidInput
 from services.evaluations.questionnaire import Question, check, load
 from services.reminders.rules import duration
@@ -120,79 +118,3 @@ async def submit(
         "UPDATE evaluation_requests SET answered = answered WHERE meeting_id = $1 AND answered", found.meeting_id
     )
     return Outcome(state="saved", form=found)
-
-
-async def results(
-    conn: Connection, meeting_id: UUID, *, with_text: bool, now: datetime | None = None
-) -> EvaluationResults:
-    """Invited, responded and, from MIN_RESPONSES answers on, the figures per question. Open answers are sorted
-    (not in the order given) and left out for funders (`with_text=False`)."""
-    now = now or datetime.now(UTC)
-    opened = await conn.fetchrow(
-        "SELECT questionnaire, questions, closes_at FROM evaluations WHERE meeting_id = $1", meeting_id
-    )
-    counts = required(
-        await conn.fetchrow(
-            "SELECT count(*) AS invited, count(*) FILTER (WHERE answered) AS responded "
-            "FROM evaluation_requests WHERE meeting_id = $1",
-            meeting_id,
-        )
-    )
-    invited, responded = int(counts["invited"]), int(counts["responded"])
-    status = "not_open" if opened is None else "open" if opened["closes_at"] > now else "closed"
-    out = EvaluationResults(
-        meeting_id=str(meeting_id),
-        status=status,
-        invited=invited,
-        responded=responded,
-        response_rate=round(responded / invited, 3) if invited else 0.0,
-        shown=responded >= MIN_RESPONSES,
-        minimum=MIN_RESPONSES,
-    )
-    if not out.shown or opened is None:
-        return out
-    answers = [
-        r["answers"]
-        for r in await conn.fetch("SELECT answers FROM evaluation_responses WHERE meeting_id = $1", meeting_id)
-    ]
-    for q in load(opened["questions"], opened["questionnaire"]):
-        given = [a[q.key] for a in answers if q.key in a]
-        result = QuestionResult(key=q.key, kind=q.kind, text=q.text, answered=len(given))
-        if q.kind in ("grade", "scale"):
-            result.average = round(sum(given) / len(given), 2) if given else None
-            top = 10 if q.kind == "grade" else 5
-            result.distribution = {str(v): given.count(v) for v in range(1, top + 1)}
-        elif q.kind == "choice":
-            result.distribution = {value: given.count(value) for value, _ in q.options}
-        elif q.kind == "choices":  # how many ticked each option (one answer may tick several)
-            result.distribution = {value: sum(1 for g in given if value in g) for value, _ in q.options}
-        elif q.kind == "consent":
-            result.distribution = {"ja": sum(1 for g in given if g), "nee": sum(1 for g in given if not g)}
-        elif with_text:
-            result.answers = sorted(given)
-        out.questions.append(result)
-    return out
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # A cell that starts like a formula would run in Excel (CSV injection): make it plain text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def results_csv(results: EvaluationResults) -> str:
-    """The results for Dutch Excel: semicolons, UTF-8 with a byte-order mark, formula-safe cells."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["vraag", "soort", "waarde", "aantal"])
-    writer.writerow(["uitgenodigd", "", "", results.invited])
-    writer.writerow(["geantwoord", "", "", results.responded])
-    for q in results.questions:
-        if q.average is not None:
-            writer.writerow([_cell(q.text), q.kind, "gemiddelde", str(q.average).replace(".", ",")])
-        for value, count in q.distribution.items():
-            writer.writerow([_cell(q.text), q.kind, _cell(value), count])
-        for answer in q.answers:
-            writer.writerow([_cell(q.text), q.kind, _cell(answer), ""])
-    return out.getvalue()
