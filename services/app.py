@@ -56,7 +56,7 @@ from services.web.confirm import ConfirmController
 from services.web.evaluations import EvaluationPageController
 from services.web.meetings import MeetingPageController
 from services.web.offers import OfferPageController
-from services.web.reminders import CantComePageController, ReminderOptOutController
+from services.web.reminders import CantComePageController, ReminderOptOutController, StillComingPageController
 from services.web.render import stylesheet, template_config
 from services.webhooks.controllers import WebhookController
 
@@ -124,6 +124,7 @@ def create_app(settings: Settings) -> Litestar:
             ConfirmController,
             OfferPageController,
             CantComePageController,
+            StillComingPageController,
             ReminderOptOutController,
             EvaluationPageController,
             stylesheet,
