@@ -6,7 +6,8 @@ When requests and nudges go out is services/evaluations/mailing.py (the sweep) a
 Anonymous but once, by construction: the ledger (evaluation_requests) knows who answered but not when, the
 answers (evaluation_responses) have a random id and no person, time or sequence; both are written in one
 transaction (so an answer is counted exactly once), and that transaction rewrites the meeting's other answers
-and answered ledger rows, so PostgreSQL's own row versions (xmin) do not pair one answer with one person either.
+and answered ledger rows, so PostgreSQL's own row versions (xmin) do not pair one answer with one person either,
+and puts the answers back in a random physical order (ctid), so neither does the order they were stored in.
 No event or webhook is sent per answer.
 """
 
@@ -112,8 +113,16 @@ async def submit(
         "UPDATE evaluation_requests SET answered = true, next_at = NULL, mail_round = NULL WHERE id = $1", request_id
     )
     # Rewrite the meeting's answers and answered ledger rows in this same transaction: all of them now carry this
-    # transaction's xmin, so the row versions pair no answer with a person (see the module docstring).
-    await conn.execute("UPDATE evaluation_responses SET answers = answers WHERE meeting_id = $1", found.meeting_id)
+    # transaction's xmin, so the row versions pair no answer with a person (see the module docstring). The answers
+    # are put back in a random order, so their physical order (ctid) does not follow the order they were given in.
+    await conn.execute(
+        """
+        WITH taken AS (DELETE FROM evaluation_responses WHERE meeting_id = $1 RETURNING id, meeting_id, answers)
+        INSERT INTO evaluation_responses (id, meeting_id, answers) SELECT id, meeting_id, answers FROM taken
+        ORDER BY random()
+        """,
+        found.meeting_id,
+    )
     await conn.execute(
         "UPDATE evaluation_requests SET answered = answered WHERE meeting_id = $1 AND answered", found.meeting_id
     )

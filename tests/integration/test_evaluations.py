@@ -220,6 +220,29 @@ async def test_the_database_alone_cannot_join_an_answer_to_a_person(
     assert versions == 1
     ordered = await conn.fetch("SELECT answers->>'cijfer' AS grade FROM evaluation_responses ORDER BY id")
     assert sorted(r["grade"] for r in ordered) == ["4", "7", "9"]
+
+
+async def test_the_physical_order_of_the_answers_is_not_the_order_they_were_given(
+    browser: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    # Eight answers, given in a known order; after each one the answers are put back in a random order. The chance
+    # that a random order of eight is the given one is 1 in 40,320.
+    async with running_workers(mail_settings):
+        _, end = await a_meeting_that_was_attended(browser, vng, conn, people=8, attended=8)
+        await mails(mail_sink, 8)
+        assert await run_sweep(conn, end + timedelta(hours=3)) == 8
+        requests = asked(await mails(mail_sink, 16))
+        given = [str(n) for n in range(1, 9)]
+        for grade, mail in zip(given, requests, strict=True):
+            await settled(conn)
+            sent = await browser.post(link(mail, "/evaluatie/"), data={**GOOD, "cijfer": grade})
+            assert sent.status_code == 200, sent.text
+    stored = [
+        r["g"] for r in await conn.fetch("SELECT answers->>'cijfer' AS g FROM evaluation_responses ORDER BY ctid")
+    ]
+    assert sorted(stored, key=int) == given
+    assert stored != given, "the table's physical order tells the order of answering"
+    assert stored != given[::-1]
     assert await conn.fetchval("SELECT count(*) FROM outbox WHERE type LIKE 'evaluation.submitted'") == 0
 
 
