@@ -113,7 +113,7 @@ async def test_each_reminder_fires_once_at_nine_local_across_the_dst_change(
         # The offsets differ: one side of the change is CET, the other CEST.
         assert week.astimezone(AMS).utcoffset() != day.astimezone(AMS).utcoffset()
 
-        # Both syncs (publish, confirm) done: a sync still holding the rows would make the sweep skip them (SKIP LOCKED).
+        # Both syncs (publish, confirm) done: a sync still holding the rows makes the sweep skip them (SKIP LOCKED).
         await settled(conn)
         assert await fire(conn, week - timedelta(seconds=1)) == 0
         assert await fire(conn, week) == 1
