@@ -23,6 +23,7 @@ import msgspec
 from schemas.evaluations import EvaluationSettings
 from services.db import Connection
 from services.errors import FieldError, InvalidInput
+from services.evaluations.mailing import sweep as sweep  # moved to mailing.py; callers of service.sweep keep working
 from services.evaluations.questionnaire import Question, check, load
 from services.reminders.rules import duration
 
