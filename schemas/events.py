@@ -143,11 +143,20 @@ class ReminderDue(_Payload, frozen=True, tag="reminder.due"):
 
 
 class EvaluationRequested(_Payload, frozen=True, tag="evaluation.requested"):
-    """Mail an attendee the evaluation link: round 0 the request, 1 and 2 the nudges (services/evaluations)."""
+    """Mail an attendee the evaluation link: round 0 the request, 1 and 2 the nudges (services/evaluations).
+    No longer emitted (evaluation.mailing_due replaced it); its job still sends events already in the outbox."""
 
     request_id: UUID
     meeting_id: UUID
     round: int = 0
+
+
+class EvaluationMailingDue(_Payload, frozen=True, tag="evaluation.mailing_due"):
+    """Requests or nudges of this meeting's evaluation are marked to be mailed (services/evaluations sweep): one job
+    sends them all in lanes. Carries no person: `count` is how many the sweep marked."""
+
+    meeting_id: UUID
+    count: int = 0
 
 
 class ReportMailDue(_Payload, frozen=True, tag="report.mail_due"):
@@ -190,6 +199,7 @@ EventPayload = (
     | EvaluationSubmitted
     | ReminderDue
     | EvaluationRequested
+    | EvaluationMailingDue
     | ReportMailDue
     | CircleRoundSolveRequested
     | CircleRoundPublishRequested
@@ -215,6 +225,7 @@ EVENT_TYPES: tuple[str, ...] = tuple(
         EvaluationSubmitted,
         ReminderDue,
         EvaluationRequested,
+        EvaluationMailingDue,
         ReportMailDue,
         CircleRoundSolveRequested,
         CircleRoundPublishRequested,

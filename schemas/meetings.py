@@ -74,6 +74,8 @@ class MeetingIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     reminders: ReminderRules | None = None
     # None: the defaults (schemas/evaluations.py).
     evaluation: EvaluationSettings | None = None
+    # The questionnaire template (/api/v1/questionnaires) of its own; None: the series', or else the default.
+    questionnaire_id: UUID | None = None
 
 
 class MeetingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -100,6 +102,7 @@ class MeetingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     offer_hours: OfferHours | UnsetType = UNSET
     reminders: ReminderRules | UnsetType | None = UNSET
     evaluation: EvaluationSettings | UnsetType | None = UNSET
+    questionnaire_id: UUID | UnsetType | None = UNSET
 
 
 class PendingUpdate(msgspec.Struct, kw_only=True):
@@ -149,6 +152,8 @@ class Meeting(msgspec.Struct, kw_only=True):
     reminders_from: Literal["meeting", "series", "default"] = "default"
     # When the attendees are asked for their evaluation (the meeting's settings or the defaults).
     evaluation: EvaluationSettings = msgspec.field(default_factory=EvaluationSettings)
+    # Its own questionnaire template; None: its series' (see the series), or else the default.
+    questionnaire_id: UUID | None = None
 
 
 class CancelIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -160,6 +165,8 @@ class SeriesIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     organiser_code: OrgCode | None = None
     # The reminder rules of the series' meetings that have none of their own; None: the defaults.
     reminders: ReminderRules | None = None
+    # The questionnaire of the series' meetings that have none of their own; None: the default.
+    questionnaire_id: UUID | None = None
 
 
 class Series(msgspec.Struct, kw_only=True):
@@ -168,3 +175,4 @@ class Series(msgspec.Struct, kw_only=True):
     organiser_code: str
     created_at: datetime
     reminders: list[ReminderRule] | None = None
+    questionnaire_id: UUID | None = None

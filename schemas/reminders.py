@@ -28,8 +28,12 @@ MAX_RULES = 5
 
 
 class ReminderRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`ask_after`: people who registered at least this long before the reminder get the "Kom je nog?" variant
+    (one click: yes, or I cannot after all) instead of the plain reminder."""
+
     before: Duration
     at: LocalTime | None = None
+    ask_after: Duration | None = None
 
 
 ReminderRules = Annotated[list[ReminderRule], msgspec.Meta(max_length=MAX_RULES)]

@@ -25,7 +25,12 @@ from services.db import provide_transaction
 from services.deadletters.controllers import DeadLetterController
 from services.docs import docs_asset, swagger_ui
 from services.errors import EXCEPTION_HANDLERS
-from services.evaluations.controllers import EvaluationController
+from services.evaluations.controllers import (
+    EvaluationController,
+    QuestionnaireController,
+    SeriesEvaluationController,
+    ThemeEvaluationController,
+)
 from services.events.controllers import EventController
 from services.feeds.controllers import FeedController, FeedLinksController, MyFeedController
 from services.headers import add_response_headers
@@ -65,7 +70,7 @@ from services.web.meetings import MeetingPageController
 from services.web.offers import OfferPageController
 from services.web.organiser import OrganiserController
 from services.web.organiser_invite import OrganiserInviteController
-from services.web.reminders import CantComePageController, ReminderOptOutController
+from services.web.reminders import CantComePageController, ReminderOptOutController, StillComingPageController
 from services.web.render import favicon, stylesheet, template_config
 from services.web.unsubscribe import UnsubscribePageController
 from services.webhooks.controllers import WebhookController
@@ -152,6 +157,7 @@ def create_app(settings: Settings) -> Litestar:
             ConfirmController,
             OfferPageController,
             CantComePageController,
+            StillComingPageController,
             ReminderOptOutController,
             EvaluationPageController,
             UnsubscribePageController,
@@ -161,6 +167,9 @@ def create_app(settings: Settings) -> Litestar:
             docs_asset,
             AttendanceController,
             EvaluationController,
+            QuestionnaireController,
+            SeriesEvaluationController,
+            ThemeEvaluationController,
             EventController,
             WebhookController,
             DeadLetterController,

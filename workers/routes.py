@@ -43,6 +43,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "registration.cancelled": ("registration_mail", "sync_reminders"),
     "reminder.due": ("reminder_mail",),
     "evaluation.requested": ("evaluation_mail",),
+    "evaluation.mailing_due": ("evaluation_mailing",),
     "participant.link_requested": ("signin_mail",),
     "participant.erased": ("invitation_forget_participant",),
     "report.mail_due": ("report_mail",),

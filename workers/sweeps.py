@@ -18,7 +18,7 @@ from typing import Any
 
 from services import scheduling
 from services.db import Connection
-from services.evaluations import service as evaluations
+from services.evaluations import mailing as evaluations
 from services.feeds import fragments
 from services.registrations.idempotency import purge_idempotency_keys
 from services.reminders.service import fire_due as fire_due_reminders

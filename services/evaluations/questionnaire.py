@@ -1,17 +1,19 @@
 """The default Dutch questionnaire, and checking a submitted form against it. Pure.
 
-Kinds: `grade` (rapportcijfer 1-10), `scale` (1-5), `choice` (one of the options), `text` (open, at most
-MAX_TEXT characters, stored as given and only ever shown escaped), `consent` (a tick box).
+Kinds: `grade` (rapportcijfer 1-10), `scale` (1-5), `choice` (one of the options), `choices` (any of them, stored
+as a list), `text` (open, at most MAX_TEXT characters, stored as given and only ever shown escaped), `consent` (a
+tick box). Organisers' own questionnaires are services/evaluations/templates.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import msgspec
 
-QuestionKind = Literal["grade", "scale", "choice", "text", "consent"]
+from schemas.evaluations import QuestionKind
+
 MAX_TEXT = 1500  # below the form reader's cut (services/web/forms.py MAX_FIELD), so too long is said
 
 
@@ -54,33 +56,55 @@ QUESTIONNAIRES: dict[str, tuple[Question, ...]] = {"standaard": DEFAULT}
 _RANGES = {"grade": range(1, 11), "scale": range(1, 6)}
 
 
-def check(questions: tuple[Question, ...], form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The answers to store and the errors per question (Dutch); store nothing when there are errors."""
+def load(stored: Any, name: str = "standaard") -> tuple[Question, ...]:
+    """The questions an evaluation was opened with (its snapshot), or else the named built-in questionnaire."""
+    if stored is None:
+        return QUESTIONNAIRES.get(name, DEFAULT)
+    return msgspec.convert(stored, tuple[Question, ...])
+
+
+def check(
+    questions: tuple[Question, ...], form: Mapping[str, str | Sequence[str]]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The answers to store and the errors per question (Dutch); store nothing when there are errors. A `choices`
+    question takes every value posted under its key; every other question one (the first)."""
     answers: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for q in questions:
-        raw = form.get(q.key, "").strip()
-        if q.kind == "consent":
-            answers[q.key] = raw == "ja"
-            continue
-        if not raw:
-            if q.required:
-                errors[q.key] = "Beantwoord deze vraag"
-            continue
-        if q.kind in _RANGES:
-            allowed = _RANGES[q.kind]
-            if not raw.isdigit() or int(raw) not in allowed:
-                errors[q.key] = f"Kies een getal van {allowed.start} tot en met {allowed.stop - 1}"
-                continue
-            answers[q.key] = int(raw)
-        elif q.kind == "choice":
-            if raw not in {value for value, _ in q.options}:
-                errors[q.key] = "Kies een van de mogelijkheden"
-                continue
-            answers[q.key] = raw
-        else:
-            if len(raw) > MAX_TEXT:
-                errors[q.key] = f"Gebruik hoogstens {MAX_TEXT} tekens (nu {len(raw)})"
-                continue
-            answers[q.key] = raw
+        given = form.get(q.key, "")
+        posted = [given] if isinstance(given, str) else list(given)
+        value, error = _choices(q, posted) if q.kind == "choices" else _one(q, posted[0].strip() if posted else "")
+        if error:
+            errors[q.key] = error
+        elif value is not None:
+            answers[q.key] = value
     return answers, errors
+
+
+def _choices(q: Question, posted: list[str]) -> tuple[list[str] | None, str]:
+    picked = list(dict.fromkeys(v.strip() for v in posted if v.strip()))
+    if any(v not in {value for value, _ in q.options} for v in picked):
+        return None, "Kies uit de mogelijkheden"
+    if not picked:
+        return None, "Kies er minstens een" if q.required else ""
+    return picked, ""
+
+
+def _one(q: Question, raw: str) -> tuple[Any, str]:
+    """(the answer or None, the error or "")."""
+    if q.kind == "consent":
+        return raw == "ja", ""
+    if not raw:
+        return None, "Beantwoord deze vraag" if q.required else ""
+    if q.kind in _RANGES:
+        allowed = _RANGES[q.kind]
+        if not raw.isdigit() or int(raw) not in allowed:
+            return None, f"Kies een getal van {allowed.start} tot en met {allowed.stop - 1}"
+        return int(raw), ""
+    if q.kind == "choice":
+        if raw not in {value for value, _ in q.options}:
+            return None, "Kies een van de mogelijkheden"
+        return raw, ""
+    if len(raw) > MAX_TEXT:
+        return None, f"Gebruik hoogstens {MAX_TEXT} tekens (nu {len(raw)})"
+    return raw, ""

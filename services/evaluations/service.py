@@ -1,39 +1,33 @@
 """Evaluations: open them when a meeting is over, ask and nudge the attendees, take answers, show results.
 
-`sweep` (a worker sweep, `now` injectable for tests) opens the evaluation of every published meeting whose end
-plus `send_after` has passed, makes a request for everyone marked *attended* (not merely registered), and emits
-`evaluation.requested` for each request or nudge that is due; the mail job sends it once through the deliveries
-ledger. Answering sets `answered` in the ledger, which stops the nudges.
+When requests and nudges go out is services/evaluations/mailing.py (the sweep) and workers/jobs/evaluation_mailing.py
+(one job per meeting, in lanes). Answering sets `answered` in the ledger, which stops the nudges.
 
 Anonymous but once, by construction: the ledger (evaluation_requests) knows who answered but not when, the
 answers (evaluation_responses) have a random id and no person, time or sequence; both are written in one
 transaction (so an answer is counted exactly once), and that transaction rewrites the meeting's other answers
-and answered ledger rows, so PostgreSQL's own row versions (xmin) do not pair one answer with one person either.
+and answered ledger rows, so PostgreSQL's own row versions (xmin) do not pair one answer with one person either,
+and puts the answers back in a random physical order (ctid), so neither does the order they were stored in.
 No event or webhook is sent per answer.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
-from schemas.auth import Principal
-from schemas.evaluations import EvaluationResults, EvaluationSettings, QuestionResult
-from schemas.events import EvaluationRequested
-from services.auth.guards import require_role
-from services.db import Connection, required
-from services.errors import FieldError, Forbidden, InvalidInput, NotFound
-from services.evaluations.questionnaire import QUESTIONNAIRES, Question, check
-from services.outbox import emit
+from schemas.evaluations import EvaluationSettings
+from services.db import Connection
+from services.errors import FieldError, InvalidInput
+from services.evaluations.mailing import sweep as sweep  # moved to mailing.py; callers of service.sweep keep working
+from services.evaluations.questionnaire import Question, check, load
 from services.reminders.rules import duration
 
 MIN_RESPONSES = 3
-_DEFAULT_JSON = msgspec.to_builtins(EvaluationSettings())
 
 
 def settings_of(stored: Any) -> EvaluationSettings:
@@ -60,59 +54,6 @@ def check_settings(value: EvaluationSettings) -> None:
         raise InvalidInput(f"{errors[0].field}: {errors[0].message}", errors=errors)
 
 
-# Open the evaluations whose moment has come; the settings are read from the meeting's jsonb (NULL: defaults).
-_OPEN = """
-INSERT INTO evaluations (meeting_id, opened_at, closes_at)
-SELECT m.id, $1::timestamptz,
-       $1::timestamptz + coalesce(m.evaluation->>'closes_after', $2::jsonb->>'closes_after')::interval
-FROM meetings m
-WHERE m.status = 'published'
-  AND m.ends_at + coalesce(m.evaluation->>'send_after', $2::jsonb->>'send_after')::interval <= $1::timestamptz
-  AND m.ends_at > $1::timestamptz - interval '90 days'
-  AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.meeting_id = m.id)
-ON CONFLICT DO NOTHING
-"""
-# Everyone marked attended at an open evaluation gets a request (also when marked after it opened).
-_REQUEST = """
-INSERT INTO evaluation_requests (meeting_id, participant_id, next_at)
-SELECT a.meeting_id, a.participant_id, $1::timestamptz
-FROM evaluations e JOIN attendance a ON a.meeting_id = e.meeting_id AND a.status = 'attended'
-JOIN participants p ON p.id = a.participant_id AND p.erased_at IS NULL
-WHERE e.closes_at > $1
-ON CONFLICT (meeting_id, participant_id) DO NOTHING
-"""
-_DUE = """
-SELECT r.id, r.meeting_id, r.rounds_sent,
-       coalesce(m.evaluation->>'nudges', $3::jsonb->>'nudges')::int AS nudges,
-       coalesce(m.evaluation->>'nudge_after', $3::jsonb->>'nudge_after')::interval AS nudge_after
-FROM evaluation_requests r JOIN evaluations e ON e.meeting_id = r.meeting_id JOIN meetings m ON m.id = r.meeting_id
-WHERE NOT r.answered AND r.next_at <= $1 AND e.closes_at > $1
-ORDER BY r.next_at LIMIT $2
-FOR UPDATE OF r SKIP LOCKED
-"""
-_SENT = """
-UPDATE evaluation_requests SET rounds_sent = rounds_sent + 1,
-       next_at = CASE WHEN rounds_sent + 1 <= $3::int THEN $2::timestamptz + $4::interval END
-WHERE id = $1
-"""
-
-
-async def sweep(conn: Connection, *, now: datetime | None = None, batch: int = 500) -> int:
-    """Open due evaluations, make requests for attendees, emit the due requests and nudges; returns how many."""
-    now = now or datetime.now(UTC)
-    await conn.execute(_OPEN, now, _DEFAULT_JSON)
-    await conn.execute(_REQUEST, now)
-    due = await conn.fetch(_DUE, now, batch, _DEFAULT_JSON)
-    for row in due:
-        await conn.execute(_SENT, row["id"], now, row["nudges"], row["nudge_after"])
-        await emit(
-            conn,
-            row["meeting_id"],
-            EvaluationRequested(request_id=row["id"], meeting_id=row["meeting_id"], round=row["rounds_sent"]),
-        )
-    return len(due)
-
-
 class Form(msgspec.Struct, frozen=True, kw_only=True):
     request_id: UUID
     meeting_id: UUID
@@ -126,7 +67,7 @@ class Form(msgspec.Struct, frozen=True, kw_only=True):
 async def form(conn: Connection, request_id: UUID, *, lock: bool = False) -> Form | None:
     row = await conn.fetchrow(
         f"""
-        SELECT r.id, r.meeting_id, r.answered, e.closes_at, e.questionnaire, m.title, m.timezone
+        SELECT r.id, r.meeting_id, r.answered, e.closes_at, e.questionnaire, e.questions, m.title, m.timezone
         FROM evaluation_requests r JOIN evaluations e ON e.meeting_id = r.meeting_id
         JOIN meetings m ON m.id = r.meeting_id WHERE r.id = $1{" FOR UPDATE OF r" if lock else ""}
         """,
@@ -141,7 +82,7 @@ async def form(conn: Connection, request_id: UUID, *, lock: bool = False) -> For
         answered=row["answered"],
         closes_at=row["closes_at"],
         timezone=row["timezone"],
-        questions=QUESTIONNAIRES.get(row["questionnaire"], QUESTIONNAIRES["standaard"]),
+        questions=load(row["questions"], row["questionnaire"]),
     )
 
 
@@ -151,7 +92,9 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     form: Form | None = None
 
 
-async def submit(conn: Connection, request_id: UUID, values: dict[str, str], *, now: datetime | None = None) -> Outcome:
+async def submit(
+    conn: Connection, request_id: UUID, values: Mapping[str, str | Sequence[str]], *, now: datetime | None = None
+) -> Outcome:
     """Store one answer for this request, once; in the caller's transaction. Nothing is stored on errors."""
     now = now or datetime.now(UTC)
     found = await form(conn, request_id, lock=True)
@@ -167,100 +110,21 @@ async def submit(conn: Connection, request_id: UUID, values: dict[str, str], *, 
     await conn.execute(
         "INSERT INTO evaluation_responses (meeting_id, answers) VALUES ($1, $2)", found.meeting_id, answers
     )
-    await conn.execute("UPDATE evaluation_requests SET answered = true, next_at = NULL WHERE id = $1", request_id)
+    await conn.execute(
+        "UPDATE evaluation_requests SET answered = true, next_at = NULL, mail_round = NULL WHERE id = $1", request_id
+    )
     # Rewrite the meeting's answers and answered ledger rows in this same transaction: all of them now carry this
-    # transaction's xmin, so the row versions pair no answer with a person (see the module docstring).
-    await conn.execute("UPDATE evaluation_responses SET answers = answers WHERE meeting_id = $1", found.meeting_id)
+    # transaction's xmin, so the row versions pair no answer with a person (see the module docstring). The answers
+    # are put back in a random order, so their physical order (ctid) does not follow the order they were given in.
+    await conn.execute(
+        """
+        WITH taken AS (DELETE FROM evaluation_responses WHERE meeting_id = $1 RETURNING id, meeting_id, answers)
+        INSERT INTO evaluation_responses (id, meeting_id, answers) SELECT id, meeting_id, answers FROM taken
+        ORDER BY random()
+        """,
+        found.meeting_id,
+    )
     await conn.execute(
         "UPDATE evaluation_requests SET answered = answered WHERE meeting_id = $1 AND answered", found.meeting_id
     )
     return Outcome(state="saved", form=found)
-
-
-async def results(
-    conn: Connection, meeting_id: UUID, *, with_text: bool, now: datetime | None = None
-) -> EvaluationResults:
-    """Invited, responded and, from MIN_RESPONSES answers on, the figures per question. Open answers are sorted
-    (not in the order given) and left out for funders (`with_text=False`)."""
-    now = now or datetime.now(UTC)
-    opened = await conn.fetchrow("SELECT questionnaire, closes_at FROM evaluations WHERE meeting_id = $1", meeting_id)
-    counts = required(
-        await conn.fetchrow(
-            "SELECT count(*) AS invited, count(*) FILTER (WHERE answered) AS responded "
-            "FROM evaluation_requests WHERE meeting_id = $1",
-            meeting_id,
-        )
-    )
-    invited, responded = int(counts["invited"]), int(counts["responded"])
-    status = "not_open" if opened is None else "open" if opened["closes_at"] > now else "closed"
-    out = EvaluationResults(
-        meeting_id=str(meeting_id),
-        status=status,
-        invited=invited,
-        responded=responded,
-        response_rate=round(responded / invited, 3) if invited else 0.0,
-        shown=responded >= MIN_RESPONSES,
-        minimum=MIN_RESPONSES,
-    )
-    if not out.shown or opened is None:
-        return out
-    answers = [
-        r["answers"]
-        for r in await conn.fetch("SELECT answers FROM evaluation_responses WHERE meeting_id = $1", meeting_id)
-    ]
-    for q in QUESTIONNAIRES.get(opened["questionnaire"], QUESTIONNAIRES["standaard"]):
-        given = [a[q.key] for a in answers if q.key in a]
-        result = QuestionResult(key=q.key, kind=q.kind, text=q.text, answered=len(given))
-        if q.kind in ("grade", "scale"):
-            result.average = round(sum(given) / len(given), 2) if given else None
-            top = 10 if q.kind == "grade" else 5
-            result.distribution = {str(v): given.count(v) for v in range(1, top + 1)}
-        elif q.kind == "choice":
-            result.distribution = {value: given.count(value) for value, _ in q.options}
-        elif q.kind == "consent":
-            result.distribution = {"ja": sum(1 for g in given if g), "nee": sum(1 for g in given if not g)}
-        elif with_text:
-            result.answers = sorted(given)
-        out.questions.append(result)
-    return out
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # A cell that starts like a formula would run in Excel (CSV injection): make it plain text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def results_csv(results: EvaluationResults) -> str:
-    """The results for Dutch Excel: semicolons, UTF-8 with a byte-order mark, formula-safe cells."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["vraag", "soort", "waarde", "aantal"])
-    writer.writerow(["uitgenodigd", "", "", results.invited])
-    writer.writerow(["geantwoord", "", "", results.responded])
-    for q in results.questions:
-        if q.average is not None:
-            writer.writerow([_cell(q.text), q.kind, "gemiddelde", str(q.average).replace(".", ",")])
-        for value, count in q.distribution.items():
-            writer.writerow([_cell(q.text), q.kind, _cell(value), count])
-        for answer in q.answers:
-            writer.writerow([_cell(q.text), q.kind, _cell(answer), ""])
-    return out.getvalue()
-
-
-async def results_for(conn: Connection, principal: Principal, meeting_id: UUID) -> EvaluationResults:
-    """The results as `principal` may see them (for the API and the organiser's page): funders without the open
-    answers. Raises NotFound (unknown, someone's draft, not funded by this funder), Forbidden (another organiser's)."""
-    require_role(principal, "admin", "organiser", "funder")
-    row = await conn.fetchrow("SELECT organiser_codes, funder_codes, status FROM meetings WHERE id = $1", meeting_id)
-    if row is None or (row["status"] == "draft" and not principal.is_admin):
-        raise NotFound("Deze bijeenkomst bestaat niet")
-    code = principal.organisation_code
-    if principal.role == "funder":
-        if code not in row["funder_codes"]:
-            raise NotFound("Deze bijeenkomst bestaat niet")
-        return await results(conn, meeting_id, with_text=False)
-    if not principal.is_admin and code not in row["organiser_codes"]:
-        raise Forbidden("Alleen de organiserende organisaties zien de evaluatie van deze bijeenkomst")
-    return await results(conn, meeting_id, with_text=True)

@@ -7,6 +7,10 @@ waiting list or an offered seat the tentative variant (no link); a registration 
 cancellation keeps the meeting visible as cancelled. Optionally (`?beroepsgroep=true`) meetings aimed at the
 person's professional group and organisation are added. Window (services/feeds/windows.py): registrations from
 4 weeks back to a year ahead, the added meetings 3 months.
+
+An alarm (VALARM, RFC 5545 3.6.6) is added to the person's confirmed seats when they chose one on their page
+(`participants.feed_alarm_minutes`): inserted into the shared fragment text at assembly, so fragments stay the same
+for everyone; the choice is part of the ETag, and changing it moves Last-Modified.
 """
 
 from __future__ import annotations
@@ -75,6 +79,24 @@ ORDER BY f.starts_at, f.meeting_id
 """
 
 
+ALARM_CHOICES = (15, 60, 1440)  # minutes before the start a participant can choose (the column's CHECK)
+_END = b"END:VEVENT\r\n"
+
+
+def alarm_block(minutes: int) -> bytes:
+    """A display alarm `minutes` before the start (unfolded lines, all well under 75 octets)."""
+    trigger = f"-PT{minutes}M" if minutes < 1440 else f"-P{minutes // 1440}D"
+    return (f"BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:Herinnering\r\nTRIGGER:{trigger}\r\nEND:VALARM\r\n").encode(
+        "ascii"
+    )
+
+
+def with_alarm(vevent: bytes, alarm: bytes) -> bytes:
+    """The fragment with the alarm inside its (last) VEVENT: a VALARM is a component of the event."""
+    at = vevent.rfind(_END)
+    return vevent if at < 0 else vevent[:at] + alarm + vevent[at:]
+
+
 class PersonalRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     kind: str  # confirmed | waitlisted | offered | cancelled (the meeting was) | group
     vevent: bytes
@@ -96,6 +118,24 @@ class PersonalFeed(msgspec.Struct, frozen=True, kw_only=True):
         """The response for it; without the body (for a 304) the join is skipped, and so is its Content-Length."""
         body = self.body() if with_body else b""
         return Representation(body, self.etag, self.last_modified, PRIVATE_CACHE_CONTROL, PRIVATE_HEADERS)
+
+
+async def _alarms(
+    conn: Connection, participant_id: UUID, rows: list[PersonalRow], moments: list[datetime | None]
+) -> tuple[list[PersonalRow], int | None]:
+    """The rows with the person's chosen alarm in their confirmed seats, and the choice (None: no alarm)."""
+    alarm = await conn.fetchrow(
+        "SELECT feed_alarm_minutes, feed_alarm_changed_at FROM participants WHERE id = $1", participant_id
+    )
+    if alarm is None:
+        return rows, None
+    moments.append(alarm["feed_alarm_changed_at"])
+    minutes: int | None = alarm["feed_alarm_minutes"]
+    if not minutes:
+        return rows, None
+    block = alarm_block(minutes)
+    return [msgspec.structs.replace(r, vevent=with_alarm(r.vevent, block)) if r.kind == "confirmed" else r
+            for r in rows], minutes  # fmt: skip
 
 
 async def personal_feed(conn: Connection, participant_id: UUID, *, with_group: bool) -> PersonalFeed:
@@ -138,10 +178,11 @@ async def personal_feed(conn: Connection, participant_id: UUID, *, with_group: b
             moments.append(windows.entered_window_at(latest_group, windows.PERSONAL_GROUP_AHEAD))
         if added:
             rows = [row for _, (_, row) in sorted(picked.items(), key=lambda item: (item[1][0], item[0]))]
+    rows, minutes = await _alarms(conn, participant_id, rows, moments)
     header = feed_header(PERSONAL_NAME, {r.tzid for r in rows}, description=PERSONAL_DESCRIPTION)
     # Named without anything personal in the log line.
     rows = rows[: windows.fit("p/…", len(header.data) + TRAILER, [len(r.vevent) for r in rows])]
-    etag = make_etag(FORMAT, PERSONAL_NAME, *(f"{r.kind}:{r.content_hash}" for r in rows))
+    etag = make_etag(FORMAT, PERSONAL_NAME, f"alarm:{minutes}", *(f"{r.kind}:{r.content_hash}" for r in rows))
     return PersonalFeed(
         etag=etag,
         last_modified=max(http_seconds(moments), math.ceil(newest)),

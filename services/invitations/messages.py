@@ -24,6 +24,7 @@ NoticeKind = Literal[
     "request_confirm",
     "signin",
     "reminder",
+    "still_coming",
     "evaluation",
     "evaluation_nudge",
 ]
@@ -74,6 +75,16 @@ STRINGS: dict[Locale, dict[str, str]] = {
         "next_reminder": "Inchecken kan vanaf een half uur voor het begin: open {checkin} en vul de code in die de "
         "organisator ter plekke laat zien.",
         "button_cant_come": "Ik kan toch niet",
+        "subject_still_coming": "Kom je nog? {title}",
+        "intro_still_coming": "Je schreef je al een tijd geleden in voor deze bijeenkomst. Kom je nog? Laat het met "
+        "één klik weten: kun je niet, dan gaat je plek naar iemand op de wachtlijst.",
+        "next_still_coming": "Inchecken kan vanaf een half uur voor het begin: open {checkin} en vul de code in die de "
+        "organisator ter plekke laat zien.",
+        "next_reminder_updated": "De tijd of plaats is veranderd sinds je laatste bericht; deze mail werkt je agenda "
+        "bij. Inchecken kan vanaf een half uur voor het begin: open {checkin}.",
+        "next_still_coming_updated": "De tijd of plaats is veranderd sinds je laatste bericht; deze mail werkt je "
+        "agenda bij. Inchecken kan vanaf een half uur voor het begin: open {checkin}.",
+        "button_still_coming": "Ja, ik kom",
         "subject_evaluation": "Hoe was het? Je mening over {title}",
         "subject_evaluation_nudge": "Nog even: je mening over {title}",
         "intro_evaluation": "Bedankt dat je erbij was. Wil je in een paar minuten laten weten wat je ervan vond en "
@@ -171,6 +182,16 @@ STRINGS: dict[Locale, dict[str, str]] = {
         "next_reminder": "You can check in from half an hour before the start: open {checkin} and enter the code the "
         "organiser shows on site.",
         "button_cant_come": "I can't make it after all",
+        "subject_still_coming": "Are you still coming? {title}",
+        "intro_still_coming": "You registered for this meeting a while ago. Are you still coming? Let us know with one "
+        "click: if you cannot, your seat goes to someone on the waiting list.",
+        "next_still_coming": "You can check in from half an hour before the start: open {checkin} and enter the code "
+        "the organiser shows on site.",
+        "next_reminder_updated": "The time or place has changed since your last message; this e-mail updates your "
+        "calendar. You can check in from half an hour before the start: open {checkin}.",
+        "next_still_coming_updated": "The time or place has changed since your last message; this e-mail updates your "
+        "calendar. You can check in from half an hour before the start: open {checkin}.",
+        "button_still_coming": "Yes, I am coming",
         "subject_evaluation": "How was it? Your view on {title}",
         "subject_evaluation_nudge": "A reminder: your view on {title}",
         "intro_evaluation": "Thank you for taking part. Would you take a few minutes to tell us what you thought and "

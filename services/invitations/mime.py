@@ -145,13 +145,33 @@ def invitation_message(
     Raises ValueError for anything but plain ASCII addresses or a malformed Message-ID; the caller then falls
     back to workers.mailer.build_message.
     """
+    calendar = base64.encodebytes(composed.ics.encode("utf-8")).decode("ascii")
+    # Base64 keeps the CRLF line ends RFC 5545 requires; method= must equal METHOD inside (C2).
+    part = _part(f'text/calendar; charset="utf-8"; method={composed.method}', "base64", calendar)
+    return _prerendered(sender, to_name, to_email, composed.subject, composed.text, composed.html, part, message_id,
+                        date, list_unsubscribe)  # fmt: skip
+
+
+def notice_message(
+    *, sender: str, to_name: str, to_email: str, subject: str, text: str, html: str, message_id: str,
+    date: datetime | None = None,
+) -> EmailMessage:  # fmt: skip
+    """multipart/alternative (text, HTML) for a notice without a calendar part (reminders, evaluation requests): the
+    same pre-encoded head and parts, for mails that a job sends in blocks. Raises ValueError as invitation_message."""
+    return _prerendered(sender, to_name, to_email, subject, text, html, "", message_id, date)
+
+
+def _prerendered(
+    sender: str, to_name: str, to_email: str, subject_text: str, text: str, html: str, extra: str, message_id: str,
+    date: datetime | None, list_unsubscribe: str | None = None,
+) -> EmailMessage:  # fmt: skip
     if not _MESSAGE_ID.fullmatch(message_id):
         raise ValueError(f"malformed Message-ID {message_id!r}")
     sender_name, sender_address = _parse_sender(sender)
     # The head is written with LF line ends like the rest (aiosmtplib turns every line end into CRLF on the wire).
     sender_field = address(sender_name, sender_address).replace("\r\n", "\n")
     to_field = address(to_name, to_email).replace("\r\n", "\n")
-    subject = encoded_header("Subject", composed.subject).replace("\r\n", "\n")
+    subject = encoded_header("Subject", subject_text).replace("\r\n", "\n")
     head = (
         "MIME-Version: 1.0\n"
         f'Content-Type: multipart/alternative; boundary="{BOUNDARY}"\n'
@@ -165,13 +185,11 @@ def invitation_message(
     if list_unsubscribe is not None:
         check_link(list_unsubscribe)  # RFC 8058: an https URL, one-click by POST
         head += f"List-Unsubscribe: <{list_unsubscribe}>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n"
-    calendar = base64.encodebytes(composed.ics.encode("utf-8")).decode("ascii")
     body = "".join(
         [
-            _part('text/plain; charset="utf-8"', "quoted-printable", _qp(composed.text)),
-            _part('text/html; charset="utf-8"', "quoted-printable", _qp(composed.html)),
-            # Base64 keeps the CRLF line ends RFC 5545 requires; method= must equal METHOD inside (C2).
-            _part(f'text/calendar; charset="utf-8"; method={composed.method}', "base64", calendar),
+            _part('text/plain; charset="utf-8"', "quoted-printable", _qp(text)),
+            _part('text/html; charset="utf-8"', "quoted-printable", _qp(html)),
+            extra,
             f"--{BOUNDARY}--\n",
         ]
     )

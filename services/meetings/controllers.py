@@ -21,6 +21,7 @@ from services.auth.guards import (
 )
 from services.db import Conn, required
 from services.errors import InvalidInput
+from services.evaluations.templates import usable_by as usable_questionnaire
 from services.http import NO_NUL, CodeParam, CursorParam, LimitParam, SlugParam, TimeParam, created
 from services.meetings import service
 from services.pagination import decode_cursor, encode_cursor
@@ -133,14 +134,17 @@ class SeriesController(Controller):
         reminders = None if data.reminders is None else reminder_rules.to_json(data.reminders)
         if data.reminders is not None:
             check_rules(data.reminders)
+        if data.questionnaire_id is not None and not await usable_questionnaire(conn, data.questionnaire_id, [code]):
+            raise InvalidInput("Deze vragenlijst bestaat niet bij je organisatie", field="questionnaire_id")
         row = await conn.fetchrow(
             """
-            INSERT INTO series (title, organiser_code, reminders) VALUES ($1, $2, $3)
-            RETURNING id, title, organiser_code, created_at, reminders
+            INSERT INTO series (title, organiser_code, reminders, questionnaire_id) VALUES ($1, $2, $3, $4)
+            RETURNING id, title, organiser_code, created_at, reminders, questionnaire_id
             """,
             data.title.strip(),
             code,
             reminders,
+            data.questionnaire_id,
         )
         return _series(required(row))
 
@@ -153,7 +157,7 @@ class SeriesController(Controller):
         after = decode_cursor(cursor, tuple[datetime, UUID])
         rows = await conn.fetch(
             """
-            SELECT id, title, organiser_code, created_at, reminders FROM series
+            SELECT id, title, organiser_code, created_at, reminders, questionnaire_id FROM series
             WHERE ($1::text IS NULL OR organiser_code = $1)
               AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid))
             ORDER BY created_at, id
@@ -177,4 +181,5 @@ def _series(row: Any) -> Series:
         organiser_code=row["organiser_code"],
         created_at=row["created_at"],
         reminders=None if rules is None else list(rules),
+        questionnaire_id=row["questionnaire_id"],
     )

@@ -27,7 +27,8 @@ COLUMNS = (
     "published_at, cancelled_at, waitlist_enabled, waitlist_mode, offer_hours, confirmed_count, offered_count, "
     "waitlisted_count, "
     # Reminder rules: the meeting's own and, for those without, its series' (services/reminders/rules.py).
-    "reminders, (SELECT s.reminders FROM series s WHERE s.id = series_id) AS series_reminders, evaluation"
+    "reminders, (SELECT s.reminders FROM series s WHERE s.id = series_id) AS series_reminders, evaluation, "
+    "questionnaire_id"
 )
 
 # Columns an update may set; everything else is managed by the service.
@@ -58,6 +59,7 @@ EDITABLE = frozenset(
         "offer_hours",
         "reminders",
         "evaluation",
+        "questionnaire_id",
     }
 )
 
@@ -118,6 +120,7 @@ def to_meeting(row: asyncpg.Record) -> Meeting:
         reminders=list(reminder_rules.effective(row["reminders"], row["series_reminders"])),
         reminders_from=_reminders_from(row),
         evaluation=evaluation_settings(row["evaluation"]),
+        questionnaire_id=row["questionnaire_id"],
     )
 
 

@@ -19,6 +19,7 @@ from services.catalog.queries import active_slugs
 from services.db import Connection
 from services.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from services.evaluations.service import check_settings as check_evaluation
+from services.evaluations.templates import usable_by as usable_questionnaire
 from services.meetings import queries as q
 from services.organisations.queries import existing_codes
 from services.outbox import emit
@@ -133,6 +134,10 @@ async def _check_references(
         owner = await conn.fetchval("SELECT organiser_code FROM series WHERE id = $1", values["series_id"])
         if owner is None or owner not in (organiser_codes or values.get("organiser_codes") or ()):
             errors.append(FieldError(field="series_id", message="Deze reeks bestaat niet bij je organisatie"))
+    if values.get("questionnaire_id") is not None and not await usable_questionnaire(
+        conn, values["questionnaire_id"], organiser_codes or values.get("organiser_codes") or ()
+    ):
+        errors.append(FieldError(field="questionnaire_id", message="Deze vragenlijst bestaat niet bij je organisatie"))
     return errors
 
 

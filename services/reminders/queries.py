@@ -152,15 +152,22 @@ class Reminder(msgspec.Struct, frozen=True, kw_only=True):
     participant_id: UUID
     participant_off: bool
     meeting_id: UUID
+    registered_at: datetime
+    due_at: datetime
+    rsvp: str | None = None
+    meeting_rules: Any = None  # the stored rules (jsonb) of the meeting and of its series: which rule this row is
+    series_rules: Any = None
 
 
 async def reminder(conn: Connection, reminder_id: int) -> Reminder | None:
     row = await conn.fetchrow(
         """
-        SELECT x.id, x.rule, x.status, r.id AS registration_id, r.status AS registration_status,
+        SELECT x.id, x.rule, x.status, x.due_at, r.id AS registration_id, r.status AS registration_status,
                r.reminders_off AS registration_off, r.participant_id, p.reminders_off AS participant_off,
-               r.meeting_id
+               r.meeting_id, coalesce(r.reconfirmed_at, r.confirmed_at, r.created_at) AS registered_at, r.rsvp,
+               m.reminders AS meeting_rules, s.reminders AS series_rules
         FROM reminders x JOIN registrations r ON r.id = x.registration_id JOIN participants p ON p.id = r.participant_id
+        JOIN meetings m ON m.id = r.meeting_id LEFT JOIN series s ON s.id = m.series_id
         WHERE x.id = $1
         """,
         reminder_id,
@@ -196,3 +203,20 @@ async def cancel_pending_of(conn: Connection, registration_ids: Sequence[UUID]) 
         list(registration_ids),
     )
     return int(status.split()[-1])
+
+
+# Calendar messages that put (a version of) the meeting in someone's calendar: what they hold is the highest
+# SEQUENCE among them. A reminder that carried an updated REQUEST is one of them (kind reminder_update).
+REQUEST_KINDS = ["invitation", "confirmation", "update", "reminder_update"]
+
+
+async def held_sequence(conn: Connection, meeting_id: UUID, email: str) -> int | None:
+    """The SEQUENCE of the newest REQUEST this address got for the meeting; None: none reached them."""
+    value = await conn.fetchval(
+        "SELECT max(sequence) FROM deliveries "
+        "WHERE meeting_id = $1 AND recipient = $2 AND status = 'sent' AND kind = ANY($3::text[])",
+        meeting_id,
+        email,
+        REQUEST_KINDS,
+    )
+    return None if value is None else int(value)

@@ -49,6 +49,8 @@ def problems(rules: Sequence[ReminderRule]) -> list[tuple[int, str, str]]:
             found.append((i, "before", "Een herinnering ligt hoogstens 90 dagen voor het begin"))
         if key(rule) in seen:
             found.append((i, "before", "Deze herinnering staat er al"))
+        if rule.ask_after is not None and duration(rule.ask_after) < timedelta(days=1):
+            found.append((i, "ask_after", "Vraag 'Kom je nog?' pas aan wie zich minstens een dag eerder inschreef"))
         seen.add(key(rule))
     return found
 

@@ -146,6 +146,10 @@ async def manage_page(
         reminders_off=await conn.fetchval(
             "SELECT reminders_off FROM participants WHERE id = $1", visitor.participant_id
         ),
+        feed_alarm=await conn.fetchval(
+            "SELECT feed_alarm_minutes FROM participants WHERE id = $1", visitor.participant_id
+        ),
+        alarm_choices=_ALARMS,
         feed=feed_links.personal_links(settings.base_url, feed, PERSONAL_NAME, with_group=False),
         public_feed=feed_links.subscription_links(
             feed_links.feed_url(settings.base_url, PUBLIC.path),
@@ -158,6 +162,10 @@ async def manage_page(
         errors=errors,
         error_list=summary(errors),
     )
+
+
+# The alarm choices for the personal feed (services/feeds/personal.py ALARM_CHOICES), as the page says them.
+_ALARMS = ((15, "een kwartier"), (60, "een uur"), (1440, "een dag"))
 
 
 class SignInController(Controller):
@@ -274,6 +282,27 @@ class ManageController(Controller):
             _("Je krijgt weer herinneringen voor deze bijeenkomst.")
             if wanted
             else _("Je krijgt geen herinneringen meer voor deze bijeenkomst.")
+        )
+        return await manage_page(conn, state.settings, visitor, notice=notice)
+
+    @post("/agenda-herinnering", status_code=200)
+    async def feed_alarm(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
+        """`minuten`: "" (no alarm) or one of the choices: an alarm in the personal feed before each seat."""
+        visitor = await _visitor(conn, state, request)
+        chosen = (await forms.read(request)).get("minuten", "")
+        if chosen and chosen not in {str(m) for m, _ in _ALARMS}:
+            errors = {"minuten": "Kies een van de mogelijkheden"}
+            return await manage_page(conn, state.settings, visitor, status=422, errors=errors)
+        await conn.execute(
+            "UPDATE participants SET feed_alarm_minutes = $2, feed_alarm_changed_at = now() WHERE id = $1",
+            visitor.participant_id,
+            int(chosen) if chosen else None,
+        )
+        label = dict(_ALARMS).get(int(chosen)) if chosen else None
+        notice = (
+            f"Je agenda waarschuwt je voortaan {label} voor elke bijeenkomst waarvoor je bent ingeschreven."
+            if label
+            else "Je agenda-abonnement geeft geen waarschuwing meer vooraf."
         )
         return await manage_page(conn, state.settings, visitor, notice=notice)
 

@@ -7,6 +7,7 @@ radio buttons and text areas.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -49,7 +50,7 @@ def _closed(title: str) -> Template:
     )
 
 
-def _form(found: evaluations.Form, *, values: dict[str, str], errors: dict[str, str]) -> Template:
+def _form(found: evaluations.Form, *, values: Mapping[str, str | list[str]], errors: dict[str, str]) -> Template:
     return page(
         "evaluation.html",
         status=422 if errors else 200,
@@ -97,7 +98,14 @@ class EvaluationPageController(Controller):
         if not links.verify(state.settings.secret_key, request_id, token):
             return _invalid()
         values = await forms.read(request)
-        outcome = await evaluations.submit(conn, request_id, values)
+        found = await evaluations.form(conn, request_id)
+        # A multiple-choice question posts its key once per ticked box: take them all (forms.read keeps one).
+        posted = await request.form()
+        answers: dict[str, str | list[str]] = dict(values)
+        for q in found.questions if found is not None else ():
+            if q.kind == "choices":
+                answers[q.key] = [str(v)[: forms.MAX_FIELD] for v in posted.getall(q.key, []) if isinstance(v, str)]
+        outcome = await evaluations.submit(conn, request_id, answers)
         if outcome.state == "unknown" or outcome.form is None:
             return _invalid()
         if outcome.state == "already":
@@ -105,7 +113,7 @@ class EvaluationPageController(Controller):
         if outcome.state == "closed":
             return _closed(outcome.form.title)
         if outcome.state == "invalid":
-            return _form(outcome.form, values=values, errors=outcome.errors)
+            return _form(outcome.form, values=answers, errors=outcome.errors)
         return message(
             "Bedankt!",
             _("Je antwoorden zijn opgeslagen, los van je naam."),

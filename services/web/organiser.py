@@ -34,7 +34,7 @@ from services.auth.keys import authenticate
 from services.dates import format_when
 from services.db import Conn, Connection
 from services.errors import DomainError, InvalidInput, NotAuthenticated
-from services.evaluations.service import results_for as evaluation_results
+from services.evaluations.results import results_for as evaluation_results
 from services.headers import SCRIPT_PAGE_POLICY
 from services.meetings import service as meetings
 from services.registrations import listing

@@ -2,6 +2,9 @@
 
 GET  /ik-kan-niet/{registration}/{token}                  what the button will do (mail scanners open links)
 POST /ik-kan-niet/{registration}/{token}                  cancel: the seat goes to the next in line
+GET  /ik-kom/{registration}/{token}                       "Kom je nog?": the yes, with a button
+POST /ik-kom/{registration}/{token}                       yes: the registration stands (and is asked again only
+                                                          after the rule's ask_after)
 GET  /herinneringen-uit/{registration}/{deze|alle}/{token}  the opt-out, with a button
 POST /herinneringen-uit/{registration}/{deze|alle}/{token}  no more reminders for this meeting, or none at all
 """
@@ -86,6 +89,58 @@ class CantComePageController(Controller):
             _("Je krijgt nog een bevestiging per mail."),
             meeting_title=row["title"],
         )
+
+
+def _not_registered(title: str) -> Template:
+    return message("Je bent niet meer ingeschreven", "Je staat niet meer ingeschreven.", meeting_title=title)
+
+
+class StillComingPageController(Controller):
+    path = links.STILL_COMING_PATH
+    include_in_schema = False
+    exception_handlers = PAGE_ERRORS  # type: ignore[assignment]
+
+    @get("/{registration_id:uuid}/{token:str}")
+    async def show(self, conn: Conn, state: State, registration_id: FromPath[UUID], token: FromPath[str]) -> Template:
+        if not links.verify(state.settings.secret_key, "still_coming", registration_id, token):
+            return _invalid()
+        row = await _registration(conn, registration_id)
+        if row is None:
+            return _invalid()
+        if row["status"] != "confirmed":
+            return message(
+                "Je bent niet meer ingeschreven", "Je staat niet meer ingeschreven.", meeting_title=row["title"]
+            )
+        return message(
+            "Kom je nog?",
+            "Laat het weten met de knop; dan houden we je plek vast.",
+            meeting_title=row["title"],
+            button="Ja, ik kom",
+        )
+
+    @post("/{registration_id:uuid}/{token:str}", status_code=200)
+    async def confirm(
+        self,
+        conn: Conn,
+        state: State,
+        request: Request[Any, Any, Any],
+        registration_id: FromPath[UUID],
+        token: FromPath[str],
+    ) -> Template:
+        session.same_site(request, state.settings)
+        if not links.verify(state.settings.secret_key, "still_coming", registration_id, token):
+            return _invalid()
+        row = await _registration(conn, registration_id)
+        if row is None:
+            return _invalid()
+        if row["status"] != "confirmed":
+            return message(
+                "Je bent niet meer ingeschreven", "Je staat niet meer ingeschreven.", meeting_title=row["title"]
+            )
+        actor = ParticipantActor(participant_id=row["participant_id"], token_id=_NO_TOKEN)
+        await registrations.rsvp(conn, actor, registration_id, "accepted")
+        await conn.execute("UPDATE registrations SET reconfirmed_at = now() WHERE id = $1", registration_id)
+        return message("Fijn dat je komt!", "Je plek staat vast. Tot dan.", meeting_title=row["title"])
 
 
 _QUESTION = {

@@ -133,6 +133,9 @@ def _params(w: World) -> dict[str, str]:
         "round_id": "00000000-0000-4000-8000-000000000001",
         "member_id": w.participant,
         "number": "1",
+        "questionnaire_id": "00000000-0000-4000-8000-000000000002",  # nobody's: each role's refusal or 404
+        "series_id": w.series,
+        "slug": "de-bedoeling",
     }
 
 
@@ -170,6 +173,20 @@ FILES = {
 
 # The specification: route -> outcome per role (anon, link, orgA, orgB, funder, admin).
 MATRIX: dict[str, str] = {
+    "GET /api/v1/meetings/{meeting_id}/evaluation.xlsx": "401 401 ok 403 ok ok",
+    "GET /api/v1/questionnaires": "401 401 ok ok 403 ok",
+    "GET /api/v1/questionnaires/standaard": "401 401 ok ok ok ok",
+    "GET /api/v1/questionnaires/{questionnaire_id}": "401 401 404 404 403 404",
+    "GET /api/v1/series/{series_id}/evaluation": "401 401 ok 404 ok ok",
+    "GET /api/v1/series/{series_id}/evaluation.csv": "401 401 ok 404 ok ok",
+    "GET /api/v1/series/{series_id}/evaluation.xlsx": "401 401 ok 404 ok ok",
+    "GET /api/v1/themes/{slug}/evaluation": "401 401 ok ok ok ok",
+    "GET /api/v1/themes/{slug}/evaluation.csv": "401 401 ok ok ok ok",
+    "GET /api/v1/themes/{slug}/evaluation.xlsx": "401 401 ok ok ok ok",
+    "GET /ik-kom/{registration_id}/{token}": "404 404 404 404 404 404",
+    "POST /api/v1/questionnaires": "401 401 bad bad bad bad",
+    "POST /ik-kom/{registration_id}/{token}": "404 404 404 404 404 404",
+    "POST /mijn/agenda-herinnering": "401 401 401 401 401 401",
     #                                               anon link orgA orgB funder admin
     "GET /": "ok ok ok ok ok ok",
     "GET /aanbod/{registration_id}/{action}/{token}": "404 404 404 404 404 404",

@@ -18,7 +18,7 @@ from litestar.testing import AsyncTestClient
 from localdev.mailsink import MailSink, ReceivedMail
 from services.app import create_app
 from services.db import Connection
-from services.evaluations.service import sweep
+from services.evaluations.mailing import sweep
 from services.settings import Settings
 from tests.api import published, register
 from tests.conftest import Keys
@@ -53,14 +53,14 @@ def asked(received: list[ReceivedMail]) -> list[ReceivedMail]:
 
 
 async def a_meeting_that_was_attended(
-    browser: Client, vng: dict[str, str], conn: Connection, people: int, attended: int
+    browser: Client, vng: dict[str, str], conn: Connection, people: int, attended: int, **fields: Any
 ) -> tuple[dict[str, Any], datetime]:
     """A meeting starting in ten minutes (so attendance can be recorded now), `people` registered, the first
     `attended` marked present and the rest absent."""
     start = (datetime.now(UTC) + timedelta(minutes=10)).replace(microsecond=0)
     end = start + timedelta(hours=2)
     meeting = await published(
-        browser, vng, capacity=20, starts_at=start.isoformat(), ends_at=end.isoformat(), reminders=[]
+        browser, vng, capacity=20, starts_at=start.isoformat(), ends_at=end.isoformat(), reminders=[], **fields
     )
     ids = []
     for n in range(1, people + 1):
@@ -151,7 +151,9 @@ async def test_attendees_get_the_form_answer_once_nudges_stop_and_results_show_f
     assert by_key["beter"]["answers"] == sorted([hostile, "Meer tijd voor casussen"]), "stored as given"
     assert by_key["delen"]["distribution"] == {"ja": 3, "nee": 0}
     assert await conn.fetchval("SELECT count(*) FROM outbox WHERE type = 'evaluation.submitted'") == 0
-    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE type = 'evaluation.requested'") == 5
+    # One mailing per meeting and round, sent in lanes by one job, not an event per person.
+    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE type = 'evaluation.mailing_due'") == 2
+    assert await conn.fetchval("SELECT count(*) FROM evaluation_requests WHERE mail_round IS NOT NULL") == 0
 
     exported = await browser.get(f"/api/v1/meetings/{mid}/evaluation.csv", headers=vng)
     assert exported.status_code == 200
@@ -219,6 +221,29 @@ async def test_the_database_alone_cannot_join_an_answer_to_a_person(
     assert versions == 1
     ordered = await conn.fetch("SELECT answers->>'cijfer' AS grade FROM evaluation_responses ORDER BY id")
     assert sorted(r["grade"] for r in ordered) == ["4", "7", "9"]
+
+
+async def test_the_physical_order_of_the_answers_is_not_the_order_they_were_given(
+    browser: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    # Eight answers, given in a known order; after each one the answers are put back in a random order. The chance
+    # that a random order of eight is the given one is 1 in 40,320.
+    async with running_workers(mail_settings):
+        _, end = await a_meeting_that_was_attended(browser, vng, conn, people=8, attended=8)
+        await mails(mail_sink, 8)
+        assert await run_sweep(conn, end + timedelta(hours=3)) == 8
+        requests = asked(await mails(mail_sink, 16))
+        given = [str(n) for n in range(1, 9)]
+        for grade, mail in zip(given, requests, strict=True):
+            await settled(conn)
+            sent = await browser.post(link(mail, "/evaluatie/"), data={**GOOD, "cijfer": grade})
+            assert sent.status_code == 200, sent.text
+    stored = [
+        r["g"] for r in await conn.fetch("SELECT answers->>'cijfer' AS g FROM evaluation_responses ORDER BY ctid")
+    ]
+    assert sorted(stored, key=int) == given
+    assert stored != given, "the table's physical order tells the order of answering"
+    assert stored != given[::-1]
     assert await conn.fetchval("SELECT count(*) FROM outbox WHERE type LIKE 'evaluation.submitted'") == 0
 
 

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.invitations.compose import Composed, header_text
-from services.invitations.mime import BOUNDARY, invitation_message
+from services.invitations.mime import BOUNDARY, invitation_message, notice_message
 from services.mail.message import build_message
 from tests.invitation_checks import parse_imip
 
@@ -150,3 +150,18 @@ def test_any_input_reads_the_same(name: str, subject: str, text: str) -> None:
 def test_body_lines_starting_with_from_survive() -> None:
     fast, _ = both("Jan", composed(text="From de organisator\nFrom: niemand"))
     assert next(iter(fast.iter_parts())).get_content().replace("\r\n", "\n") == "From de organisator\nFrom: niemand\n"
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.text(max_size=60), subject=st.text(min_size=1, max_size=150), text=st.text(max_size=300))
+def test_a_notice_without_calendar_reads_like_build_message(name: str, subject: str, text: str) -> None:
+    # Reminders and evaluation requests: the same pre-encoded head, text and HTML, no calendar part.
+    name, subject = header_text(name, 200), header_text(subject) or "x"
+    sender = "Leerkring namens VNG <noreply@leerkring.test>"
+    html = f"<p>{text}</p>"
+    fast = notice_message(sender=sender, to_name=name, to_email="jan@gemeente.nl", subject=subject, text=text,
+                          html=html, message_id="<m@x>", date=DATE)  # fmt: skip
+    slow = build_message(sender=sender, to=(name, "jan@gemeente.nl"), subject=subject, text=text, html=html,
+                         message_id="<m@x>", date=DATE)  # fmt: skip
+    assert_same(wire(fast), wire(slow), name=name, subject=subject)
+    assert [p.get_content_type() for p in wire(fast).iter_parts()] == ["text/plain", "text/html"]

@@ -1,7 +1,10 @@
 """evaluation.requested -> evaluation_mail: the personal link to the anonymous form, once per round.
 
-The sweep that opens evaluations and emits the requests and nudges is services/evaluations/service.py sweep.
-The job re-reads the ledger when it runs: someone who answered meanwhile gets no nudge, a closed form no mail.
+Kept for events already in the outbox when the sweep (services/evaluations/mailing.py) stopped emitting one event
+per request: it now marks the rows and emits evaluation.mailing_due, sent in lanes by workers/jobs/
+evaluation_mailing.py under the same delivery key (evaluation:{request}:{round}), so nothing goes out twice across
+the change. The job re-reads the ledger when it runs: someone who answered meanwhile gets no nudge, a closed form no
+mail.
 """
 
 from __future__ import annotations
