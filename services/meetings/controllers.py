@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Response, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from schemas.common import Page
@@ -28,6 +29,8 @@ from services.pagination import decode_cursor, encode_cursor
 from services.reminders import rules as reminder_rules
 from services.reminders.service import check_rules
 
+_NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*")
+
 
 class MeetingController(Controller):
     path = "/api/v1/meetings"
@@ -44,6 +47,7 @@ class MeetingController(Controller):
     @get("/", dependencies={"principal": provide_optional_principal})
     async def list_meetings(
         self,
+        request: Request[Any, Any, Any],
         conn: Conn,
         principal: OptionalPrincipal,
         theme: SlugParam = None,
@@ -62,6 +66,9 @@ class MeetingController(Controller):
     ) -> Page[Meeting]:
         """List meetings in start order. Anonymous callers see published ones; drafts only their organisers."""
         for name, value in (("from", from_), ("to", to)):
+            # A bare number parses as a Unix time; the parameter is documented (and meant) as RFC 3339 text.
+            if value is not None and _NUMBER.fullmatch(request.query_params.get(name, "")):
+                raise InvalidInput("Geef een datum en tijd, bijvoorbeeld 2027-01-01T00:00:00+01:00", field=name)
             if value is not None and value.tzinfo is None:
                 raise InvalidInput("Geef een tijd met offset, bijvoorbeeld 2027-01-01T00:00:00+01:00", field=name)
         after = decode_cursor(cursor, tuple[datetime, UUID])
