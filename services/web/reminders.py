@@ -108,9 +108,7 @@ class StillComingPageController(Controller):
         if row is None:
             return _invalid()
         if row["status"] != "confirmed":
-            return message(
-                "Je bent niet meer ingeschreven", "Je staat niet meer ingeschreven.", meeting_title=row["title"]
-            )
+            return _not_registered(row["title"])
         return message(
             "Kom je nog?",
             "Laat het weten met de knop; dan houden we je plek vast.",
@@ -134,9 +132,7 @@ class StillComingPageController(Controller):
         if row is None:
             return _invalid()
         if row["status"] != "confirmed":
-            return message(
-                "Je bent niet meer ingeschreven", "Je staat niet meer ingeschreven.", meeting_title=row["title"]
-            )
+            return _not_registered(row["title"])
         actor = ParticipantActor(participant_id=row["participant_id"], token_id=_NO_TOKEN)
         await registrations.rsvp(conn, actor, registration_id, "accepted")
         await conn.execute("UPDATE registrations SET reconfirmed_at = now() WHERE id = $1", registration_id)
