@@ -119,25 +119,25 @@ def _columns(changes: Sequence[Upsert]) -> tuple[list[UUID], list[str], list[dat
     )
 
 
-_ROWS = "unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[]) AS u(registration_id, rule, due_at, status)"
+_ROWS = "unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[]) AS w(registration_id, rule, due_at, status)"
 
 _INSERT = f"""
 INSERT INTO reminders (meeting_id, registration_id, rule, due_at, status)
-SELECT $1, u.registration_id, u.rule, u.due_at, u.status FROM {_ROWS}
+SELECT $1, w.registration_id, w.rule, w.due_at, w.status FROM {_ROWS}
 """
 
 _UPSERT = f"""
 INSERT INTO reminders (meeting_id, registration_id, rule, due_at, status)
-SELECT $1, u.registration_id, u.rule, u.due_at, u.status FROM {_ROWS}
+SELECT $1, w.registration_id, w.rule, w.due_at, w.status FROM {_ROWS}
 ON CONFLICT (registration_id, rule) DO UPDATE
 SET due_at = EXCLUDED.due_at, status = EXCLUDED.status, updated_at = now()
 WHERE reminders.status NOT IN ('fired', 'missed')
 """
 
 _UPDATE = """
-UPDATE reminders x SET due_at = u.due_at, status = u.status, updated_at = now()
-FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[]) AS u(registration_id, rule, due_at, status)
-WHERE x.registration_id = u.registration_id AND x.rule = u.rule AND x.status NOT IN ('fired', 'missed')
+UPDATE reminders x SET due_at = w.due_at, status = w.status, updated_at = now()
+FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[]) AS w(registration_id, rule, due_at, status)
+WHERE x.registration_id = w.registration_id AND x.rule = w.rule AND x.status NOT IN ('fired', 'missed')
 """
 
 
