@@ -333,9 +333,27 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
     )
 
 
+def _on_recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
+    """msgspec reads JSON recursively: a body of a thousand nested brackets (2 KB, and no key needed where the
+    route is anonymous) ends in RecursionError while it is decoded. That is bad input, not our fault."""
+    if "deserializing" not in str(exc):
+        return _on_unexpected(request, exc)
+    return problem_response(
+        Problem(
+            type=PROBLEM_BASE + "ongeldige-invoer",
+            title="Ongeldig verzoek",
+            status=400,
+            detail="De inhoud van het verzoek is te diep genest om te lezen; stuur gewone JSON",
+            instance=request.url.path,
+            errors=[FieldError(field="body", message="Te diep genest")],
+        )
+    )
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: _on_domain_error,
     DatabaseUnavailable: _on_database_unreachable,
     HTTPException: _on_http_exception,
+    RecursionError: _on_recursion,
     Exception: _on_unexpected,
 }

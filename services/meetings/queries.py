@@ -183,8 +183,11 @@ WHERE ($1::text IS NULL OR $1 = ANY(m.themes))
   )
   AND ($5::text IS NULL OR $5 = ANY(m.organiser_codes))
   AND ($6::text IS NULL OR $6 = ANY(m.funder_codes))
-  AND ($7::text IS NULL OR $7 = ANY(m.audience_groups))
-  AND ($8::text[] IS NULL OR m.audience_organisations && $8 OR m.audience_regions && $8)
+  -- audience: the meetings open to that group / organisation, so also those open to every group / organisation
+  -- (as the group and organisation feeds choose)
+  AND ($7::text IS NULL OR cardinality(m.audience_groups) = 0 OR $7 = ANY(m.audience_groups))
+  AND ($8::text[] IS NULL OR m.audience_organisations && $8 OR m.audience_regions && $8
+       OR (cardinality(m.audience_organisations) = 0 AND cardinality(m.audience_regions) = 0))
   AND ($9::uuid IS NULL OR m.series_id = $9)
   -- visibility: drafts only for their organisers (or everybody when $10 is NULL, i.e. admin); meetings off the
   -- agenda only for their organisers and funders

@@ -77,6 +77,21 @@ async def test_malformed_json(client: Client, vng: dict[str, str]):
     assert_problem(response, 400, "body")
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/meetings", b"[" * 1000 + b"]" * 1000),
+        ("/api/v1/participants", b'{"title": ' + b"[" * 1000 + b"]" * 1000 + b"}"),  # anonymous, an unknown field
+    ],
+)
+async def test_deeply_nested_json_is_bad_input_not_a_server_error(
+    client: Client, vng: dict[str, str], path: str, body: bytes
+):
+    response = await client.post(path, content=body, headers={**vng, "content-type": "application/json"})
+    assert_problem(response, 400, "body")
+    assert "te diep genest" in response.json()["detail"]
+
+
 async def test_body_over_the_limit(client: Client, vng: dict[str, str]):
     response = await client.post("/api/v1/meetings", json=meeting_body(description="x" * 70_000), headers=vng)
     assert_problem(response, 413)
