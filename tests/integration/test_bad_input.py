@@ -68,6 +68,15 @@ async def test_field_messages_are_dutch(client: Client, vng: dict[str, str]):
     del missing["title"]
     response = await client.post("/api/v1/meetings", json=missing, headers=vng)
     assert response.json()["errors"] == [{"field": "title", "message": "Dit veld is verplicht"}]
+    empty = await client.post("/api/v1/meetings", json=meeting_body(title=""), headers=vng)
+    assert empty.json()["errors"] == [{"field": "title", "message": "Dit veld mag niet leeg zijn"}]
+    wrong_method = await client.delete("/api/v1/meetings", headers=vng)
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["detail"].startswith("Dit adres kent deze methode niet")
+    nul = await client.post(
+        "/api/v1/meetings", content=b'{"title": "a\x00b"}', headers={**vng, "content-type": "application/json"}
+    )
+    assert "NUL-teken" in nul.json()["detail"]
 
 
 async def test_malformed_json(client: Client, vng: dict[str, str]):
