@@ -141,6 +141,8 @@ class FunderController(Controller):
             {"report": "attendance", "funder": req.funder, "from": req.first.isoformat(), "to": req.last.isoformat(),
              "group_by": list(req.group_by), "format": req.format},
         )  # fmt: skip
-        name = f"leerkring-aanwezigheid-{req.first.isoformat()}-{req.last.isoformat()}.{req.format}"
+        # The grouping in the name: downloading per month and then per municipality gives two files, not a "(1)".
+        grouping = "-".join(req.group_by) or "totaal"
+        name = f"leerkring-aanwezigheid-{grouping}-{req.first.isoformat()}-{req.last.isoformat()}.{req.format}"
         headers = {**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
         return Response(formats.render(report, req.format), media_type=FORMATS[req.format], headers=headers)

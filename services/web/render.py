@@ -6,6 +6,7 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+from babel.numbers import format_decimal
 from litestar import MediaType, Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
@@ -59,6 +60,16 @@ _ENVIRONMENT = jinja2.Environment(
 # Newstyle gettext: `_("Nog %(n)s plaatsen", n=3)` escapes its arguments and formats after translating.
 _ENVIRONMENT.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
 _ENVIRONMENT.globals["current_locale"] = i18n.locale
+
+
+def _number(value: object) -> object:
+    """A figure as the reader writes it ("30,5" in Dutch, "30.5" in English); text (a withheld "<5") stays."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return format_decimal(value, locale=i18n.locale())
+    return value
+
+
+_ENVIRONMENT.filters["getal"] = _number
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:

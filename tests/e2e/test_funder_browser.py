@@ -32,6 +32,8 @@ async def test_a_funder_reads_the_dashboard_and_downloads_the_xlsx(
 
     by_group = (await api.get("/api/v1/reports/attendance?year=2026&groupBy=professional_group", headers=aof)).json()
     await expect(page.locator("#totaal-aanwezig")).to_have_text(str(by_group["total"]["attended"]))
+    hours = by_group["total"]["participant_hours"]
+    await expect(page.locator("#totaal-uren")).to_have_text(f"{hours:g}".replace(".", ","), ignore_case=False)
     chart = page.get_by_role("img", name="Aanwezig per beroepsgroep")
     await expect(chart).to_be_visible()
     table = page.get_by_role("table", name="Aanwezig per beroepsgroep, als tabel")
@@ -54,6 +56,7 @@ async def test_a_funder_reads_the_dashboard_and_downloads_the_xlsx(
         await page.get_by_role("link", name="XLSX per beroepsgroep").click()
     download = await download_info.value
     assert download.suggested_filename.endswith(".xlsx")
+    assert "professional_group" in download.suggested_filename, "each grouping its own file name"
     saved = tmp_path / "rapport.xlsx"
     await download.save_as(saved)
     from_page = read_xlsx(saved.read_bytes())
