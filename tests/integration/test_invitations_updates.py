@@ -238,3 +238,33 @@ async def test_calendar_replies_are_recorded_but_register_nobody(
     ]
     for content, case_headers, status in cases:
         assert (await client.post(url, content=content, headers=case_headers)).status_code == status
+
+
+async def test_a_meeting_under_way_that_moves_room_still_sends_the_update(
+    client: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published_meeting(client, vng)
+    async with running_workers(mail_settings):
+        for n in (1, 2):
+            registered = await client.post(
+                f"/api/v1/meetings/{meeting['id']}/registrations", json={"participant": participant_body(n)},
+                headers=vng,
+            )  # fmt: skip
+            assert registered.status_code == 201, registered.text
+        await mails(mail_sink, 2)  # the confirmations
+        # The clock moves on: the meeting began an hour ago and runs two more hours.
+        await conn.execute(
+            "UPDATE meetings SET starts_at = now() - interval '1 hour', ends_at = now() + interval '2 hours' "
+            "WHERE id = $1",
+            UUID(meeting["id"]),
+        )
+        moved = {"venue": {"name": "Raadzaal", "address": "Spui 70", "city": "Den Haag"}}
+        assert (await client.patch(f"/api/v1/meetings/{meeting['id']}", json=moved, headers=vng)).status_code == 200
+        await wait_until(lambda: pending_update_tasks(conn, meeting["id"]))
+        await conn.execute("UPDATE scheduled_tasks SET due_at = now() WHERE kind = $1", UPDATE_TASK)
+        updates = (await mails(mail_sink, 4))[2:]
+    assert sorted(r for m in updates for r in m.rcpt_tos) == [
+        "deelnemer1@gemeente.example.nl",
+        "deelnemer2@gemeente.example.nl",
+    ]
+    assert all("Raadzaal" in m.message.as_string() for m in updates), "the new room, to everyone it concerns"

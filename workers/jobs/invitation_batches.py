@@ -72,12 +72,14 @@ def delivery_key(batch: fanout.BatchWork, email: str, sequence: int) -> str:
 
 
 def sendable(batch: fanout.BatchWork, meeting: MailMeeting | None) -> bool:
-    """Invitations and updates only for a published meeting still ahead; cancellations for a cancelled one."""
+    """Invitations only for a published meeting still ahead; updates until it has ended (a room changed while people
+    are on their way is worth a mail most of all); cancellations for a cancelled one."""
     if meeting is None:
         return False
     if batch.kind == "cancellation":
         return meeting.status == "cancelled"
-    return meeting.status == "published" and meeting.starts_at > datetime.now(UTC)
+    last = meeting.starts_at if batch.kind == "invitation" else meeting.ends_at
+    return meeting.status == "published" and last > datetime.now(UTC)
 
 
 def signed_links(settings: Settings, meeting: MailMeeting, email: str, locale: Locale) -> Links:

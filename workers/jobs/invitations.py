@@ -126,7 +126,8 @@ async def create_update_batch(conn: Connection, task: scheduling.ScheduledTask) 
         "FROM meetings WHERE id = $1 FOR SHARE",
         task.aggregate_id,
     )
-    if meeting is None or meeting["status"] != "published" or meeting["starts_at"] <= datetime.now(UTC):
+    # Until the meeting ends: a room changed while people are on their way is worth a mail most of all.
+    if meeting is None or meeting["status"] != "published" or meeting["ends_at"] <= datetime.now(UTC):
         return None
     now = Placement(**{k: meeting[k] for k in Placement.__struct_fields__})
     baseline: dict[str, Any] = task.payload.get("baseline", {})
