@@ -173,6 +173,8 @@ _MSGSPEC_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"Invalid RFC3339 encoded datetime"),
         "Geen geldige datum en tijd (RFC 3339, bijvoorbeeld 2027-03-01T09:30:00+01:00)",
     ),
+    (re.compile(r"Invalid RFC3339 encoded date\b"), "Geen geldige datum (bijvoorbeeld 2027-03-02)"),
+    (re.compile(r"Invalid RFC3339 encoded time\b"), "Geen geldige tijd (bijvoorbeeld 13:30:00)"),
     (re.compile(r"Invalid UUID"), "Geen geldig UUID"),
     (
         re.compile(r"Expected `datetime` with a timezone component"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -9,7 +10,7 @@ import msgspec
 from litestar import Request
 
 from schemas.participants import ProfileIn
-from services.errors import InvalidInput, translate_msgspec
+from services.errors import FieldError, InvalidInput, translate_msgspec
 from services.web.i18n import N_
 
 T = TypeVar("T")
@@ -24,13 +25,49 @@ async def read(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 
 def decode(values: Mapping[str, Any], into: type[T]) -> T:
-    """Raises InvalidInput naming the field, in Dutch."""
+    """Raises InvalidInput naming every field that is wrong, in Dutch (msgspec stops at the first; a person who
+    filled in a form wants to hear about all of them at once)."""
     try:
         return msgspec.convert(dict(values), into)
     except msgspec.ValidationError as exc:
-        error = translate_msgspec(str(exc))
-        message = _MESSAGES.get(error.field, error.message)
-        raise InvalidInput(message, field=error.field) from None
+        errors = field_errors(values, into) or [translate_msgspec(str(exc))]
+        errors = [FieldError(field=e.field, message=_MESSAGES.get(e.field, e.message)) for e in errors]
+        raise InvalidInput(errors[0].message, errors=errors) from None
+
+
+def field_errors(values: Mapping[str, Any], into: type[Any], prefix: str = "") -> list[FieldError]:
+    """Each field of the Struct `into` checked on its own (nested Structs field by field), in declaration order."""
+    if not (isinstance(into, type) and issubclass(into, msgspec.Struct)):
+        return []
+    found: list[FieldError] = []
+    for f in msgspec.structs.fields(into):
+        path = f"{prefix}{f.encode_name}"
+        if f.encode_name not in values:
+            if f.required:
+                found.append(FieldError(field=path, message="Dit veld is verplicht"))
+            continue
+        value = values[f.encode_name]
+        nested = _struct_in(f.type)
+        if nested is not None and isinstance(value, Mapping):
+            found += field_errors(value, nested, f"{path}.")
+            continue
+        try:
+            msgspec.convert(value, f.type)
+        except msgspec.ValidationError as exc:
+            error = translate_msgspec(str(exc))
+            inner = error.field if error.field != "body" else ""
+            where = path + ("" if not inner else inner if inner.startswith("[") else f".{inner}")
+            found.append(FieldError(field=where, message=error.message))
+    return found
+
+
+def _struct_in(kind: Any) -> type[msgspec.Struct] | None:
+    """The Struct in `kind` (itself, or in an Optional), for checking a nested form group field by field."""
+    candidates = typing.get_args(kind) or (kind,)
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, msgspec.Struct):
+            return candidate
+    return None
 
 
 def profile_values(form: Mapping[str, str]) -> dict[str, Any]:

@@ -72,7 +72,11 @@ def _errors_at_fields(errors: list[FieldError]) -> dict[str, str]:
 
 
 def _number(text: str) -> Any:
-    return int(text) if text.isdigit() else text
+    """A whole number as typed ("-1" too, so the message is about its size, not its kind); other text as it is."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _body(form: Mapping[str, str]) -> dict[str, Any]:

@@ -70,9 +70,12 @@ async def test_an_organiser_asks_for_circles_reviews_moves_one_and_publishes_fro
 
     new = await browser.get("/organisator/leerkringen/nieuw")
     assert f'value="{meeting_id}"' in new.text, "the body's sign-up meetings are offered"
-    bad = await browser.post("/organisator/leerkringen/nieuw", data=form(meeting_id, first_date="2 maart"))
+    bad = await browser.post(
+        "/organisator/leerkringen/nieuw", data=form(meeting_id, first_date="2 maart", count="veel")
+    )
     assert bad.status_code == 422
-    assert field_error(bad.text, "first_date")
+    assert field_error(bad.text, "first_date") == "Geen geldige datum (bijvoorbeeld 2027-03-02)"
+    assert field_error(bad.text, "count"), "every wrong field at once, not one per submit"
     assert 'href="#veld-first_date"' in bad.text, "the summary links to the field"
     assert 'value="Intervisiekring Jeugd"' in bad.text, "what was typed stays"
     too_small = await browser.post("/organisator/leerkringen/nieuw", data=form(meeting_id, size_min="9"))
