@@ -21,7 +21,7 @@ from schemas.auth import Principal
 from schemas.reports import Report
 from services.audit import queries as audit
 from services.db import Conn, Connection
-from services.errors import DomainError
+from services.errors import DomainError, InvalidInput
 from services.organisations import queries as organisations
 from services.reports import formats
 from services.reports.controllers import protection
@@ -31,7 +31,7 @@ from services.web import charts, maps
 from services.web.i18n import N_
 from services.web.i18n import gettext as _
 from services.web.organiser import _HANDLERS, HOME, signed_in
-from services.web.render import HEADERS, message, page
+from services.web.render import HEADERS, message, page, summary
 
 Year = Annotated[str | None, QueryParameter(name="jaar", max_length=4)]
 # The dashboard's parts: (grouping, title of the chart, the measure drawn)
@@ -99,7 +99,16 @@ class FunderController(Controller):
     @get("/")
     async def dashboard(self, conn: Conn, state: State, request: Request[Any, Any, Any], jaar: Year = None) -> Template:
         principal = await _funder(conn, state, request)
-        year = jaar if jaar and jaar.isdigit() else str(datetime.now(UTC).year)
+        this_year = str(datetime.now(UTC).year)
+        year, errors = (jaar or this_year), {}
+        try:
+            parse(principal, Params(year=year, group_by="month", format="json"), None, datetime.now(UTC).date())
+        except InvalidInput:
+            # The dashboard for this year, and the year field saying what it takes (not a bare error page).
+            errors = {
+                "jaar": _("Vul een jaar in van 2000 tot en met 2100, bijvoorbeeld %(year)s") % {"year": this_year}
+            }
+            year = this_year
         sections = []
         total = None
         for dimension, title, measure in PARTS:
@@ -121,6 +130,7 @@ class FunderController(Controller):
             "funder.html", title=_("Rapportage"), organiser=False,
             funder=await _name(conn, principal.organisation_code), year=year, total=total,
             k=state.settings.report_min_cell, sections=sections, downloads=DOWNLOADS, map_credit=maps.CREDIT,
+            errors=errors, error_list=summary(errors), status=422 if errors else 200, asked=jaar or "",
         )  # fmt: skip
 
     @get("/rapport")

@@ -94,6 +94,12 @@ async def test_the_funder_pages_speak_to_a_funder(browser: Client, keys: Keys) -
     assert "AOF" not in heading, "the funder's name, not its code"
     assert "Rapportage – A&amp;O fonds Gemeenten" in heading
     assert 'action="/organisator/uitloggen"' in dashboard.text
+    for year in ("1900", "abc"):
+        wrong = await browser.get("/financier", params={"jaar": year})
+        assert wrong.status_code == 422, year
+        assert 'id="fout-jaar"' in wrong.text, "the year field says what it takes"
+        assert f'value="{year}"' in wrong.text, "with what was typed"
+        assert 'id="grafiek-month-kop"' in wrong.text, "and the dashboard of this year below it"
     out = await browser.post("/organisator/uitloggen", data={}, follow_redirects=False)
     assert out.status_code == 303
     assert (await browser.get("/financier")).status_code == 401, "signed out"
