@@ -6,6 +6,7 @@
   The script is atomic, so a job is never half-enqueued, and it keeps arq's rule that a job id already in
   Redis (queued, running, or with a kept result) is not enqueued again.
 * `job_states`: whether a job's key and its in-progress marker exist.
+* `ready_jobs`: how many jobs wait on the queue with their time come (arq's queue is a sorted set by run time).
 * `LeerkringWorker.close`: arq's `Worker.close`, copied step by step, with a deadline on every step.
 
 tests/integration/test_arq_contract.py checks these against arq itself (enqueue with arq and with us and compare;
@@ -102,6 +103,11 @@ async def job_states(redis: ArqRedis, job_ids: Sequence[str]) -> list[JobState]:
             pipe.exists(in_progress_key_prefix + identifier)
         results = await pipe.execute()
     return [JobState(bool(results[i]), bool(results[i + 1])) for i in range(0, len(results), 2)]
+
+
+async def ready_jobs(redis: ArqRedis, *, queue_name: str = default_queue_name) -> int:
+    """Jobs on the queue whose time has come: waiting for a free slot (or just taken, until arq removes them)."""
+    return int(await redis.zcount(queue_name, "-inf", int(time.time() * 1000)))
 
 
 def arq_close_source_hash() -> str:

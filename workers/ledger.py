@@ -20,7 +20,7 @@ import logging
 import time
 import traceback
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from arq.worker import Function, Retry, func
 from asyncpg import Record
@@ -31,7 +31,17 @@ from services.observe import metrics, tracing
 from services.observe.context import job_var, request_id_var
 from services.outbox import event_from_row
 from workers.coalesce import Coalesced
-from workers.context import EVENT_COLUMNS_O, Ctx, EventGone, ledger_pool_of, pool_of, tuning_of, worker_id_of
+from workers.context import (
+    EVENT_COLUMNS_O,
+    Ctx,
+    EventGone,
+    ledger_pool_of,
+    pool_of,
+    redis_of,
+    tuning_of,
+    worker_id_of,
+)
+from workers.recovery import requeue_alone
 from workers.registry import JobDeferred, JobSpec, PermanentJobError
 from workers.settings import WorkerTuning, retry_delay
 
@@ -113,17 +123,23 @@ def batches_of(ctx: Ctx) -> LedgerBatches:
 
 
 def arq_function(spec: JobSpec, tuning: WorkerTuning) -> Function:
-    """The arq function for one registered job, wrapped by the ledger."""
+    """The arq function for one registered job, wrapped by the ledger: `name(outbox_id)`, or for a batch of a
+    batchable job's events `name(outbox_id, ...)` (workers/relay.py)."""
 
-    async def run(ctx: dict[str, Any], outbox_id: int) -> None:
-        await execute(spec, ctx, outbox_id)
+    async def run(ctx: dict[str, Any], outbox_id: int, *more: int) -> None:
+        if more:
+            await execute_batch(spec, ctx, (outbox_id, *more))
+        else:
+            await execute(spec, ctx, outbox_id)
 
     run.__qualname__ = run.__name__ = spec.name
+    limit = spec.timeout or tuning.job_timeout
     return func(
         run,
         name=spec.name,
         max_tries=ARQ_MAX_TRIES,
-        timeout=spec.timeout or tuning.job_timeout,
+        # A batchable job's own timeout applies to each event (_execute); arq's, for the whole batch, is a backstop.
+        timeout=limit * max(1, tuning.job_batch) + 10 if spec.batchable else limit,
         keep_result=tuning.keep_result,
     )
 
@@ -133,15 +149,16 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}\n" + "".join(lines[-6:])
 
 
-async def execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
+async def execute(spec: JobSpec, ctx: Ctx, outbox_id: int, *, started: Record | Literal[False] | None = False) -> None:
     """One run of a job, counted in leerkring_jobs_total by outcome, its log lines marked with the job and the id of
-    the request that caused its event (services/observe)."""
+    the request that caused its event (services/observe). `started`: False to START here, else what START
+    returned for it already (a batch starts all its events in one statement)."""
     job_token = job_var.set(f"{spec.name}:{outbox_id}")
     request_token = request_id_var.set(None)
-    started = time.perf_counter()
+    began = time.perf_counter()
     outcome = "error"
     try:
-        await _execute(spec, ctx, outbox_id)
+        await _execute(spec, ctx, outbox_id, started)
         outcome = ctx.pop(OUTCOME, "done")
     except Retry:
         outcome = ctx.pop(OUTCOME, "retry")
@@ -151,12 +168,12 @@ async def execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
         raise
     finally:
         metrics.JOBS.labels(spec.name, outcome).inc()
-        metrics.JOB_DURATION.labels(spec.name).observe(time.perf_counter() - started)
+        metrics.JOB_DURATION.labels(spec.name).observe(time.perf_counter() - began)
         request_id_var.reset(request_token)
         job_var.reset(job_token)
 
 
-async def _execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
+async def _start(spec: JobSpec, ctx: Ctx, outbox_id: int) -> Record | None:
     pool, tuning = ledger_pool_of(ctx), tuning_of(ctx)
     arq_try = int(ctx.get("job_try") or 1)
     try:
@@ -164,13 +181,20 @@ async def _execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
             # Not an attempt: nothing ran. Poll quickly at first, then back off.
             ctx[OUTCOME] = "waiting"
             raise Retry(defer=min(0.02 * 2 ** min(arq_try, 8), 2.0))
-        started = await batches_of(ctx).start((outbox_id, spec.name))
+        return await batches_of(ctx).start((outbox_id, spec.name))
     except Retry:
         raise
     except Exception as exc:  # PostgreSQL unreachable or restarting: nothing was recorded, back off and try again
         log.warning("job %s(%s) could not start: %r", spec.name, outbox_id, exc)
         raise Retry(defer=retry_delay(arq_try, tuning.retry_base, tuning.retry_cap)) from exc
-    if started is None:
+
+
+async def _execute(spec: JobSpec, ctx: Ctx, outbox_id: int, started: Record | Literal[False] | None) -> None:
+    pool, tuning = ledger_pool_of(ctx), tuning_of(ctx)
+    arq_try = int(ctx.get("job_try") or 1)
+    if started is False:
+        started = await _start(spec, ctx, outbox_id)
+    if not isinstance(started, Record):
         ctx[OUTCOME] = "duplicate"
         return  # done, dead, or purged: a duplicate run ends here
     request_id_var.set(started["request_id"])
@@ -181,7 +205,10 @@ async def _execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
         ctx["event"] = event_from_row(started)
         max_attempts = spec.max_attempts or tuning.max_attempts
         try:
-            await spec.fn(ctx, outbox_id)
+            # A batchable job's timeout is its own, not arq's, which covers a whole batch: running over it is a
+            # failed attempt like any other (asyncio.timeout raises TimeoutError, an Exception).
+            async with asyncio.timeout(tuning.job_timeout if spec.batchable else None):
+                await spec.fn(ctx, outbox_id)
         except asyncio.CancelledError:
             raise  # shutdown or timeout: arq puts the job back, the next run is the next attempt
         except EventGone:
@@ -197,6 +224,35 @@ async def _execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
             await _failed(ctx, spec, outbox_id, attempts, max_attempts, exc)
         else:
             await _done(ctx, spec, outbox_id, arq_try, tuning)
+
+
+async def execute_batch(spec: JobSpec, ctx: Ctx, outbox_ids: tuple[int, ...]) -> None:
+    """One arq job carrying several events of one batchable job (workers/relay.py), each still its own job in the
+    ledger: START for all of them in one statement before the first runs (so a crash mid-batch leaves every
+    unfinished one started by this worker, which the dead-worker recovery re-enqueues at once), then one after the
+    other, as `execute` runs a single one, each with its own ctx, timeout, DONE, retry and dead letter. An event
+    that must run again leaves the batch: it is enqueued alone (a new generation) with its own delay, and the batch
+    ends. Cancelled (shutdown, arq's backstop timeout), arq runs the batch again later, and START then skips what
+    is done. Events that START skips (done, dead, purged) count as duplicates, as a second single run would."""
+    tuning = tuning_of(ctx)
+    try:
+        rows = await batches_of(ctx).start.many([(outbox_id, spec.name) for outbox_id in outbox_ids])
+    except Exception as exc:  # PostgreSQL unreachable or restarting: nothing was recorded, the batch tries again
+        log.warning("job %s(%s…) could not start a batch of %d: %r", spec.name, outbox_ids[0], len(outbox_ids), exc)
+        arq_try = int(ctx.get("job_try") or 1)
+        raise Retry(defer=retry_delay(arq_try, tuning.retry_base, tuning.retry_cap)) from exc
+    again: dict[int, float] = {}
+    for outbox_id, started in zip(outbox_ids, rows, strict=True):
+        try:
+            await execute(spec, dict(ctx), outbox_id, started=started)
+        except Retry as retry:
+            again[outbox_id] = (retry.defer_score or 0) / 1000
+    if again:
+        try:
+            await requeue_alone(ledger_pool_of(ctx), redis_of(ctx), spec.name, again)
+        except Exception as exc:  # the whole batch again, later: START skips what is done
+            log.warning("job %s: could not re-enqueue %d event(s) of a batch alone: %r", spec.name, len(again), exc)
+            raise Retry(defer=min(again.values())) from exc
 
 
 def _past_horizon(ctx: Ctx, tuning: WorkerTuning) -> bool:
