@@ -14,11 +14,11 @@ from arq.connections import RedisSettings, create_pool
 from services.db import Connection
 from services.db import create_pool as create_pg_pool
 from services.settings import Settings
+from workers import routes
 from workers.context import pool_of, worker_id_of
 from workers.recovery import requeue_lost_jobs
 from workers.registry import PermanentJobError, job
 from workers.relay import Relay
-from workers import routes
 from workers.routes import ROUTES
 from workers.testing import FAST, emit_published, no_pending_jobs, running_workers, wait_until
 
