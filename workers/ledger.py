@@ -16,6 +16,7 @@ arq's own try limit is set out of reach: it would fail a job silently, outside t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import traceback
@@ -138,8 +139,9 @@ def arq_function(spec: JobSpec, tuning: WorkerTuning) -> Function:
         run,
         name=spec.name,
         max_tries=ARQ_MAX_TRIES,
-        # A batchable job's own timeout applies to each event (_execute); arq's, for the whole batch, is a backstop.
-        timeout=limit * max(1, tuning.job_batch) + 10 if spec.batchable else limit,
+        # A batchable job's own timeout applies to each event (_execute); arq's, for the whole batch, is a backstop:
+        # an event may wait for a job slot while the batches ahead of it work, each event for at most `limit`.
+        timeout=limit * (max(1, tuning.job_batch) + 1) if spec.batchable else limit,
         keep_result=tuning.keep_result,
     )
 
@@ -207,7 +209,7 @@ async def _execute(spec: JobSpec, ctx: Ctx, outbox_id: int, started: Record | Li
         try:
             # A batchable job's timeout is its own, not arq's, which covers a whole batch: running over it is a
             # failed attempt like any other (asyncio.timeout raises TimeoutError, an Exception).
-            async with asyncio.timeout(tuning.job_timeout if spec.batchable else None):
+            async with _slot(ctx, spec), asyncio.timeout(tuning.job_timeout if spec.batchable else None):
                 await spec.fn(ctx, outbox_id)
         except asyncio.CancelledError:
             raise  # shutdown or timeout: arq puts the job back, the next run is the next attempt
@@ -228,12 +230,14 @@ async def _execute(spec: JobSpec, ctx: Ctx, outbox_id: int, started: Record | Li
 
 async def execute_batch(spec: JobSpec, ctx: Ctx, outbox_ids: tuple[int, ...]) -> None:
     """One arq job carrying several events of one batchable job (workers/relay.py), each still its own job in the
-    ledger: START for all of them in one statement before the first runs (so a crash mid-batch leaves every
-    unfinished one started by this worker, which the dead-worker recovery re-enqueues at once), then one after the
-    other, as `execute` runs a single one, each with its own ctx, timeout, DONE, retry and dead letter. An event
-    that must run again leaves the batch: it is enqueued alone (a new generation) with its own delay, and the batch
-    ends. Cancelled (shutdown, arq's backstop timeout), arq runs the batch again later, and START then skips what
-    is done. Events that START skips (done, dead, purged) count as duplicates, as a second single run would."""
+    ledger: START for all of them in one statement before any runs (so a crash mid-batch leaves every unfinished
+    one started by this worker, which the dead-worker recovery re-enqueues at once), then all of them side by side,
+    each as `execute` runs a single one: its own ctx, timeout, DONE, retry and dead letter, and one of the worker's
+    `job_slots` while it works (so no more short jobs work at once than `max_jobs`, batched or not, and a batch
+    has no tail of events waiting for each other). An event that must run again leaves the batch: it is enqueued
+    alone (a new generation) with its own delay. Cancelled (shutdown, arq's backstop timeout), arq runs the batch
+    again later and START skips what is done; an event cut off has spent an attempt, as a single job would.
+    Events that START skips (done, dead, purged) count as duplicates, as a second single run would."""
     tuning = tuning_of(ctx)
     try:
         rows = await batches_of(ctx).start.many([(outbox_id, spec.name) for outbox_id in outbox_ids])
@@ -241,18 +245,31 @@ async def execute_batch(spec: JobSpec, ctx: Ctx, outbox_ids: tuple[int, ...]) ->
         log.warning("job %s(%s…) could not start a batch of %d: %r", spec.name, outbox_ids[0], len(outbox_ids), exc)
         arq_try = int(ctx.get("job_try") or 1)
         raise Retry(defer=retry_delay(arq_try, tuning.retry_base, tuning.retry_cap)) from exc
+    ends = await asyncio.gather(
+        *(execute(spec, dict(ctx), outbox_id, started=started) for outbox_id, started in zip(outbox_ids, rows,
+                                                                                               strict=True)),
+        return_exceptions=True,
+    )  # fmt: skip
     again: dict[int, float] = {}
-    for outbox_id, started in zip(outbox_ids, rows, strict=True):
-        try:
-            await execute(spec, dict(ctx), outbox_id, started=started)
-        except Retry as retry:
-            again[outbox_id] = (retry.defer_score or 0) / 1000
+    for outbox_id, end in zip(outbox_ids, ends, strict=True):
+        if isinstance(end, Retry):
+            again[outbox_id] = (end.defer_score or 0) / 1000
+        elif isinstance(end, BaseException):  # not the ledger's doing (a bug): log it, and try again as for a failure
+            log.error("job %s(%s) in a batch ended with %r", spec.name, outbox_id, end, exc_info=end)
+            again[outbox_id] = tuning.retry_base
     if again:
         try:
             await requeue_alone(ledger_pool_of(ctx), redis_of(ctx), spec.name, again)
         except Exception as exc:  # the whole batch again, later: START skips what is done
             log.warning("job %s: could not re-enqueue %d event(s) of a batch alone: %r", spec.name, len(again), exc)
             raise Retry(defer=min(again.values())) from exc
+
+
+def _slot(ctx: Ctx, spec: JobSpec) -> contextlib.AbstractAsyncContextManager[Any]:
+    """One of the worker's `job_slots` for a batchable job's work (workers/lifecycle.py makes them); none for a
+    long job, which has an arq slot of its own, or for a bare ctx."""
+    slots = ctx.get("job_slots")
+    return slots if spec.batchable and isinstance(slots, asyncio.Semaphore) else contextlib.nullcontext()
 
 
 def _past_horizon(ctx: Ctx, tuning: WorkerTuning) -> bool:

@@ -74,6 +74,8 @@ async def startup(ctx: Ctx) -> None:
     ctx["inflight"] = set()
     ctx["stopping"] = asyncio.Event()
     ctx["ledger_batches"] = LedgerBatches(ctx)
+    # Short jobs work in these, batched or alone (workers/ledger.py): arq's max_jobs counts arq jobs, a batch is one.
+    ctx["job_slots"] = asyncio.Semaphore(tuning.max_jobs)
     control = ControlConnection(dsn)
     ctx["control"] = control
     ctx["worker_id"] = await control.start()
