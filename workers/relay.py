@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -43,6 +44,7 @@ from workers.settings import WorkerTuning
 log = logging.getLogger(__name__)
 
 CHANNEL = "outbox"
+READY_EVERY = 0.05
 
 # One statement, so one round trip and its own transaction: claim a batch, mark it published, and write one ledger
 # row per routed job ($2/$3: the (event type, job) pairs of ROUTES; $4: EVERY_EVENT's jobs, for every type). The
@@ -89,6 +91,7 @@ class Relay:
         self._redis = redis
         self._tuning = tuning
         self._batchable = sorted(name for name, spec in JOBS.items() if spec.batchable)
+        self._ready, self._ready_at = 0, -READY_EVERY
         self._wake = asyncio.Event()
         self._stopping = False
         self.published = 0
@@ -132,12 +135,21 @@ class Relay:
         except TimeoutError:
             self.sweeps += 1
 
+    async def _ready_jobs(self) -> int:
+        """The jobs ready on the arq queue, asked at most every READY_EVERY seconds (the relay may run a batch per
+        commit; the figure only sizes job batches, so a few milliseconds old is as good)."""
+        now = time.monotonic()
+        if now - self._ready_at >= READY_EVERY:
+            try:
+                self._ready = await ready_jobs(self._redis)
+            except Exception:  # Redis away: the enqueue fails too and recovery takes over
+                self._ready = 0
+            self._ready_at = now
+        return self._ready
+
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many events it took."""
-        try:
-            ready = await ready_jobs(self._redis)
-        except Exception:  # Redis away: the enqueue below fails too and recovery takes over
-            ready = 0
+        ready = await self._ready_jobs()
         rows = await self._pool.fetch(
             _PUBLISH,
             self._tuning.relay_batch,
