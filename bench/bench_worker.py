@@ -268,6 +268,12 @@ async def leerkring(db: str, redis_url: str, smtp_url: str, job_name: str, event
         redis_per_event = (await redis_commands(commands) - redis_before) / events
         if job_name == "bench_mail":
             assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'sent'") == events
+        # Events per arq job: the relay's job batches (workers/relay.py), 1.0 when every event went alone.
+        arq_jobs = await pool.fetchval(
+            "SELECT count(DISTINCT (coalesce(batch_lead, outbox_id), generation)) FROM event_jobs WHERE job = $1",
+            job_name,
+        )
+        BATCHING.append((job_name, events / max(1, int(arq_jobs or 0))))
     finally:
         stop(worker)
         await pool.close()
@@ -278,6 +284,7 @@ async def leerkring(db: str, redis_url: str, smtp_url: str, job_name: str, event
 
 
 ROUND_TRIPS: list[tuple[str, float, float]] = []
+BATCHING: list[tuple[str, float]] = []  # (job, events per arq job)
 # CPU seconds per job of the consuming side, by scenario: worker process, its PostgreSQL backends, Redis server.
 # On a machine shared with other work, throughput moves with the load; CPU per job moves much less.
 CPU_PER_JOB: list[tuple[str, float, float, float]] = []
@@ -422,7 +429,8 @@ async def main(quick: bool) -> None:
     for job_name in ("bench_noop", "bench_mail"):
         pg = statistics.median(p for n, p, _ in ROUND_TRIPS if n == job_name)
         redis = statistics.median(r for n, _, r in ROUND_TRIPS if n == job_name)
-        print(f"  {job_name:<12} {pg:5.2f} PostgreSQL  {redis:5.2f} Redis")
+        per_job = statistics.median(b for n, b in BATCHING if n == job_name)
+        print(f"  {job_name:<12} {pg:5.2f} PostgreSQL  {redis:5.2f} Redis  ({per_job:.1f} events per arq job)")
     print(
         "\nCPU per job of the consuming side (ms, median over runs): worker process + its PostgreSQL backends + Redis"
     )

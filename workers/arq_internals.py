@@ -6,11 +6,16 @@
   The script is atomic, so a job is never half-enqueued, and it keeps arq's rule that a job id already in
   Redis (queued, running, or with a kept result) is not enqueued again.
 * `job_states`: whether a job's key and its in-progress marker exist.
+* `ready_jobs`: how many jobs wait on the queue with their time come (arq's queue is a sorted set by run time).
+* `LeerkringWorker.start_jobs`: arq's `Worker.start_jobs` in one round trip per poll: one Lua script takes every
+  job it can (not in progress, its time come) and sets their in-progress markers, as arq's WATCH/EXISTS/ZSCORE/
+  MULTI/PSETEX/EXEC does per job in four round trips, for its own running jobs too on every poll.
 * `LeerkringWorker.close`: arq's `Worker.close`, copied step by step, with a deadline on every step.
 
 tests/integration/test_arq_contract.py checks these against arq itself (enqueue with arq and with us and compare;
-arq's worker runs what we enqueue; `Worker.close` is still the code we copied, ARQ_CLOSE_SHA256), so an arq
-upgrade that moves a key or changes close() fails there, loudly, instead of in production.
+arq's worker runs what we enqueue; our start_jobs takes what arq's would and leaves alone what arq's would;
+`Worker.close` and `Worker.start_jobs` are still the code we copied, ARQ_CLOSE_SHA256 and ARQ_START_JOBS_SHA256),
+so an arq upgrade that moves a key or changes either fails there, loudly, instead of in production.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from arq.constants import (
     result_key_prefix,
 )
 from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
 from arq.worker import Worker
 
 from workers.stopping import StopBudget, all_other_tasks, bounded, describe, stop_tasks
@@ -42,6 +48,8 @@ log = logging.getLogger(__name__)
 ARQ_VERSION = "0.28.0"
 # sha256 of inspect.getsource(arq.worker.Worker.close) in arq 0.28.0, the code LeerkringWorker.close copies.
 ARQ_CLOSE_SHA256 = "5bcc9cb35668082910200a680f052cc5d36a8ce3b3c04a95ef32c14ebd7daaa1"
+# The same for arq.worker.Worker.start_jobs, which LeerkringWorker.start_jobs does in one script.
+ARQ_START_JOBS_SHA256 = "b45797cfa40bed7fe6e9b8b8100c5f5b4144fe85112155c4e355df6ed8521f5f"
 
 _ENQUEUE = """
 if redis.call('EXISTS', KEYS[3]) == 0 and redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
@@ -49,6 +57,30 @@ if redis.call('EXISTS', KEYS[3]) == 0 and redis.call('SET', KEYS[1], ARGV[1], 'P
     return 1
 end
 return 0
+"""
+
+
+# arq's start_jobs for many jobs at once: for each id (ARGV[5..]) while fewer than ARGV[3] are taken, the job is
+# taken when no worker has it in progress (key ARGV[4] .. id) and it is still on the queue KEYS[1] with its time
+# come (a finished one has left it; one re-queued with a delay waits), and its in-progress marker set for ARGV[2]
+# ms. Atomic, as arq's WATCH/MULTI is. Returns id, score, id, score, ...
+_START = """
+local taken = {}
+local limit = tonumber(ARGV[3])
+for i = 5, #ARGV do
+    if #taken >= 2 * limit then break end
+    local id = ARGV[i]
+    local marker = ARGV[4] .. id
+    if redis.call('EXISTS', marker) == 0 then
+        local score = redis.call('ZSCORE', KEYS[1], id)
+        if score and tonumber(score) <= tonumber(ARGV[1]) then
+            redis.call('PSETEX', marker, ARGV[2], '1')
+            taken[#taken + 1] = id
+            taken[#taken + 1] = score
+        end
+    end
+end
+return taken
 """
 
 
@@ -104,8 +136,17 @@ async def job_states(redis: ArqRedis, job_ids: Sequence[str]) -> list[JobState]:
     return [JobState(bool(results[i]), bool(results[i + 1])) for i in range(0, len(results), 2)]
 
 
+async def ready_jobs(redis: ArqRedis, *, queue_name: str = default_queue_name) -> int:
+    """Jobs on the queue whose time has come: waiting for a free slot (or just taken, until arq removes them)."""
+    return int(await redis.zcount(queue_name, "-inf", int(time.time() * 1000)))
+
+
 def arq_close_source_hash() -> str:
     return hashlib.sha256(inspect.getsource(Worker.close).encode()).hexdigest()
+
+
+def arq_start_jobs_source_hash() -> str:
+    return hashlib.sha256(inspect.getsource(Worker.start_jobs).encode()).hexdigest()
 
 
 class LeerkringWorker(Worker):
@@ -125,6 +166,34 @@ class LeerkringWorker(Worker):
         self.stop_budget = stop_budget
         self._on_abandon = on_abandon
         self._abandoned = False
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's start_jobs (the ids come from its poll, oldest first), with the checks and markers of all of them in
+        one script; each job then runs through arq's own run_job, in a slot of its semaphore, as there."""
+        if not job_ids:
+            return
+        await self.sem.acquire()  # as arq: wait until a slot is free (a job ends) before taking more
+        self.sem.release()
+        free = self.max_jobs - self.job_counter
+        if free <= 0:
+            return
+        taken = await self.pool.eval(  # type: ignore[misc]  # redis-py types the result loosely
+            _START,
+            1,
+            self.queue_name,
+            str(timestamp_ms()),
+            str(int(self.in_progress_timeout_s * 1000)),
+            str(free),
+            in_progress_key_prefix,
+            *(i.decode() for i in job_ids),
+        )
+        for i in range(0, len(taken), 2):
+            await self.sem.acquire()  # free, so it does not wait (nothing else takes slots)
+            self.job_counter += 1
+            job_id = taken[i].decode()
+            task = self.loop.create_task(self.run_job(job_id, int(float(taken[i + 1]))))
+            task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+            self.tasks[job_id] = task
 
     @property
     def clean(self) -> bool:

@@ -26,11 +26,18 @@ class Coalesced(Generic[K, R]):
         self._sender: asyncio.Task[None] | None = None
 
     async def __call__(self, key: K) -> R | None:
+        return await self._submit(key)
+
+    async def many(self, keys: list[K]) -> list[R | None]:
+        """`call` for each key at once, so all of them go in the same statement when none is on the wire."""
+        return list(await asyncio.gather(*(self._submit(key) for key in keys)))
+
+    def _submit(self, key: K) -> asyncio.Future[R | None]:
         future: asyncio.Future[R | None] = asyncio.get_running_loop().create_future()
         self._waiting.append((key, future))
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._drain())
-        return await future
+        return future
 
     async def _drain(self) -> None:
         while self._waiting:

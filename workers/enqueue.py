@@ -1,7 +1,8 @@
 """Putting event jobs on the arq queue in batches, and asking whether they are still there.
 
-An event job is `name(outbox_id)` under a deterministic job id (`job_id`). The relay hands over hundreds at a
-time, so they are enqueued in one round trip; how that is done with arq's keys lives in workers/arq_internals.py.
+An event job is `name(outbox_id)` under a deterministic job id (`job_id`), or under load `name(outbox_id, ...)`
+for a batch of one job's events (workers/relay.py, workers/ledger.py: execute_batch). The relay hands over hundreds
+at a time, so they are enqueued in one round trip; how that is done with arq's keys lives in workers/arq_internals.py.
 """
 
 from __future__ import annotations
@@ -17,25 +18,35 @@ from workers.arq_internals import ArqJob, JobState, job_states, write_jobs
 
 
 class QueuedJob(NamedTuple):
+    """One ledger row (`event_jobs`) on its way to the arq queue."""
+
     name: str
     outbox_id: int
     generation: int = 0
+    # Generation 0 only: the batch (workers/relay.py) whose arq job carries this row, named after its smallest
+    # outbox id (event_jobs.batch_lead). None: a job of its own.
+    batch_lead: int | None = None
 
 
 def job_id(job: QueuedJob) -> str:
-    """Deterministic: `{name}:{outbox_id}`, with `:{generation}` once re-enqueued after a crash or retry,
-    so the new job is not refused because the old one is still in Redis."""
-    base = f"{job.name}:{job.outbox_id}"
-    return base if job.generation == 0 else f"{base}:{job.generation}"
+    """Deterministic: `{name}:{outbox_id}`, or `{name}:{batch_lead}` for every row of a batch, with
+    `:{generation}` once re-enqueued after a crash or retry (always alone then), so the new job is not refused
+    because the old one is still in Redis."""
+    if job.generation:
+        return f"{job.name}:{job.outbox_id}:{job.generation}"
+    return f"{job.name}:{job.outbox_id if job.batch_lead is None else job.batch_lead}"
 
 
 async def enqueue_many(
     redis: ArqRedis, jobs: Sequence[QueuedJob], *, queue_name: str = default_queue_name, defer_ms: int = 0
 ) -> int:
-    """Enqueue `name(outbox_id)` for each job in one round trip; returns how many were new to Redis."""
-    return await write_jobs(
-        redis, [ArqJob(job_id(j), j.name, (j.outbox_id,)) for j in jobs], queue_name=queue_name, defer_ms=defer_ms
-    )
+    """Enqueue every job in one round trip, the rows of one batch as one arq job `name(outbox_id, ...)`; returns
+    how many arq jobs were new to Redis."""
+    carried: dict[str, tuple[str, list[int]]] = {}
+    for job in jobs:
+        carried.setdefault(job_id(job), (job.name, []))[1].append(job.outbox_id)
+    arq_jobs = [ArqJob(identifier, name, tuple(sorted(ids))) for identifier, (name, ids) in carried.items()]
+    return await write_jobs(redis, arq_jobs, queue_name=queue_name, defer_ms=defer_ms)
 
 
 async def present(redis: ArqRedis, jobs: Sequence[QueuedJob]) -> list[JobState]:

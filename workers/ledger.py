@@ -16,11 +16,12 @@ arq's own try limit is set out of reach: it would fail a job silently, outside t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import traceback
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from arq.worker import Function, Retry, func
 from asyncpg import Record
@@ -31,7 +32,17 @@ from services.observe import metrics, tracing
 from services.observe.context import job_var, request_id_var
 from services.outbox import event_from_row
 from workers.coalesce import Coalesced
-from workers.context import EVENT_COLUMNS_O, Ctx, EventGone, ledger_pool_of, pool_of, tuning_of, worker_id_of
+from workers.context import (
+    EVENT_COLUMNS_O,
+    Ctx,
+    EventGone,
+    ledger_pool_of,
+    pool_of,
+    redis_of,
+    tuning_of,
+    worker_id_of,
+)
+from workers.recovery import requeue_alone
 from workers.registry import JobDeferred, JobSpec, PermanentJobError
 from workers.settings import WorkerTuning, retry_delay
 
@@ -113,17 +124,24 @@ def batches_of(ctx: Ctx) -> LedgerBatches:
 
 
 def arq_function(spec: JobSpec, tuning: WorkerTuning) -> Function:
-    """The arq function for one registered job, wrapped by the ledger."""
+    """The arq function for one registered job, wrapped by the ledger: `name(outbox_id)`, or for a batch of a
+    batchable job's events `name(outbox_id, ...)` (workers/relay.py)."""
 
-    async def run(ctx: dict[str, Any], outbox_id: int) -> None:
-        await execute(spec, ctx, outbox_id)
+    async def run(ctx: dict[str, Any], outbox_id: int, *more: int) -> None:
+        if more:
+            await execute_batch(spec, ctx, (outbox_id, *more))
+        else:
+            await execute(spec, ctx, outbox_id)
 
     run.__qualname__ = run.__name__ = spec.name
+    limit = spec.timeout or tuning.job_timeout
     return func(
         run,
         name=spec.name,
         max_tries=ARQ_MAX_TRIES,
-        timeout=spec.timeout or tuning.job_timeout,
+        # A batchable job's own timeout applies to each event (_execute); arq's, for the whole batch, is a backstop:
+        # an event may wait for a job slot while the batches ahead of it work, each event for at most `limit`.
+        timeout=limit * (max(1, tuning.job_batch) + 1) if spec.batchable else limit,
         keep_result=tuning.keep_result,
     )
 
@@ -133,15 +151,16 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}\n" + "".join(lines[-6:])
 
 
-async def execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
+async def execute(spec: JobSpec, ctx: Ctx, outbox_id: int, *, started: Record | Literal[False] | None = False) -> None:
     """One run of a job, counted in leerkring_jobs_total by outcome, its log lines marked with the job and the id of
-    the request that caused its event (services/observe)."""
+    the request that caused its event (services/observe). `started`: False to START here, else what START
+    returned for it already (a batch starts all its events in one statement)."""
     job_token = job_var.set(f"{spec.name}:{outbox_id}")
     request_token = request_id_var.set(None)
-    started = time.perf_counter()
+    began = time.perf_counter()
     outcome = "error"
     try:
-        await _execute(spec, ctx, outbox_id)
+        await _execute(spec, ctx, outbox_id, started)
         outcome = ctx.pop(OUTCOME, "done")
     except Retry:
         outcome = ctx.pop(OUTCOME, "retry")
@@ -151,12 +170,12 @@ async def execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
         raise
     finally:
         metrics.JOBS.labels(spec.name, outcome).inc()
-        metrics.JOB_DURATION.labels(spec.name).observe(time.perf_counter() - started)
+        metrics.JOB_DURATION.labels(spec.name).observe(time.perf_counter() - began)
         request_id_var.reset(request_token)
         job_var.reset(job_token)
 
 
-async def _execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
+async def _start(spec: JobSpec, ctx: Ctx, outbox_id: int) -> Record | None:
     pool, tuning = ledger_pool_of(ctx), tuning_of(ctx)
     arq_try = int(ctx.get("job_try") or 1)
     try:
@@ -164,13 +183,20 @@ async def _execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
             # Not an attempt: nothing ran. Poll quickly at first, then back off.
             ctx[OUTCOME] = "waiting"
             raise Retry(defer=min(0.02 * 2 ** min(arq_try, 8), 2.0))
-        started = await batches_of(ctx).start((outbox_id, spec.name))
+        return await batches_of(ctx).start((outbox_id, spec.name))
     except Retry:
         raise
     except Exception as exc:  # PostgreSQL unreachable or restarting: nothing was recorded, back off and try again
         log.warning("job %s(%s) could not start: %r", spec.name, outbox_id, exc)
         raise Retry(defer=retry_delay(arq_try, tuning.retry_base, tuning.retry_cap)) from exc
-    if started is None:
+
+
+async def _execute(spec: JobSpec, ctx: Ctx, outbox_id: int, started: Record | Literal[False] | None) -> None:
+    pool, tuning = ledger_pool_of(ctx), tuning_of(ctx)
+    arq_try = int(ctx.get("job_try") or 1)
+    if started is False:
+        started = await _start(spec, ctx, outbox_id)
+    if not isinstance(started, Record):
         ctx[OUTCOME] = "duplicate"
         return  # done, dead, or purged: a duplicate run ends here
     request_id_var.set(started["request_id"])
@@ -181,7 +207,10 @@ async def _execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
         ctx["event"] = event_from_row(started)
         max_attempts = spec.max_attempts or tuning.max_attempts
         try:
-            await spec.fn(ctx, outbox_id)
+            # A batchable job's timeout is its own, not arq's, which covers a whole batch: running over it is a
+            # failed attempt like any other (asyncio.timeout raises TimeoutError, an Exception).
+            async with _slot(ctx, spec), asyncio.timeout(tuning.job_timeout if spec.batchable else None):
+                await spec.fn(ctx, outbox_id)
         except asyncio.CancelledError:
             raise  # shutdown or timeout: arq puts the job back, the next run is the next attempt
         except EventGone:
@@ -197,6 +226,50 @@ async def _execute(spec: JobSpec, ctx: Ctx, outbox_id: int) -> None:
             await _failed(ctx, spec, outbox_id, attempts, max_attempts, exc)
         else:
             await _done(ctx, spec, outbox_id, arq_try, tuning)
+
+
+async def execute_batch(spec: JobSpec, ctx: Ctx, outbox_ids: tuple[int, ...]) -> None:
+    """One arq job carrying several events of one batchable job (workers/relay.py), each still its own job in the
+    ledger: START for all of them in one statement before any runs (so a crash mid-batch leaves every unfinished
+    one started by this worker, which the dead-worker recovery re-enqueues at once), then all of them side by side,
+    each as `execute` runs a single one: its own ctx, timeout, DONE, retry and dead letter, and one of the worker's
+    `job_slots` while it works (so no more short jobs work at once than `max_jobs`, batched or not, and a batch
+    has no tail of events waiting for each other). An event that must run again leaves the batch: it is enqueued
+    alone (a new generation) with its own delay. Cancelled (shutdown, arq's backstop timeout), arq runs the batch
+    again later and START skips what is done; an event cut off has spent an attempt, as a single job would.
+    Events that START skips (done, dead, purged) count as duplicates, as a second single run would."""
+    tuning = tuning_of(ctx)
+    try:
+        rows = await batches_of(ctx).start.many([(outbox_id, spec.name) for outbox_id in outbox_ids])
+    except Exception as exc:  # PostgreSQL unreachable or restarting: nothing was recorded, the batch tries again
+        log.warning("job %s(%s…) could not start a batch of %d: %r", spec.name, outbox_ids[0], len(outbox_ids), exc)
+        arq_try = int(ctx.get("job_try") or 1)
+        raise Retry(defer=retry_delay(arq_try, tuning.retry_base, tuning.retry_cap)) from exc
+    ends = await asyncio.gather(
+        *(execute(spec, dict(ctx), outbox_id, started=started) for outbox_id, started in zip(outbox_ids, rows,
+                                                                                               strict=True)),
+        return_exceptions=True,
+    )  # fmt: skip
+    again: dict[int, float] = {}
+    for outbox_id, end in zip(outbox_ids, ends, strict=True):
+        if isinstance(end, Retry):
+            again[outbox_id] = (end.defer_score or 0) / 1000
+        elif isinstance(end, BaseException):  # not the ledger's doing (a bug): log it, and try again as for a failure
+            log.error("job %s(%s) in a batch ended with %r", spec.name, outbox_id, end, exc_info=end)
+            again[outbox_id] = tuning.retry_base
+    if again:
+        try:
+            await requeue_alone(ledger_pool_of(ctx), redis_of(ctx), spec.name, again)
+        except Exception as exc:  # the whole batch again, later: START skips what is done
+            log.warning("job %s: could not re-enqueue %d event(s) of a batch alone: %r", spec.name, len(again), exc)
+            raise Retry(defer=min(again.values())) from exc
+
+
+def _slot(ctx: Ctx, spec: JobSpec) -> contextlib.AbstractAsyncContextManager[Any]:
+    """One of the worker's `job_slots` for a batchable job's work (workers/lifecycle.py makes them); none for a
+    long job, which has an arq slot of its own, or for a bare ctx."""
+    slots = ctx.get("job_slots")
+    return slots if spec.batchable and isinstance(slots, asyncio.Semaphore) else contextlib.nullcontext()
 
 
 def _past_horizon(ctx: Ctx, tuning: WorkerTuning) -> bool:

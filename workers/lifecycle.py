@@ -9,7 +9,8 @@ liveness lock (workers/liveness.py), and three background loops:
     webhooks      attempts whose retry time has come (workers/jobs/webhooks.py)
 
 Shutdown (after arq let running jobs finish or re-queued them), every step with its share of the grace
-period (workers/stopping.py): ask the loops to stop (they finish their current step, so no statement is cut
+period (workers/stopping.py): close the mailer to new sends (a block of mails stops after the one on the wire and
+hands the rest back untried), ask the loops to stop (they finish their current step, so no statement is cut
 off), wait for shielded sends still on the wire, hand back any delivery this process still claims,
 deregister, close. A loop or send that overruns its share is cancelled, twice, and then abandoned.
 """
@@ -73,6 +74,8 @@ async def startup(ctx: Ctx) -> None:
     ctx["inflight"] = set()
     ctx["stopping"] = asyncio.Event()
     ctx["ledger_batches"] = LedgerBatches(ctx)
+    # Short jobs work in these, batched or alone (workers/ledger.py): arq's max_jobs counts arq jobs, a batch is one.
+    ctx["job_slots"] = asyncio.Semaphore(tuning.max_jobs)
     control = ControlConnection(dsn)
     ctx["control"] = control
     ctx["worker_id"] = await control.start()
@@ -110,6 +113,11 @@ WHERE status = 'claimed' AND claimed_by = $1
 
 async def shutdown(ctx: Ctx) -> None:
     shares = budget(tuning_of(ctx))
+    # First of all the mailer: a send under way finishes and is recorded, the next one (a block's rest) is handed
+    # back untried. A block left to run on would be cut off when its share below is spent, perhaps between the
+    # server's 250 and its record, and so be sent again by the next worker.
+    if ctx.get("mailer") is not None:
+        await bounded(ctx["mailer"].close(), min(3.0, shares.loops), "closing the mailer")
     stopping: asyncio.Event | None = ctx.get("stopping")
     if stopping is not None:
         stopping.set()
@@ -133,8 +141,6 @@ async def shutdown(ctx: Ctx) -> None:
         control: ControlConnection | None = ctx.get("control")
         if control is not None:
             await bounded(control.stop(pool), left(5.0), "deregistering")
-    if ctx.get("mailer") is not None:
-        await bounded(ctx["mailer"].close(), left(3.0), "closing the mailer")
     if ctx.get("http") is not None:
         await bounded(ctx["http"].aclose(), left(3.0), "closing the HTTP client")
     for name in ("ledger_pool", "pool"):

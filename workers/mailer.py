@@ -104,6 +104,9 @@ class _Pooled:
         self.last_used = time.monotonic()
 
 
+CLOSED = "niet verstuurd: het werkproces stopt"
+
+
 class Mailer:
     """SMTP over a small pool of reused connections: one TCP/TLS/AUTH setup serves many messages.
 
@@ -164,10 +167,14 @@ class Mailer:
             pooled.client.close()
 
     async def send(self, message: EmailMessage) -> None:
-        """Send one message to the addresses in its To/Cc headers."""
+        """Send one message to the addresses in its To/Cc headers. Once `close` began, raises ServerDown before a
+        byte goes out, also for a send that was waiting for a connection: a block of mails stops there and hands
+        its rest back untried (workers/lifecycle.py closes the mailer first thing in a shutdown)."""
         if self._closed:
-            raise ServerDown("mailer is closed")
+            raise ServerDown(CLOSED)
         async with self._slots:
+            if self._closed:
+                raise ServerDown(CLOSED)
             try:
                 pooled = await self._checkout()
             except (aiosmtplib.SMTPException, OSError) as exc:
@@ -189,6 +196,7 @@ class Mailer:
                     await self._discard(pooled)
 
     async def close(self) -> None:
+        """Refuse new sends; the ones under way finish (and drop their connection); close the idle connections."""
         self._closed = True
         idle, self._idle = self._idle, []
         for pooled in idle:

@@ -50,7 +50,7 @@ WHERE j.outbox_id = r.outbox_id AND j.job = r.job
 RETURNING j.outbox_id, j.job, j.generation
 """
 _STALE = """
-SELECT j.outbox_id, j.job, j.generation,
+SELECT j.outbox_id, j.job, j.generation, j.batch_lead,
        EXISTS (SELECT 1 FROM worker_processes w WHERE w.id = j.started_by AND w.stopped_at IS NULL) AS live
 FROM event_jobs j
 WHERE j.status = 'pending' AND j.checked_at < now() - make_interval(secs => $1)
@@ -64,6 +64,12 @@ WHERE (outbox_id, job) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))
 _REGENERATE = """
 UPDATE event_jobs SET generation = generation + 1, checked_at = now()
 WHERE (outbox_id, job) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))
+RETURNING outbox_id, job, generation
+"""
+# A batch's member that must run again (workers/ledger.py: execute_batch) leaves the batch: a job of its own.
+_ALONE = """
+UPDATE event_jobs SET generation = generation + 1, checked_at = now()
+WHERE (outbox_id, job) IN (SELECT * FROM unnest($1::bigint[], $2::text[])) AND status = 'pending'
 RETURNING outbox_id, job, generation
 """
 _PURGE_OUTBOX = """
@@ -80,7 +86,8 @@ DELETE FROM outbox WHERE id IN (SELECT id FROM doomed)
 
 
 def _jobs(rows: Sequence[Record]) -> list[QueuedJob]:
-    return [QueuedJob(r["job"], int(r["outbox_id"]), int(r["generation"])) for r in rows]
+    """Rows with a generation > 0 are always alone; only _STALE's generation-0 rows may belong to a batch."""
+    return [QueuedJob(r["job"], int(r["outbox_id"]), int(r["generation"]), r.get("batch_lead")) for r in rows]
 
 
 async def recover_dead_workers(pool: Pool, redis: ArqRedis, tuning: WorkerTuning) -> int:
@@ -135,6 +142,19 @@ async def requeue_lost_jobs(pool: Pool, redis: ArqRedis, tuning: WorkerTuning) -
         log.warning("%d job(s) were lost from Redis or by a dead worker; enqueued again", len(renewed))
         enqueued += await enqueue_many(redis, renewed)
     return enqueued
+
+
+async def requeue_alone(pool: Pool, redis: ArqRedis, name: str, delays: dict[int, float]) -> None:
+    """Enqueue these pending rows of job `name` (outbox id -> seconds to wait) each as a job of its own, under a new
+    generation. Should Redis fail after PostgreSQL, they are not in Redis under their new id: the lost-job check
+    enqueues them after lost_check_after."""
+    ids = sorted(delays)
+    rows = await pool.fetch(_ALONE, ids, [name] * len(ids))
+    by_delay: dict[int, list[QueuedJob]] = {}
+    for job in _jobs(rows):
+        by_delay.setdefault(round(delays[job.outbox_id] * 1000), []).append(job)
+    for defer_ms, jobs in by_delay.items():
+        await enqueue_many(redis, jobs, defer_ms=defer_ms)
 
 
 async def purge(pool: Pool, tuning: WorkerTuning, *, batch: int = 5000) -> int:

@@ -25,6 +25,13 @@ class JobSpec:
     # None: WorkerTuning.job_timeout.
     timeout: float | None = None
 
+    @property
+    def batchable(self) -> bool:
+        """Whether the relay may put several events of this job into one arq job (workers/ledger.py: execute_batch):
+        the short jobs. Not an ordered one (it waits for its predecessors one event at a time), nor one with a
+        timeout of its own (a long job: a fan-out, a solver run, which should not hold others up)."""
+        return not self.ordered and self.timeout is None
+
 
 JOBS: dict[str, JobSpec] = {}
 

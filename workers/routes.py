@@ -62,12 +62,8 @@ WEBHOOK_ONLY: dict[str, str] = {
 }
 
 
-def jobs_for(event_type: str) -> tuple[str, ...]:
-    """The job names to enqueue for one event, without duplicates, routed jobs first."""
-    return tuple(dict.fromkeys((*ROUTES.get(event_type, ()), *EVERY_EVENT)))
-
-
 def route_arrays() -> tuple[list[str], list[str], list[str]]:
-    """ROUTES as parallel (event type, job) arrays, and EVERY_EVENT: for SQL that writes the same jobs as jobs_for."""
+    """ROUTES as parallel (event type, job) arrays, and EVERY_EVENT: the relay's SQL routes every event with them
+    (workers/relay.py; a job both routed and in EVERY_EVENT gets one ledger row)."""
     pairs = [(event_type, name) for event_type, names in ROUTES.items() for name in names]
     return [t for t, _ in pairs], [n for _, n in pairs], list(EVERY_EVENT)

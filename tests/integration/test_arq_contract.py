@@ -13,7 +13,9 @@ from arq.jobs import deserialize_job
 from arq.worker import Worker, func
 
 from workers import arq_internals
-from workers.arq_internals import ArqJob, job_states, write_jobs
+from workers.arq_internals import ArqJob, LeerkringWorker, job_states, write_jobs
+from workers.stopping import budget
+from workers.testing import FAST
 
 
 @pytest.fixture
@@ -42,6 +44,41 @@ def test_worker_close_is_still_the_code_we_copied() -> None:
     assert arq_internals.arq_close_source_hash() == arq_internals.ARQ_CLOSE_SHA256, (
         "arq's Worker.close changed: compare it with LeerkringWorker._close, then update ARQ_CLOSE_SHA256"
     )
+
+
+def test_worker_start_jobs_is_still_the_code_we_replaced() -> None:
+    assert arq_internals.arq_start_jobs_source_hash() == arq_internals.ARQ_START_JOBS_SHA256, (
+        "arq's Worker.start_jobs changed: compare it with LeerkringWorker.start_jobs, then update ARQ_START_JOBS_SHA256"
+    )
+
+
+async def test_our_start_jobs_takes_what_arq_would_and_leaves_the_rest(redis: ArqRedis, redis_url: str) -> None:
+    """Queued and due: taken, marked in progress and run by arq's run_job. In progress elsewhere, deferred, or gone
+    from the queue: left alone, as arq's start_jobs leaves them."""
+    ran: list[str] = []
+
+    async def some_job(ctx: dict[str, Any], name: str) -> None:
+        ran.append(name)
+
+    for name in ("due", "elsewhere", "later"):
+        await redis.enqueue_job("some_job", name, _job_id=name, _defer_by=60 if name == "later" else None)
+    await redis.set("arq:in-progress:elsewhere", b"1")
+    worker = LeerkringWorker(
+        functions=[func(some_job, name="some_job")],
+        redis_pool=redis,
+        keep_result=0,
+        handle_signals=False,
+        stop_budget=budget(FAST),
+        on_abandon=lambda _: None,
+    )
+    worker.ctx["redis"] = redis  # what arq's main loop sets before it polls
+    await worker.start_jobs([b"due", b"elsewhere", b"later", b"absent"])
+    assert set(worker.tasks) == {"due"}
+    assert await redis.pttl("arq:in-progress:due") > 0
+    await asyncio.gather(*worker.tasks.values())
+    assert ran == ["due"]
+    assert await redis.zrange(redis.default_queue_name, 0, -1) == [b"elsewhere", b"later"], "due is done"
+    assert worker.job_counter == 0, "its slot given back"
 
 
 async def test_our_enqueue_writes_what_arq_enqueue_job_writes(redis: ArqRedis) -> None:

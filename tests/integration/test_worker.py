@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
+import time
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from services.db import Connection
 from services.mail.message import build_message
 from services.settings import Settings
 from workers.context import load_event, pool_of, settings_of
-from workers.deliveries import Mail, send_once
+from workers.deliveries import Mail, claim, send_claimed, send_once
 from workers.mailer import Mailer
 from workers.mailerrors import ServerDown
 from workers.registry import JobDeferred, PermanentJobError, job
@@ -292,3 +294,51 @@ async def test_a_job_cancelled_by_shutdown_runs_again_elsewhere(
         await wait_until(lambda: no_pending_jobs(tables))
     assert await ledger(tables, "worker_test_flaky") == [("done", 2)]
     assert [r["outbox_id"] for r in await tables.fetch("SELECT outbox_id FROM test_runs")] == [outbox_id, outbox_id]
+
+
+class SlowSink(MailSink):
+    """An SMTP server that stores each message, then answers its 250 a while later, as a busy relay does."""
+
+    def _store(self, raw: bytes, mail_from: str, rcpt_tos: tuple[str, ...]) -> None:
+        super()._store(raw, mail_from, rcpt_tos)
+        time.sleep(0.3)  # runs in a thread of the sink's own loop (localdev/mailsink.py)
+
+
+@job(name="worker_test_block")
+async def block_job(ctx: dict[str, Any], outbox_id: int) -> None:
+    """Twenty mails claimed together and sent as one shielded block, as an invitation lane sends them."""
+    sender = settings_of(ctx).mail_from
+
+    def mail(n: int) -> Mail:
+        def build(message_id: str) -> EmailMessage:
+            return build_message(sender=sender, to=f"p{n}@gemeente.nl", subject=f"Blok {n}", text="x",
+                                 message_id=message_id)  # fmt: skip
+
+        return Mail(key=f"block:{outbox_id}:{n}", kind="test", recipient=f"p{n}@gemeente.nl", build=build)
+
+    mails = [mail(n) for n in range(20)]
+    async with pool_of(ctx).acquire() as conn:
+        claims = await claim(conn, mails, ctx)
+    await send_claimed(ctx, mails, claims)
+
+
+async def test_a_stop_in_the_middle_of_a_block_sends_no_mail_twice(
+    tables: Connection, worker_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A stopping worker lets a block of mails finish the one on the wire and hands the rest back untried; it
+    does not let the block run on until its share of the grace period is spent and then cut it off, which can fall
+    between the server's 250 and our record of it (the mail is then sent again by the next worker)."""
+    monkeypatch.setitem(ROUTES, "meeting.published", ("worker_test_block",))
+    # The shutdown's share for sends on the wire (workers/stopping.py) is about 1 s here; the block needs 6.
+    tuning = msgspec.structs.replace(FAST, stop_grace=12.0, shutdown_wait=0.5)
+    with SlowSink(tmp_path / "sink") as sink:
+        async with running_workers(worker_settings, tuning=tuning, mailer=Mailer(sink.url)):
+            await emit_published(tables)
+            await asyncio.to_thread(sink.wait_for, 2, 30)
+        assert len(sink.messages) < 20, "stopped in the middle of the block"
+        async with running_workers(worker_settings, mailer=Mailer(sink.url)):
+            await wait_until(lambda: no_pending_jobs(tables), within=30)
+        received = collections.Counter(m.message["Message-ID"] for m in sink.messages)
+    assert len(received) == 20
+    assert max(received.values()) == 1, "no mail went out twice"
+    assert await tables.fetchval("SELECT count(*) FROM deliveries WHERE status = 'sent'") == 20
