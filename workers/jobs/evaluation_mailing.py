@@ -26,9 +26,10 @@ from schemas.events import EvaluationMailingDue
 from services.dates import moment
 from services.db import Connection
 from services.evaluations import links, mailing
-from services.invitations.compose import Action, Links, Recipient, compose_notice
+from services.evaluations.notices import EvaluationNotices
+from services.invitations.compose import Links, Recipient
 from services.invitations.meeting import MailMeeting, load
-from services.invitations.messages import Locale, NoticeKind, Strings, pick_locale
+from services.invitations.messages import NoticeKind, pick_locale
 from services.participants import links as personal
 from services.settings import Settings
 from workers import deliveries
@@ -51,23 +52,18 @@ class _Block(msgspec.Struct, kw_only=True):
     claims: dict[str, deliveries.Claim]
 
 
-def _mail(settings: Settings, meeting: MailMeeting, row: mailing.Marked, deadlines: dict[Locale, str],
+def _mail(settings: Settings, meeting: MailMeeting, row: mailing.Marked, notices: EvaluationNotices,
           found: dict[str, personal.PersonalLinks]) -> deliveries.Mail:  # fmt: skip
     to = Recipient(email=row.email, name=row.name if row.proven else "", locale=pick_locale(row.locale))
     kind: NoticeKind = "evaluation" if row.mail_round == 0 else "evaluation_nudge"
 
-    form_url = links.form_url(settings.base_url, settings.secret_key, row.id)
-
     def build(message_id: str) -> EmailMessage:
         mine = found.get(row.key)
-        t = Strings(to.locale)
-        notice = compose_notice(
+        notice = notices.notice(
             kind,
             to,
-            meeting=meeting.calendar,
+            form_url=links.form_url(settings.base_url, settings.secret_key, row.id),
             links=Links() if mine is None else Links(manage=mine.manage, feed=mine.feed, feed_webcal=mine.feed_webcal),
-            actions=[Action(label=t.button_evaluation, url=form_url)],
-            facts={"deadline": deadlines[to.locale]},
         )
         return _notice_message(settings, notice, to, message_id)
 
@@ -97,7 +93,8 @@ async def _take(ctx: Ctx, meeting_id: UUID) -> _Block:
             locale: moment(opened.closes_at, meeting.calendar.timezone, locale)
             for locale in {pick_locale(r.locale) for r in rows}
         }
-        mails = [_mail(settings, meeting, row, deadlines, found) for row in rows]
+        notices = EvaluationNotices(meeting.calendar, deadlines)
+        mails = [_mail(settings, meeting, row, notices, found) for row in rows]
         claims = await deliveries.claim(conn, mails, ctx)
         wanted = [
             personal.MailFor(participant_id=r.participant_id, mail_key=r.key, feed_generation=r.feed_generation)
