@@ -25,9 +25,20 @@ _NONCE = secrets.token_hex(8)
 _NAME = f"lkslot{_NONCE}name"
 # URL-shaped, so that they take the same path through the templates as real links.
 _FORM, _MANAGE, _FEED, _WEBCAL = (f"https://{_NONCE}.invalid/{part}" for part in ("form", "manage", "feed", "webcal"))
-_SLOT = re.compile("|".join(re.escape(s) for s in (_NAME, _FORM, _MANAGE, _FEED, _WEBCAL)))
+# Split with the slot captured: the odd pieces are slots, the even ones literal text.
+_SLOT = re.compile("(" + "|".join(re.escape(s) for s in (_NAME, _FORM, _MANAGE, _FEED, _WEBCAL)) + ")")
 
 _Variant = tuple[NoticeKind, Locale, bool, bool, bool, bool]
+
+
+class _Rendered(msgspec.Struct, frozen=True):
+    subject: str
+    text: list[str]
+    html: list[str]
+
+
+def _fill(pieces: list[str], values: dict[str, str]) -> str:
+    return "".join(values[piece] if n % 2 else piece for n, piece in enumerate(pieces))
 
 
 class EvaluationNotices:
@@ -36,7 +47,7 @@ class EvaluationNotices:
     def __init__(self, meeting: CalendarMeeting, deadlines: dict[Locale, str]) -> None:
         self.meeting = meeting
         self.deadlines = deadlines
-        self._rendered: dict[_Variant, Notice] = {}
+        self._rendered: dict[_Variant, _Rendered] = {}
 
     def notice(self, kind: NoticeKind, to: Recipient, *, form_url: str, links: Links) -> Notice:
         """What compose_notice(kind, to, ...) with the form button and these links would return."""
@@ -48,17 +59,13 @@ class EvaluationNotices:
         values = {_NAME: name, _FORM: form_url, _MANAGE: links.manage or "", _FEED: links.feed or "",
                   _WEBCAL: links.feed_webcal or ""}  # fmt: skip
         escaped = {slot: str(escape(value)) for slot, value in values.items()}
-        return msgspec.structs.replace(
-            rendered,
-            text=_SLOT.sub(lambda m: values[m.group(0)], rendered.text),
-            html=_SLOT.sub(lambda m: escaped[m.group(0)], rendered.html),
-        )
+        return Notice(subject=rendered.subject, text=_fill(rendered.text, values), html=_fill(rendered.html, escaped))
 
-    def _render(self, variant: _Variant) -> Notice:
+    def _render(self, variant: _Variant) -> _Rendered:
         kind, locale, named, manage, feed, webcal = variant
         slots = Links(manage=_MANAGE if manage else None, feed=_FEED if feed else None,
                       feed_webcal=_WEBCAL if webcal else None)  # fmt: skip
-        return compose_notice(
+        notice = compose_notice(
             kind,
             Recipient(email="slot@invalid", name=_NAME if named else "", locale=locale),
             meeting=self.meeting,
@@ -66,3 +73,4 @@ class EvaluationNotices:
             actions=[Action(label=Strings(locale).button_evaluation, url=_FORM)],
             facts={"deadline": self.deadlines[locale]},
         )
+        return _Rendered(notice.subject, _SLOT.split(notice.text), _SLOT.split(notice.html))

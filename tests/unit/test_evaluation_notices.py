@@ -3,34 +3,17 @@ compose_notice renders for that one person: hostile and empty names, missing lin
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.calendar import CalendarMeeting
 from services.evaluations.notices import EvaluationNotices
 from services.invitations.compose import Action, Links, Recipient, compose_notice
 from services.invitations.messages import Locale, NoticeKind, Strings
+from tests.unit.test_invitation_compose import meeting
 
-AMS = ZoneInfo("Europe/Amsterdam")
-MEETING = CalendarMeeting(
-    uid="7d1c61b4-1d0e-4a8e-9a57-0c4c2a6f1e11@leerkring.nl",
-    sequence=2,
-    dtstamp=datetime(2027, 1, 20, 10, 0, tzinfo=UTC),
-    starts_at=datetime(2027, 3, 18, 13, 30, tzinfo=AMS),
-    ends_at=datetime(2027, 3, 18, 16, 0, tzinfo=AMS),
-    timezone="Europe/Amsterdam",
-    title="Casuïstiek: <b>‘de bedoeling’</b> & samen",
-    description="Neem een casus mee.\nWe werken in kleine groepen.",
-    location="Stadhuis, Spui 70, Den Haag",
-    url="https://lk.test/bijeenkomsten/1",
-    online_url="https://meet.example.nl/abc",
-    organizer_name="VNG & partners",
-    organizer_email="noreply@leerkring.test",
-)
+# The compose tests' meeting, with markup and an ampersand where the templates escape them.
+MEETING = meeting(title="Casuïstiek: <b>‘de bedoeling’</b> & samen", organizer_name="VNG & partners")
 DEADLINES: dict[Locale, str] = {"nl": "woensdag 1 april 2027 15:30", "en": "Wednesday 1 April 2027 15:30"}
 FORM = "https://lk.test/evaluatie/5b0c/sig?a=1&b=<2>"
 LINKS = Links(manage="https://lk.test/mijn/x?y=1&z=2", feed="https://lk.test/feed/x.ics",
