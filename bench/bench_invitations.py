@@ -47,7 +47,7 @@ from services.migrate import migrate  # noqa: E402
 from services.organisations.importer import import_reference_data  # noqa: E402
 from services.settings import Settings  # noqa: E402
 from tests.factories import meeting_body  # noqa: E402
-from workers.jobs.invitation_batches import LANES  # noqa: E402
+from workers.deliveries.lanes import LANES  # noqa: E402
 from workers.settings import WorkerTuning  # noqa: E402
 from workers.testing import running_workers  # noqa: E402
 

@@ -68,10 +68,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     report_min_cell: Annotated[int, msgspec.Meta(ge=2, le=100)] = 5
     report_noise: Annotated[int, msgspec.Meta(ge=0, le=5)] = 2
     # Retention (services/retention): inactive participants lose name and address after this many months; mail and
-    # invitation logs go this many months after the send or the meeting; webhook response bodies after these days.
+    # invitation logs go this many months after the send or the meeting; webhook response bodies after these days;
+    # open evaluation answers (free text) this many months after the form closed, the figures kept.
     retention_participant_months: Annotated[int, msgspec.Meta(ge=1, le=240)] = 24
     retention_delivery_months: Annotated[int, msgspec.Meta(ge=1, le=240)] = 12
     retention_webhook_body_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30
+    retention_evaluation_text_months: Annotated[int, msgspec.Meta(ge=1, le=240)] = 6
 
     @property
     def is_production(self) -> bool:

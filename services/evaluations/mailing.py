@@ -115,14 +115,17 @@ async def open_evaluation(conn: Connection, meeting_id: UUID, now: datetime) -> 
 
 
 async def drop_unsendable(conn: Connection, meeting_id: UUID, *, everything: bool) -> int:
-    """Unmark what is not to be mailed any more: answered meanwhile, the person erased, or (everything) all of the
-    meeting's marks, when its evaluation has closed."""
+    """Unmark what is not to be mailed any more: answered meanwhile, the person erased, the mail decided by a run
+    that stopped before it unmarked the row, or (everything) all of the meeting's marks, when its evaluation has
+    closed."""
     status = await conn.execute(
         """
         UPDATE evaluation_requests r SET mail_round = NULL
         WHERE r.meeting_id = $1 AND r.mail_round IS NOT NULL
-          AND ($2 OR r.answered OR NOT EXISTS (
-              SELECT 1 FROM participants p WHERE p.id = r.participant_id AND p.erased_at IS NULL))
+          AND ($2 OR r.answered
+               OR NOT EXISTS (SELECT 1 FROM participants p WHERE p.id = r.participant_id AND p.erased_at IS NULL)
+               OR EXISTS (SELECT 1 FROM deliveries d WHERE d.key = 'evaluation:' || r.id || ':' || r.mail_round
+                                                         AND d.status IN ('sent', 'failed')))
         """,
         meeting_id,
         everything,
@@ -130,8 +133,9 @@ async def drop_unsendable(conn: Connection, meeting_id: UUID, *, everything: boo
     return int(status.split()[-1])
 
 
-# Marked rows nobody is sending now: passed over while their delivery is held by a live claim or waits out a 4xx;
-# rows whose delivery was decided (by an earlier run) come along to be unmarked. Written as an anti-join so that the
+# Marked rows nobody is sending now: passed over while their delivery is held by a live claim, waits out a 4xx, or
+# was decided (sent or failed: the lane that sent it unmarks the row when its block is done, or else the next run's
+# drop_unsendable; taking such rows again filled blocks with mails already sent). Written as an anti-join so that the
 # plan walks evaluation_requests_to_mail in id order and stops at the block (a left join with the same filter was
 # planned as a scan and sort of the whole meeting per block: 28 ms instead of 2 at 5,000 marked rows).
 _LOCK_BLOCK = """
@@ -143,7 +147,8 @@ WHERE r.meeting_id = $1 AND r.mail_round IS NOT NULL AND NOT r.answered
   AND NOT EXISTS (
       SELECT 1 FROM deliveries d
       WHERE d.key = 'evaluation:' || r.id || ':' || r.mail_round
-        AND ((d.status = 'queued' AND d.not_before > now())
+        AND (d.status IN ('sent', 'failed')
+             OR (d.status = 'queued' AND d.not_before > now())
              OR (d.status = 'claimed' AND d.claimed_at >= now() - make_interval(secs => $3))))
 ORDER BY r.id
 LIMIT $2

@@ -73,8 +73,8 @@ async def results(
             result.distribution = {value: sum(1 for g in given if value in g) for value, _ in q.options}
         elif q.kind == "consent":
             result.distribution = {"ja": sum(1 for g in given if g), "nee": sum(1 for g in given if not g)}
-        elif with_text:
-            result.answers = sorted(given)
+        elif with_text:  # an open answer past its retention is null (services/retention): counted, not shown
+            result.answers = sorted(g for g in given if g is not None)
         out.questions.append(result)
     return out
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
 
 from services.db import Connection
 
@@ -73,3 +77,42 @@ UPDATE webhook_attempts SET response_body = NULL WHERE response_body IS NOT NULL
 async def expire(conn: Connection, sql: str, before: datetime) -> int:
     status = await conn.execute(sql, before)
     return int(status.split()[-1])
+
+
+# Evaluations whose form closed before the cut-off and still keep their open answers, oldest first.
+CLOSED_WITH_OPEN_ANSWERS = """
+SELECT meeting_id, questionnaire, questions FROM evaluations
+WHERE open_answers_removed_at IS NULL AND closes_at < $1
+ORDER BY closes_at
+LIMIT $2
+FOR UPDATE SKIP LOCKED
+"""
+# Each open answer becomes JSON null: its text is gone, the question still counts as answered (the results say how
+# many answered it). Grades, choices and the consent tick stay as they were, and with them every figure.
+REMOVE_OPEN_ANSWERS = """
+WITH cleared AS (
+    UPDATE evaluation_responses r
+    SET answers = (SELECT jsonb_object_agg(key, CASE WHEN key = ANY($2::text[]) THEN 'null'::jsonb ELSE value END)
+                   FROM jsonb_each(r.answers))
+    WHERE r.meeting_id = $1 AND r.answers ?| $2::text[]
+    RETURNING 1
+), marked AS (
+    UPDATE evaluations SET open_answers_removed_at = $3 WHERE meeting_id = $1
+)
+SELECT count(*) FROM cleared
+"""
+
+
+class ClosedEvaluation(msgspec.Struct, frozen=True, kw_only=True):
+    meeting_id: UUID
+    questionnaire: str
+    questions: Any  # the snapshot of the questions asked (services/evaluations/questionnaire.py load)
+
+
+async def closed_with_open_answers(conn: Connection, *, before: datetime, limit: int) -> list[ClosedEvaluation]:
+    return [ClosedEvaluation(**dict(r)) for r in await conn.fetch(CLOSED_WITH_OPEN_ANSWERS, before, limit)]
+
+
+async def remove_open_answers(conn: Connection, meeting_id: UUID, keys: list[str], *, now: datetime) -> int:
+    """Clear these questions' answers of the meeting's evaluation and mark it done; how many answers changed."""
+    return int(await conn.fetchval(REMOVE_OPEN_ANSWERS, meeting_id, keys, now) or 0)

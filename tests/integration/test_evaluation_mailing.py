@@ -20,8 +20,8 @@ from services.evaluations.mailing import sweep
 from services.settings import Settings
 from tests.integration.invitation_helpers import add_participants, by_recipient, mails
 from tests.integration.test_invitations_resilience import WORKER_SCRIPT, SlowMailer, environment
+from workers.deliveries.lanes import lanes_for
 from workers.jobs.evaluation_mailing import send_marked
-from workers.jobs.invitation_batches import lanes_for
 from workers.testing import FAST, running_workers, wait_until
 
 log = logging.getLogger(__name__)

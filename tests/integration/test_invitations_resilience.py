@@ -35,7 +35,8 @@ from tests.integration.invitation_helpers import (
 from tests.invitation_checks import parse_imip
 from workers import deliveries
 from workers.deliveries import Mail
-from workers.jobs.invitation_batches import LANES, lanes_for, process_batch
+from workers.deliveries.lanes import LANES, lanes_for
+from workers.jobs.invitation_batches import process_batch
 from workers.mailer import Mailer
 from workers.mailerrors import RecipientRejected, Transient
 from workers.testing import FAST, no_pending_jobs, running_workers, wait_until

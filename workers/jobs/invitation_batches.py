@@ -1,12 +1,12 @@
 """Running one invitation batch: resolve its audience and send one mail per invitee, once.
 
-`process_batch` runs a resolver and LANES senders side by side: the resolver inserts invitees a chunk per short
-transaction (services/invitations/fanout.py); each sender takes a block of queued rows and, in the same short
-transaction, claims the deliveries rows behind their mails (workers/deliveries): that one claim per mail is what
-makes every mail go out exactly once, also when several jobs work on the same batch or a job runs again after a
-crash. Then it sends the block through the deliveries API and records the rows' outcomes. Sending starts with the
-first chunk, so a 50,000-invitee batch never waits for its whole audience, never holds a transaction longer than one
-chunk or one claim, and yields to the event loop on every database and SMTP round trip.
+`process_batch` runs a resolver and the lanes (workers/deliveries/lanes.py) side by side: the resolver inserts
+invitees a chunk per short transaction (services/invitations/fanout.py); each lane takes a block of queued rows and,
+in the same short transaction, claims the deliveries rows behind their mails (workers/deliveries): that one claim per
+mail is what makes every mail go out exactly once, also when several jobs work on the same batch or a job runs again
+after a crash. Then it sends the block through the deliveries API and records the rows' outcomes. Sending starts
+with the first chunk, so a 50,000-invitee batch never waits for its whole audience, never holds a transaction longer
+than one chunk or one claim, and yields to the event loop on every database and SMTP round trip.
 
 When the mail server is away, the lanes wait at the worker's mail gate (workers/mailgate.py) and the batch's
 progress says "wacht op mailserver"; nothing is marked failed and no attempt is spent. A lane that has waited
@@ -37,21 +37,10 @@ from services.settings import Settings
 from workers import deliveries
 from workers.context import Ctx, gate_of, pool_of, settings_of, tuning_of
 from workers.deliveries import queries as delivery_queries
-from workers.mailgate import GateClosed
-from workers.registry import JobDeferred
-from workers.settings import WorkerTuning
+from workers.deliveries.lanes import BLOCK, IDLE, LaneWork, Taken, defer_for_retry, run_lanes
 
 log = logging.getLogger(__name__)
 
-# Senders per batch job. Each waits on four SMTP and one PostgreSQL round trip per mail, so it takes a dozen or so
-# to keep a server busy; the mailer's pool (16 connections at the default tuning) caps them anyway. Each has one
-# mail on the wire at a time and records it before the next: a crash can send at most LANES mails twice per job.
-LANES = 16
-BLOCK = 50  # rows a sender claims at a time: a block costs a few statements, a mail one; lanes stay balanced
-IDLE = 0.05  # seconds a sender waits for the resolver (or another worker's claims) before looking again
-MAX_IDLE = 1.0
-# Rows left only waiting out a 4xx this far ahead: the job is deferred until then rather than poll.
-DEFER_AFTER = 5.0
 # Updates and cancellations go to people who hold the meeting in their calendar, mostly registered participants: their
 # mail carries their own manage and feed links, as every mail about their place does (workers/jobs/participant_mail).
 PERSONAL_KINDS = frozenset({"update", "cancellation"})
@@ -192,41 +181,6 @@ def _outcome(row: sending.Claimed, outcome: deliveries.Outcome) -> sending.Outco
     return None
 
 
-class _Taken(msgspec.Struct, kw_only=True):
-    """A block of rows a lane took, their mails and the claims of those mails; block None: the batch cannot be sent
-    (any more)."""
-
-    block: _Block | None
-    rows: list[sending.Claimed]
-    mails: list[deliveries.Mail]
-    claims: dict[str, deliveries.Claim]
-
-
-async def _take(ctx: Ctx, batch_id: UUID) -> _Taken:
-    """Lock a block of rows nobody is sending and claim their deliveries, in one short transaction."""
-    settings, tuning = settings_of(ctx), tuning_of(ctx)
-    async with pool_of(ctx).acquire() as conn, conn.transaction():
-        batch = await fanout.load_batch(conn, batch_id)
-        if batch is None:
-            return _Taken(block=None, rows=[], mails=[], claims={})
-        meeting = await load(conn, batch.meeting_id, settings)
-        if meeting is None or not sendable(batch, meeting):
-            if batch.kind != "cancellation":
-                await sending.abandon_requests(conn, batch.meeting_id)
-            return _Taken(block=None, rows=[], mails=[], claims={})
-        prefix, suffix = key_parts(batch, meeting.sequence)
-        rows = await sending.lock_block(
-            conn, batch_id, size=BLOCK, key_prefix=prefix, key_suffix=suffix, lease_seconds=tuning.delivery_lease
-        )
-        registered = await sending.registered(conn, meeting.id, [r.email for r in rows]) if rows else set()
-        block = _Block(batch, meeting, registered)
-        mails = [_mail(ctx, block, row) for row in rows]
-        claims = await deliveries.claim(conn, mails, ctx)
-        if batch.kind in PERSONAL_KINDS:
-            await _personal_links(conn, settings, block, rows, mails, claims)
-    return _Taken(block=block, rows=rows, mails=mails, claims=claims)
-
-
 async def _personal_links(
     conn: Connection,
     settings: Settings,
@@ -250,15 +204,23 @@ async def _personal_links(
         block.personal[email] = Links(manage=links_.manage, feed=links_.feed, feed_webcal=links_.feed_webcal)
 
 
-class _Run:
-    """What the lanes of one job share: whether the batch is marked as waiting for the mail server."""
+class _Taken(Taken, kw_only=True):
+    """A block of rows a lane took, with what they share (the key prefix and suffix among it); block None: the batch
+    cannot be sent (any more)."""
 
-    def __init__(self, batch_id: UUID) -> None:
+    block: _Block | None = None
+
+
+class _Batch(LaneWork[_Taken]):
+    """The queued rows of one batch, and whether the batch is marked as waiting for the mail server."""
+
+    def __init__(self, batch_id: UUID, resolved: asyncio.Event) -> None:
         self.batch_id = batch_id
+        self.resolved = resolved
         # Unknown at the start: an earlier, deferred run may have left the batch marked as waiting.
         self.waiting: bool | None = None
 
-    async def note(self, ctx: Ctx) -> None:
+    async def look(self, ctx: Ctx) -> None:
         """Mark or unmark the batch as waiting when the gate changed since this job last looked."""
         down = gate_of(ctx).down
         if down != self.waiting:
@@ -266,57 +228,55 @@ class _Run:
             async with pool_of(ctx).acquire() as conn:
                 await sending.set_waiting(conn, self.batch_id, down)
 
+    async def take(self, ctx: Ctx) -> _Taken:
+        """Lock a block of rows nobody is sending and claim their deliveries, in one short transaction."""
+        settings, tuning = settings_of(ctx), tuning_of(ctx)
+        async with pool_of(ctx).acquire() as conn, conn.transaction():
+            batch = await fanout.load_batch(conn, self.batch_id)
+            if batch is None:
+                return _Taken(mails=[], claims={}, sendable=False)
+            meeting = await load(conn, batch.meeting_id, settings)
+            if meeting is None or not sendable(batch, meeting):
+                if batch.kind != "cancellation":
+                    await sending.abandon_requests(conn, batch.meeting_id)
+                return _Taken(mails=[], claims={}, sendable=False)
+            prefix, suffix = key_parts(batch, meeting.sequence)
+            rows = await sending.lock_block(
+                conn, self.batch_id, size=BLOCK, key_prefix=prefix, key_suffix=suffix,
+                lease_seconds=tuning.delivery_lease,
+            )  # fmt: skip
+            registered = await sending.registered(conn, meeting.id, [r.email for r in rows]) if rows else set()
+            block = _Block(batch, meeting, registered)
+            mails = [_mail(ctx, block, row) for row in rows]
+            claims = await deliveries.claim(conn, mails, ctx)
+            if batch.kind in PERSONAL_KINDS:
+                await _personal_links(conn, settings, block, rows, mails, claims)
+        by_key = {m.key: r for m, r in zip(mails, rows, strict=True)}
 
-async def _send(ctx: Ctx, taken: _Taken, probe: bool) -> None:
-    """Send a taken block; its rows' outcomes are recorded on the delivery connection, inside the shield."""
-    rows = {m.key: r for m, r in zip(taken.mails, taken.rows, strict=True)}
+        async def record(conn: Connection, outcomes: dict[str, deliveries.Outcome]) -> None:
+            final = [o for key, outcome in outcomes.items() if (o := _outcome(by_key[key], outcome)) is not None]
+            await sending.record(conn, final)
 
-    async def record(conn: Connection, outcomes: dict[str, deliveries.Outcome]) -> None:
-        final = [o for key, outcome in outcomes.items() if (o := _outcome(rows[key], outcome)) is not None]
-        await sending.record(conn, final)
+        return _Taken(mails=mails, claims=claims, record=record, block=block)
 
-    await deliveries.send_claimed(ctx, taken.mails, taken.claims, probe=probe, record=record)
-
-
-async def _lane(ctx: Ctx, run: _Run, resolved: asyncio.Event) -> None:
-    gate, tuning, idle = gate_of(ctx), tuning_of(ctx), IDLE
-    while True:
-        await run.note(ctx)
-        try:
-            probe = await gate.passage(tuning.mail_wait)
-        except GateClosed as exc:
-            raise JobDeferred(str(exc), delay=exc.retry_in) from exc
-        try:
-            taken = await _take(ctx, run.batch_id)
-        except BaseException:
-            if probe:
-                gate.abandoned()
-            raise
-        if taken.rows:
-            await _send(ctx, taken, probe)
-            idle = IDLE
-            continue
-        if probe:
-            gate.abandoned()
-        if resolved.is_set():
+    async def settle(self, ctx: Ctx, last: _Taken) -> bool:
+        if not self.resolved.is_set():
+            return False  # the resolver's next chunk is on its way
+        if not last.sendable:
+            # Not sendable: the resolver has stopped, so this last take catches every row it inserted.
+            await self.take(ctx)
             async with pool_of(ctx).acquire() as conn:
-                if taken.block is None:
-                    # Not sendable: the resolver has stopped, so this last sweep catches every row it inserted.
-                    await _take(ctx, run.batch_id)
-                    await sending.finish_if_done(conn, run.batch_id)
-                    return
-                if await sending.finish_if_done(conn, run.batch_id):
-                    return
-                block = taken.block
-                wait = await sending.next_retry(
-                    conn, run.batch_id, key_prefix=block.key_prefix, key_suffix=block.key_suffix
-                )
-            if wait is not None and wait > DEFER_AFTER:
-                raise JobDeferred("ontvangers tijdelijk geweigerd (4xx); later opnieuw", delay=wait)
-        # Waiting for the resolver's next chunk, for rows another sender holds, or for a 4xx to be retried; an idle
-        # lane backs off so that sixteen of them do not poll PostgreSQL a hundred times a second.
-        await asyncio.sleep(idle)
-        idle = min(idle * 2, MAX_IDLE)
+                await sending.finish_if_done(conn, self.batch_id)
+            return True
+        async with pool_of(ctx).acquire() as conn:
+            if await sending.finish_if_done(conn, self.batch_id):
+                return True
+            block = last.block
+            wait = None if block is None else await sending.next_retry(
+                conn, self.batch_id, key_prefix=block.key_prefix, key_suffix=block.key_suffix
+            )  # fmt: skip
+        defer_for_retry(wait)
+        return False
 
 
 async def _resolve(ctx: Ctx, batch_id: UUID, resolved: asyncio.Event) -> None:
@@ -356,28 +316,10 @@ async def _wait_for_requests_in_flight(ctx: Ctx, meeting_id: UUID, limit: float 
     log.warning("meeting %s: invitations still in flight after %.0fs; cancelling anyway", meeting_id, limit)
 
 
-def lanes_for(tuning: WorkerTuning) -> int:
-    """Senders per batch job. A lane holds a pooled connection while it sends a block; leave half the pool to
-    everything else. This is also the most mails a killed worker can send twice per batch job (one per lane)."""
-    return max(1, min(LANES, tuning.pool_max // 2))
-
-
 async def process_batch(ctx: Ctx, batch_id: UUID, *, lanes: int | None = None) -> None:
     """Resolve and send a whole batch; safe to run again, and alongside another run of the same batch.
 
     Raises JobDeferred while the mail server stays away (or the rows left wait out a 4xx): rows stay queued.
     """
-    lanes = lanes or lanes_for(tuning_of(ctx))
     resolved = asyncio.Event()
-    run = _Run(batch_id)
-    try:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(_resolve(ctx, batch_id, resolved))
-            for _ in range(lanes):
-                group.create_task(_lane(ctx, run, resolved))
-    except ExceptionGroup as failed:
-        # A deferral from one lane ends the job's run (the other lanes were cancelled; blocks on the wire finish).
-        deferred = [e for e in failed.exceptions if isinstance(e, JobDeferred)]
-        if deferred and len(deferred) == len(failed.exceptions):
-            raise deferred[0] from None
-        raise
+    await run_lanes(ctx, _Batch(batch_id, resolved), lanes=lanes, beside=[_resolve(ctx, batch_id, resolved)])
