@@ -41,6 +41,8 @@ PAGES: dict[Locale, dict[str, str]] = {
         "invalid_heading": "Link ongeldig",
         "expired": "Deze link is verlopen: de bijeenkomst is al begonnen of de link is te oud.",
         "expired_heading": "Link verlopen",
+        "gone": "Deze uitnodiging bestaat niet meer: ze is gewist of na de bewaartermijn opgeruimd.",
+        "gone_heading": "Uitnodiging bestaat niet meer",
         "refused_heading": "Dat lukte niet",
     },
     "en": {
@@ -60,6 +62,8 @@ PAGES: dict[Locale, dict[str, str]] = {
         "invalid_heading": "Invalid link",
         "expired": "This link has expired: the meeting has started or the link is too old.",
         "expired_heading": "Link expired",
+        "gone": "This invitation no longer exists: it was erased, or removed after the retention period.",
+        "gone_heading": "Invitation no longer exists",
         "refused_heading": "That did not work",
     },
 }
@@ -69,17 +73,23 @@ def _page(locale: Locale, status: int, heading: str, text: str, *, title: str = 
     return message(heading, text, status=status, meeting_title=title, button=button, lang=locale)
 
 
-async def _check(request: Request[Any, Any, Any], token: str, purpose: links.Purpose) -> links.LinkClaims | Template:
+async def _check(
+    conn: Connection, request: Request[Any, Any, Any], token: str, purpose: links.Purpose
+) -> links.LinkClaims | Template:
     """The link's claims, or the page that says why not. Raises TooManyRequests (a page) for a client that tried
-    too many wrong links (ratelimit.BAD_LINK); only wrong ones count."""
+    too many wrong links (ratelimit.BAD_LINK); only wrong ones count (not expired ones, nor ones whose invitation
+    is gone: those we made)."""
     await ratelimit.refuse_if_blocked(request, ratelimit.BAD_LINK)
     try:
-        return links.verify(request.app.state.settings.secret_key, token, purpose)
+        verified = links.verify(request.app.state.settings.secret_key, token, purpose)
+        return await respond.claims_for(conn, verified)
     except links.InvalidLink as exc:
-        locale: Locale = exc.claims.locale if exc.claims else "nl"
+        locale: Locale = exc.locale or "nl"
         t = PAGES[locale]
         if exc.expired:
             return _page(locale, 410, t["expired_heading"], t["expired"])
+        if exc.gone:
+            return _page(locale, 410, t["gone_heading"], t["gone"])
         await ratelimit.for_request(request, ratelimit.BAD_LINK)
         return _page(locale, 404, t["invalid_heading"], t["invalid"])
 
@@ -119,7 +129,7 @@ class InvitationLinkController(Controller):
     @get("/aanmelden/{token:str}")
     async def show_register(self, conn: Conn, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
         """What the register link will do, with the form (a GET never acts: mail scanners follow links)."""
-        claims = await _check(request, token, "register")
+        claims = await _check(conn, request, token, "register")
         if isinstance(claims, Template):
             return claims
         return await _register_form(conn, claims)
@@ -130,7 +140,7 @@ class InvitationLinkController(Controller):
     ) -> Template:
         """Register the invitee the signed link names, with what they filled in."""
         session.same_site(request, state.settings)
-        claims = await _check(request, token, "register")
+        claims = await _check(conn, request, token, "register")
         if isinstance(claims, Template):
             return claims
         t = PAGES[claims.locale]
@@ -153,7 +163,7 @@ class InvitationLinkController(Controller):
 
     @get("/afmelden/{token:str}")
     async def show_decline(self, conn: Conn, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
-        claims = await _check(request, token, "decline")
+        claims = await _check(conn, request, token, "decline")
         if isinstance(claims, Template):
             return claims
         t = PAGES[claims.locale]
@@ -171,7 +181,7 @@ class InvitationLinkController(Controller):
     ) -> Template:
         """Record the decline; an existing registration of the invitee is cancelled and their seat passed on."""
         session.same_site(request, state.settings)
-        claims = await _check(request, token, "decline")
+        claims = await _check(conn, request, token, "decline")
         if isinstance(claims, Template):
             return claims
         t = PAGES[claims.locale]

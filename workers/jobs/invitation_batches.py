@@ -80,10 +80,11 @@ def sendable(batch: fanout.BatchWork, meeting: MailMeeting | None) -> bool:
     return meeting.status == "published" and meeting.starts_at > datetime.now(UTC)
 
 
-def signed_links(settings: Settings, meeting: MailMeeting, email: str, locale: Locale) -> Links:
+def signed_links(settings: Settings, invitation_id: int) -> Links:
+    """Register and decline links that name the invitation row only: nothing personal in a URL."""
+
     def make(purpose: links.Purpose) -> str:
-        token = links.make(settings.secret_key, purpose, meeting.id, email, locale=locale, until=meeting.starts_at)
-        return links.url(settings.base_url, token, purpose)
+        return links.url(settings.base_url, links.make(settings.secret_key, purpose, invitation_id), purpose)
 
     return Links(register=make("register"), decline=make("decline"))
 
@@ -148,7 +149,7 @@ def _mail(ctx: Ctx, block: _Block, row: sending.Claimed) -> deliveries.Mail:
     def build(message_id: str) -> EmailMessage:
         mine = block.personal.get(row.email, Links())
         if batch.kind != "cancellation":
-            answer = signed_links(settings, meeting, row.email, locale)
+            answer = signed_links(settings, row.id)
             mine = msgspec.structs.replace(mine, register=answer.register, decline=answer.decline)
         composed = compose(
             KINDS[batch.kind],

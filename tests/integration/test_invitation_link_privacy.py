@@ -1,0 +1,120 @@
+"""Register and decline links of an invitation name the invitation, not the person (issue 11): nothing of the
+address is in the URL (so not in access logs, proxies or browser history), and the link still does its work. Links
+mailed before (v1, the address inside) keep working until they expire."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from localdev.mailsink import MailSink
+from services.db import Connection
+from services.invitations import links
+from services.settings import Settings
+from tests.integration.invitation_helpers import Client, invite, mails, published_meeting
+from tests.invitation_checks import parse_imip
+from workers.testing import running_workers
+
+INVITEE = "nieuw.collega@bureau.example.nl"
+
+
+def link(text: str, purpose: str) -> str:
+    match = re.search(rf"https://leerkring\.test(/uitnodiging/{purpose}/\S+)", text)
+    assert match, text
+    return match.group(1)
+
+
+def assert_nothing_personal(url: str, address: str) -> None:
+    assert address not in url.lower()
+    assert address.split("@")[0] not in url.lower()
+    for part in re.split(r"[./]", url):
+        try:
+            decoded = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        except (binascii.Error, ValueError):
+            continue
+        assert address.encode() not in decoded, f"the address is readable in {url}"
+        assert address.split("@")[0].encode() not in decoded, f"the address is readable in {url}"
+
+
+async def test_links_in_the_mail_carry_no_address_and_still_register_and_decline(
+    client: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published_meeting(client, vng)
+    async with running_workers(mail_settings):
+        await invite(client, vng, meeting["id"], emails=[f"Nieuwe Collega <{INVITEE}>"])
+        (invitation,) = await mails(mail_sink, 1)
+        text = parse_imip(invitation.raw, method="REQUEST").text
+        register, decline = link(text, "aanmelden"), link(text, "afmelden")
+        for url in (register, decline):
+            assert_nothing_personal(url, INVITEE)
+        html = invitation.message.get_body(("html",))
+        assert html is not None
+        for href in re.findall(r'href="([^"]+)"', html.get_content()):
+            assert_nothing_personal(href, INVITEE)
+
+        page = await client.get(register)
+        assert page.status_code == 200, page.text
+        assert "Nieuwe Collega" in page.text, "the form knows the name the invitation used"
+        done = await client.post(register)
+        assert done.status_code == 200, done.text
+        assert "Je bent ingeschreven" in done.text
+        row = await conn.fetchrow(
+            "SELECT r.status, p.email FROM registrations r JOIN participants p ON p.id = r.participant_id"
+        )
+        assert (row["status"], row["email"]) == ("confirmed", INVITEE)
+        await mails(mail_sink, 2)  # the confirmation
+        declined = await client.post(decline)
+        assert declined.status_code == 200, declined.text
+        assert "afgemeld" in declined.text
+        await mails(mail_sink, 3)  # the cancellation
+    assert await conn.fetchval("SELECT status FROM registrations") == "cancelled"
+    assert await conn.fetchval("SELECT response FROM invitation_responses WHERE email = $1", INVITEE) == "declined"
+    # The wrong purpose and an altered MAC are refused like any wrong link.
+    token = register.rsplit("/", 1)[1]
+    assert (await client.post(f"/uitnodiging/afmelden/{token}")).status_code == 404
+    assert (await client.get(f"/uitnodiging/aanmelden/{token[:-2]}xx")).status_code == 404
+    # Another invitation id under the same MAC is refused too.
+    version, invitation_id, mac = token.split(".")
+    assert (await client.get(f"/uitnodiging/aanmelden/{version}.{int(invitation_id) + 1}.{mac}")).status_code == 404
+    # Once the invitation is erased (DELETE /api/v1/me rewrites the row), the link names nobody any more.
+    await conn.execute("UPDATE invitations SET email = 'verwijderd-1@invalid', name = ''")
+    gone = await client.get(register)
+    assert gone.status_code == 410, gone.text
+    assert INVITEE not in gone.text
+
+
+async def test_a_v1_link_already_in_a_mailbox_still_works_until_it_expires(
+    client: Client, vng: dict[str, str], conn: Connection, settings: Settings
+) -> None:
+    meeting = await published_meeting(client, vng)
+    claims = links.LinkClaims(
+        purpose="register",
+        meeting_id=UUID(meeting["id"]),
+        email=INVITEE,
+        locale="en",
+        expires=int(datetime.fromisoformat(meeting["starts_at"]).timestamp()),
+    )
+    old = links.sign_v1(settings.secret_key, claims)
+    assert old.startswith("v1.")
+    page = await client.get(f"/uitnodiging/aanmelden/{old}")
+    assert page.status_code == 200, page.text
+    done = await client.post(f"/uitnodiging/aanmelden/{old}", data={"name": "Old Link"})
+    assert done.status_code == 200, done.text
+    assert "You are registered" in done.text
+    assert await conn.fetchval("SELECT email FROM participants WHERE name = 'Old Link'") == INVITEE
+    expired = links.sign_v1(
+        settings.secret_key,
+        links.LinkClaims(
+            purpose="register",
+            meeting_id=UUID(meeting["id"]),
+            email=INVITEE,
+            locale="en",
+            expires=int((datetime.now(UTC) - timedelta(minutes=1)).timestamp()),
+        ),
+    )
+    refused = await client.post(f"/uitnodiging/aanmelden/{expired}")
+    assert refused.status_code == 410
+    assert "expired" in refused.text
