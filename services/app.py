@@ -40,7 +40,6 @@ from services.invitations.controllers import (
     InvitationController,
     InvitationReplyController,
 )
-from services.invitations.pages import InvitationLinkController
 from services.me.controllers import MeController
 from services.meetings.controllers import MeetingController, SeriesController
 from services.observe import tracing
@@ -65,6 +64,7 @@ from services.web.error_pages import for_browsers
 from services.web.evaluations import EvaluationPageController
 from services.web.funder import FunderController
 from services.web.i18n import LocaleMiddleware
+from services.web.invitation_links import InvitationLinkController
 from services.web.language import switch_language
 from services.web.meetings import MeetingPageController
 from services.web.offers import OfferPageController

@@ -161,7 +161,7 @@ def _verify_v2(secret: str, number: str, mac: str, purpose: Purpose) -> Invitati
     return InvitationRef(purpose=purpose, invitation_id=invitation_id)
 
 
-# The paths the signed links point at (services/invitations/pages.py serves them).
+# The paths the signed links point at (services/web/invitation_links.py serves them).
 PATHS: dict[Purpose, str] = {"register": "/uitnodiging/aanmelden/", "decline": "/uitnodiging/afmelden/"}
 
 

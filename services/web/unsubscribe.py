@@ -15,11 +15,14 @@ from litestar.response import Template
 
 from services.db import Conn
 from services.invitations import unsubscribe
+from services.web.i18n import gettext as _
 from services.web.render import PAGE_ERRORS, message
 
 
 def _invalid() -> Template:
-    return message("Link onbekend", "Deze afmeldlink klopt niet. Gebruik de link uit de uitnodiging zelf.", status=404)
+    return message(
+        _("Link onbekend"), _("Deze afmeldlink klopt niet. Gebruik de link uit de uitnodiging zelf."), status=404
+    )
 
 
 class UnsubscribePageController(Controller):
@@ -32,10 +35,12 @@ class UnsubscribePageController(Controller):
         if not unsubscribe.valid(state.settings.secret_key, invitation_id, token):
             return _invalid()
         return message(
-            "Geen uitnodigingen meer?",
-            "Met de knop hieronder krijg je op dit adres geen uitnodigingen van Leerkring meer. "
-            "Bijeenkomsten waarvoor je al bent uitgenodigd of ingeschreven houden je op de hoogte van wijzigingen.",
-            button="Stuur me geen uitnodigingen meer",
+            _("Geen uitnodigingen meer?"),
+            _(
+                "Met de knop hieronder krijg je op dit adres geen uitnodigingen van Leerkring meer. "
+                "Bijeenkomsten waarvoor je al bent uitgenodigd of ingeschreven houden je op de hoogte van wijzigingen."
+            ),
+            button=_("Stuur me geen uitnodigingen meer"),
         )
 
     @post("/{invitation_id:int}/{token:str}", status_code=200)
@@ -48,8 +53,10 @@ class UnsubscribePageController(Controller):
         if email is not None:
             await unsubscribe.unsubscribe(conn, state.settings.secret_key, email)
         return message(
-            "Afgemeld",
-            "Je krijgt op dit adres geen uitnodigingen meer van Leerkring.",
-            "Toch weer uitnodigingen? Zet het aan op je eigen pagina (Mijn bijeenkomsten) of schrijf je in op de "
-            "pagina van een bijeenkomst.",
+            _("Afgemeld"),
+            _("Je krijgt op dit adres geen uitnodigingen meer van Leerkring."),
+            _(
+                "Toch weer uitnodigingen? Zet het aan op je eigen pagina (Mijn bijeenkomsten) of schrijf je in op de "
+                "pagina van een bijeenkomst."
+            ),
         )

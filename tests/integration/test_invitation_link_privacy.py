@@ -118,3 +118,39 @@ async def test_a_v1_link_already_in_a_mailbox_still_works_until_it_expires(
     refused = await client.post(f"/uitnodiging/aanmelden/{expired}")
     assert refused.status_code == 410
     assert "expired" in refused.text
+
+
+async def test_the_link_pages_speak_the_readers_language(
+    client: Client, vng: dict[str, str], conn: Connection, settings: Settings
+) -> None:
+    """Through the pages' catalog: a forged link in the reader's language (the switch's cookie), an expired or
+    gone one in the invitee's."""
+    forged = await client.get("/uitnodiging/aanmelden/v2.1.AAAAAAAAAAAAAAAAAAAAAA", cookies={"leerkring_taal": "en"})
+    assert forged.status_code == 404
+    assert "Invalid link" in forged.text
+    assert "ongeldig" not in forged.text
+    dutch = await client.get("/uitnodiging/afmelden/v2.1.AAAAAAAAAAAAAAAAAAAAAA")
+    assert "Link ongeldig" in dutch.text
+    meeting = await published_meeting(client, vng)
+    await conn.execute(
+        """
+        WITH b AS (INSERT INTO invitation_batches (meeting_id, kind, audience) VALUES ($1, 'invitation', '{}')
+                   RETURNING id)
+        INSERT INTO invitations (batch_id, meeting_id, email, locale, status) SELECT b.id, $1, $2, 'en', 'sent' FROM b
+        """,
+        UUID(meeting["id"]),
+        INVITEE,
+    )
+    invitation_id = await conn.fetchval("SELECT id FROM invitations")
+    register = f"/uitnodiging/aanmelden/{links.make(settings.secret_key, 'register', invitation_id)}"
+    shown = await client.get(register)
+    assert shown.status_code == 200, shown.text
+    assert "Would you like to register" in shown.text, "an English invitee's page is English"
+    await conn.execute("UPDATE meetings SET starts_at = now() - interval '1 hour' WHERE id = $1", UUID(meeting["id"]))
+    expired = await client.get(register)
+    assert (expired.status_code, "Link expired" in expired.text) == (410, True), expired.text
+    await conn.execute("DELETE FROM invitations")
+    gone = await client.get(register)
+    assert gone.status_code == 410
+    assert "bestaat niet meer" in gone.text, "the row (and its language) is gone: the reader's language, Dutch"
+    assert "no longer exists" in (await client.get(register, cookies={"leerkring_taal": "en"})).text

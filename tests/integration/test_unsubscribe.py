@@ -83,3 +83,17 @@ async def test_one_click_and_the_page_stop_mass_invitations_to_the_address(
     progress = (await browser.get(batch["progress_url"], headers=vng)).json()
     assert (progress["counts"]["total"], progress["counts"]["skipped"]) == (0, 2)
     assert len(mail_sink.messages) == 2
+
+
+async def test_the_unsubscribe_page_speaks_english_too(browser: Client, mail_settings: Settings) -> None:
+    from services.invitations import unsubscribe
+
+    link = unsubscribe.url(BASE, mail_settings.secret_key, 12345).removeprefix(BASE)
+    english = {"leerkring_taal": "en"}
+    shown = await browser.get(link, cookies=english)
+    assert shown.status_code == 200
+    assert "No more invitations?" in shown.text
+    assert "uitnodigingen" not in shown.text
+    wrong = await browser.get(link + "x", cookies=english)
+    assert (wrong.status_code, "Unknown link" in wrong.text) == (404, True), wrong.text
+    assert "Geen uitnodigingen meer?" in (await browser.get(link)).text, "Dutch by default"
