@@ -25,6 +25,23 @@ def _invalid() -> Template:
     )
 
 
+def _too_old() -> Template:
+    """A link of the first kind whose invitation retention removed: say so rather than pretend it worked."""
+    return message(
+        _("Afmeldlink te oud"),
+        _(
+            "Deze afmeldlink is te oud: we bewaren uitnodigingen een jaar na de bijeenkomst, en deze link zegt zelf "
+            "niet naar welk adres hij ging. Er is dus niets veranderd."
+        ),
+        _(
+            "Zet uitnodigingen uit op je eigen pagina (Mijn bijeenkomsten), "
+            "of gebruik de afmeldlink in een nieuwere mail."
+        ),
+        status=410,
+        links=[(_("Inloggen"), "/inloggen")],
+    )
+
+
 class UnsubscribePageController(Controller):
     path = unsubscribe.PATH
     include_in_schema = False
@@ -32,8 +49,11 @@ class UnsubscribePageController(Controller):
 
     @get("/{invitation_id:int}/{token:str}")
     async def show(self, conn: Conn, state: State, invitation_id: FromPath[int], token: FromPath[str]) -> Template:
-        if not unsubscribe.valid(state.settings.secret_key, invitation_id, token):
+        target = unsubscribe.verify(state.settings.secret_key, invitation_id, token)
+        if target is None:
             return _invalid()
+        if not await unsubscribe.can_follow(conn, invitation_id, target):
+            return _too_old()
         return message(
             _("Geen uitnodigingen meer?"),
             _(
@@ -47,11 +67,11 @@ class UnsubscribePageController(Controller):
     async def unsubscribe(
         self, conn: Conn, state: State, invitation_id: FromPath[int], token: FromPath[str]
     ) -> Template:
-        if not unsubscribe.valid(state.settings.secret_key, invitation_id, token):
+        target = unsubscribe.verify(state.settings.secret_key, invitation_id, token)
+        if target is None:
             return _invalid()
-        email = await unsubscribe.address_of(conn, invitation_id)
-        if email is not None:
-            await unsubscribe.unsubscribe(conn, state.settings.secret_key, email)
+        if not await unsubscribe.follow(conn, state.settings.secret_key, invitation_id, target):
+            return _too_old()
         return message(
             _("Afgemeld"),
             _("Je krijgt op dit adres geen uitnodigingen meer van Leerkring."),

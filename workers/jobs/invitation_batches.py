@@ -165,9 +165,9 @@ def _mail(ctx: Ctx, block: _Block, row: sending.Claimed) -> deliveries.Mail:
         )
         # Only an organiser's invitations are mass mail; updates and cancellations concern a meeting one holds.
         # RFC 8058 wants https: a development server on http:// sends its invitations without the header.
-        leave = unsubscribe.url(settings.base_url, settings.secret_key, row.id) if batch.kind == "invitation" else None
-        if leave is not None and not leave.startswith("https://"):
-            leave = None
+        leave = None
+        if batch.kind == "invitation" and settings.base_url.startswith("https://"):
+            leave = unsubscribe.url(settings.base_url, settings.secret_key, row.id, row.email, row.participant_id)
         return build_mail(settings, composed, recipient, message_id, list_unsubscribe=leave)
 
     return deliveries.Mail(
