@@ -122,7 +122,7 @@ def build_mail(
 class _Block:
     """What every row of one claimed block shares: the meeting as it is now, who is registered, the summary."""
 
-    def __init__(self, batch: fanout.BatchWork, meeting: MailMeeting, registered: set[str]) -> None:
+    def __init__(self, batch: fanout.BatchWork, meeting: MailMeeting, registered: dict[str, str]) -> None:
         self.batch = batch
         self.meeting = meeting
         self.registered = registered
@@ -161,6 +161,7 @@ def _mail(ctx: Ctx, block: _Block, row: sending.Claimed) -> deliveries.Mail:
             note=batch.note,
             reason=batch.reason,
             registered=row.email in block.registered,
+            seated=block.registered.get(row.email) == "confirmed",
             rsvp=bool(settings.reply_address),
         )
         # Only an organiser's invitations are mass mail; updates and cancellations concern a meeting one holds.
@@ -217,7 +218,7 @@ async def _take(ctx: Ctx, batch_id: UUID) -> _Taken:
         rows = await sending.lock_block(
             conn, batch_id, size=BLOCK, key_prefix=prefix, key_suffix=suffix, lease_seconds=tuning.delivery_lease
         )
-        registered = await sending.registered(conn, meeting.id, [r.email for r in rows]) if rows else set()
+        registered = await sending.registered(conn, meeting.id, [r.email for r in rows]) if rows else {}
         block = _Block(batch, meeting, registered)
         mails = [_mail(ctx, block, row) for row in rows]
         claims = await deliveries.claim(conn, mails, ctx)
