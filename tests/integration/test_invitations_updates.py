@@ -234,6 +234,7 @@ async def test_calendar_replies_are_recorded_but_register_nobody(
         (reply_mail("iets@elders.nl", person, "ACCEPTED"), headers, 404),
         (reply_mail(uid, "vreemde@bureau.nl", "DECLINED"), headers, 404),
         (b"geen kalender", headers, 422),
+        (b"BEGIN:VCALENDAR\r\nkapot\r\n", {**headers, "Content-Type": "text/calendar"}, 400),
         (reply_mail(uid, person, "DECLINED"), {**vng, "Content-Type": "message/rfc822"}, 403),
     ]
     for content, case_headers, status in cases:
