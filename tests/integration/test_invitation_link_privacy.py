@@ -125,7 +125,9 @@ async def test_the_link_pages_speak_the_readers_language(
 ) -> None:
     """Through the pages' catalog: a forged link in the reader's language (the switch's cookie), an expired or
     gone one in the invitee's."""
-    forged = await client.get("/uitnodiging/aanmelden/v2.1.AAAAAAAAAAAAAAAAAAAAAA", cookies={"leerkring_taal": "en"})
+    client.cookies.set("leerkring_taal", "en")  # the language switch's cookie
+    forged = await client.get("/uitnodiging/aanmelden/v2.1.AAAAAAAAAAAAAAAAAAAAAA")
+    client.cookies.delete("leerkring_taal")
     assert forged.status_code == 404
     assert "Invalid link" in forged.text
     assert "ongeldig" not in forged.text
@@ -153,4 +155,5 @@ async def test_the_link_pages_speak_the_readers_language(
     gone = await client.get(register)
     assert gone.status_code == 410
     assert "bestaat niet meer" in gone.text, "the row (and its language) is gone: the reader's language, Dutch"
-    assert "no longer exists" in (await client.get(register, cookies={"leerkring_taal": "en"})).text
+    client.cookies.set("leerkring_taal", "en")
+    assert "no longer exists" in (await client.get(register)).text

@@ -89,13 +89,14 @@ async def test_the_unsubscribe_page_speaks_english_too(browser: Client, mail_set
     from services.invitations import unsubscribe
 
     link = unsubscribe.url(BASE, mail_settings.secret_key, 12345, PASTED, None).removeprefix(BASE)
-    english = {"leerkring_taal": "en"}
-    shown = await browser.get(link, cookies=english)
+    browser.cookies.set("leerkring_taal", "en")  # the language switch's cookie
+    shown = await browser.get(link)
     assert shown.status_code == 200
     assert "No more invitations?" in shown.text
     assert "uitnodigingen" not in shown.text
-    wrong = await browser.get(link + "x", cookies=english)
+    wrong = await browser.get(link + "x")
     assert (wrong.status_code, "Unknown link" in wrong.text) == (404, True), wrong.text
+    browser.cookies.delete("leerkring_taal")
     assert "Geen uitnodigingen meer?" in (await browser.get(link)).text, "Dutch by default"
 
 
