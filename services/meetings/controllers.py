@@ -56,9 +56,24 @@ class MeetingController(Controller):
         status: FromQuery[MeetingStatus | None] = None,
         organisation: CodeParam = None,
         funder: CodeParam = None,
-        audience_group: Annotated[str | None, QueryParameter(name="audienceGroup", max_length=60, pattern=SLUG)] = None,
+        audience_group: Annotated[
+            str | None,
+            QueryParameter(
+                name="audienceGroup",
+                max_length=60,
+                pattern=SLUG,
+                description="Bijeenkomsten open voor deze beroepsgroep: voor die groep, of voor iedereen",
+            ),
+        ] = None,
         audience_organisation: Annotated[
-            str | None, QueryParameter(name="audienceOrganisation", max_length=40, pattern=CODE)
+            str | None,
+            QueryParameter(
+                name="audienceOrganisation",
+                max_length=40,
+                pattern=CODE,
+                description="Bijeenkomsten open voor deze organisatie: voor haar, haar provincie, veiligheidsregio of "
+                "regio, of voor iedereen",
+            ),
         ] = None,
         series_id: Annotated[UUID | None, QueryParameter(name="seriesId")] = None,
         online: Annotated[bool | None, QueryParameter(description="true: online te volgen; false: op locatie")] = None,
