@@ -40,7 +40,6 @@ from services.invitations.controllers import (
     InvitationController,
     InvitationReplyController,
 )
-from services.invitations.pages import InvitationLinkController
 from services.me.controllers import MeController
 from services.meetings.controllers import MeetingController, SeriesController
 from services.observe import tracing
@@ -49,6 +48,7 @@ from services.observe.middleware import observed
 from services.openapi import document_problems
 from services.organisations.controllers import OrganisationController
 from services.participants.controllers import ParticipantController
+from services.query_keys import LegacyQueryKeysMiddleware
 from services.registrations.controllers import (
     MeetingRegistrationController,
     RegistrationController,
@@ -65,6 +65,7 @@ from services.web.error_pages import for_browsers
 from services.web.evaluations import EvaluationPageController
 from services.web.funder import FunderController
 from services.web.i18n import LocaleMiddleware
+from services.web.invitation_links import InvitationLinkController
 from services.web.language import switch_language
 from services.web.meetings import MeetingPageController
 from services.web.offers import OfferPageController
@@ -183,7 +184,7 @@ def create_app(settings: Settings) -> Litestar:
         # A browser opening a page path gets a page, an API client problem+json (services/web/error_pages.py).
         exception_handlers=for_browsers({**EXCEPTION_HANDLERS, PermissionDeniedException: _on_forbidden}),
         csrf_config=csrf.config(settings),
-        middleware=[LocaleMiddleware],
+        middleware=[LocaleMiddleware, LegacyQueryKeysMiddleware],
         before_send=[add_response_headers],
         lifespan=[lifespan],
         on_startup=[document_problems],
@@ -192,7 +193,12 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Leerkring API",
             version=VERSION,
-            description="Collegiale leerbijeenkomsten: bijeenkomsten, inschrijvingen, uitnodigingen en agenda's.",
+            description=(
+                "Collegiale leerbijeenkomsten: bijeenkomsten, inschrijvingen, uitnodigingen en agenda's. "
+                "Query-parameters heten in lowerCamelCase (`audienceGroup`); de oude spellingen van v1 "
+                "(`audience_group`, `audience_organisation`, `series_id`, `aggregate_id`, `professional_group`, "
+                "`offer_token`) werken nog, verouderd, tot v2."
+            ),
             # NLGov API Design Rules: who answers for this API, and where it runs (the major version is in every
             # path, /api/v1/...; a server URL ending in /v1 would move it out of the paths: an API break, README).
             contact=Contact(name="Leerkring", url=settings.base_url, email=parseaddr(settings.mail_from)[1] or None),

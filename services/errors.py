@@ -12,6 +12,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
+from services.query_keys import RENAMED
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -231,6 +233,8 @@ def _validation_errors(extra: Any) -> list[FieldError]:
         # A parameter named like a Python keyword is declared with a trailing "_" (from_, q_): report the name the
         # caller used.
         key = str(item.get("key") or "").removesuffix("_")
+        # A query key renamed to lowerCamelCase keeps its v1 spelling as the Python name: report the new one.
+        key = RENAMED.get(key, key)
         # Litestar strips msgspec's "- at `$.x`" and reports the path as `key`; the body itself is "data".
         if key and key != "data" and " - at `" not in message:
             message = f"{message} - at `$.{key}`"

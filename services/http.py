@@ -14,8 +14,10 @@ LimitParam: TypeAlias = Annotated[int, QueryParameter(ge=1, le=200, description=
 CursorParam: TypeAlias = Annotated[
     str | None, QueryParameter(max_length=500, description="`next_cursor` van de vorige pagina")
 ]
-CodeParam: TypeAlias = Annotated[str | None, QueryParameter(max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
-SlugParam: TypeAlias = Annotated[str | None, QueryParameter(max_length=60, pattern=r"^[a-z0-9-]+$")]
+CODE = r"^[A-Za-z0-9-]+$"  # an organisation's code: GM0518, VNG
+SLUG = r"^[a-z0-9-]+$"  # a theme's or professional group's slug: wmo-consulent
+CodeParam: TypeAlias = Annotated[str | None, QueryParameter(max_length=40, pattern=CODE)]
+SlugParam: TypeAlias = Annotated[str | None, QueryParameter(max_length=60, pattern=SLUG)]
 # Free text to search for; PostgreSQL text cannot hold a NUL byte, so one is a field error rather than a 500.
 NO_NUL = r"^[^\x00]*$"
 TextParam: TypeAlias = Annotated[str | None, QueryParameter(max_length=100, pattern=NO_NUL)]

@@ -13,10 +13,12 @@ from litestar import Litestar
 from litestar.openapi.spec import (
     OpenAPI,
     OpenAPIFormat,
+    OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Parameter,
     Reference,
     Schema,
     SecurityRequirement,
@@ -27,6 +29,7 @@ from litestar.routes import HTTPRoute
 from services.auth.guards import provide_optional_principal
 from services.errors import PROBLEM_JSON
 from services.participants.auth import provide_caller, provide_participant
+from services.query_keys import OLD_NAME
 
 _TYPED_PARAMETER = re.compile(r":[a-z]+}")
 
@@ -52,6 +55,11 @@ PROBLEM = Schema(
     },
 )
 
+# Sent on every response (services/headers.py); the NLGov rules want it documented on every success too.
+API_VERSION_HEADER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.STRING), description="De volledige versie van de API (semver), bijvoorbeeld 1.4.0"
+)
+
 # The anonymous doors with a rate limit (services/ratelimit.py).
 RATE_LIMITED = {
     ("post", "/api/v1/participants"),
@@ -72,6 +80,8 @@ def _statuses(method: str, path: str, operation: Operation) -> dict[str, str]:
     if operation.request_body is not None:
         statuses["400"] = "De inhoud is onleesbaar (geen geldige JSON of formulier)"
         statuses["413"] = "De inhoud is te groot"
+    elif method in ("post", "put", "patch") and "400" not in (operation.responses or {}):
+        statuses["400"] = "De inhoud is onleesbaar"  # a body read by the handler itself (an iTIP reply)
     if operation.parameters or operation.request_body is not None or method != "get":
         statuses["422"] = "Ongeldige invoer; `errors` noemt elk veld"
         statuses["404"] = "Niet gevonden (de bijeenkomst, link of het object waar het om gaat)"
@@ -142,4 +152,17 @@ def document_problems(app: Litestar) -> None:
                 responses[status] = OpenAPIResponse(description="Ongeldig verzoek", content={PROBLEM_JSON: answer})
             for status, description in _statuses(method, path, operation).items():
                 responses[status] = OpenAPIResponse(description=description, content={PROBLEM_JSON: answer})
+            for status, response in responses.items():
+                if status[0] in "23" and isinstance(response, OpenAPIResponse):
+                    response.headers = {**(response.headers or {}), "API-Version": API_VERSION_HEADER}
             operation.responses = responses
+            _mention_old_spellings(operation)
+
+
+def _mention_old_spellings(operation: Operation) -> None:
+    """A renamed query key (services/query_keys.py) says in its description which spelling it replaced."""
+    for parameter in operation.parameters or []:
+        old = OLD_NAME.get(getattr(parameter, "name", ""))
+        if old is not None and isinstance(parameter, Parameter):
+            said = f"{parameter.description}. " if parameter.description else ""
+            parameter.description = f"{said}Tot v2 werkt ook de oude spelling `{old}` (verouderd)."

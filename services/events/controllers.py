@@ -18,7 +18,9 @@ from services.http import CursorParam, LimitParam
 from services.pagination import RowId, decode_cursor, encode_cursor
 
 TypeParam = Annotated[str | None, QueryParameter(max_length=60, description="alleen dit gebeurtenistype")]
-AggregateParam = Annotated[UUID | None, QueryParameter(description="alleen gebeurtenissen van dit object")]
+AggregateParam = Annotated[
+    UUID | None, QueryParameter(name="aggregateId", description="alleen gebeurtenissen van dit object")
+]
 
 
 class EventController(Controller):

@@ -173,18 +173,20 @@ def compose(
     note: str = "",
     reason: str = "",
     registered: bool = False,
+    seated: bool | None = None,
     rsvp: bool = True,
 ) -> Composed:
     """Render all parts of a calendar mail for one recipient. Raises ValueError when the calendar part cannot be
     rendered safely.
 
-    `registered` people (and every confirmation) get "cancel my registration" instead of register/decline, and
-    they alone get the online link (in the text, the HTML and the calendar part) and its changes.
+    `registered` people (and every confirmation) get "cancel my registration" instead of register/decline; the
+    `seated` among them (default: all registered; not the waiting list or an open offer) alone get the online link
+    (in the text, the HTML and the calendar part) and its changes.
     `rsvp`: whether calendar programs may answer (an inbound reply address is configured); without it the
     invitation says RSVP=FALSE and points to the buttons instead.
     """
     registered = registered or kind in _ACCEPTED
-    if not registered:
+    if not (kind in _ACCEPTED or (registered if seated is None else seated)):
         # An invitation is forwarded, printed, shared: the online link is only for those with a seat.
         meeting = msgspec.structs.replace(meeting, online_url=None)
         changes = [c for c in changes if not c.confidential]

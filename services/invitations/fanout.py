@@ -126,6 +126,10 @@ WITH last AS (
       AND ($3 <> 'update' OR NOT EXISTS (
             SELECT 1 FROM invitation_responses ir
             WHERE ir.meeting_id = $2 AND ir.email = l.email AND ir.response = 'declined'))
+      -- an update that changed only the online link goes to the people with a seat alone
+      AND (NOT $9 OR EXISTS (
+            SELECT 1 FROM registrations r
+            WHERE r.meeting_id = $2 AND r.participant_id = l.participant_id AND r.status = 'confirmed'))
 ), ins AS (
     INSERT INTO invitations (batch_id, meeting_id, email, name, participant_id, locale)
     SELECT $1, $2, c.email, c.name, c.participant_id, c.locale FROM c
@@ -271,6 +275,7 @@ async def _holders_step(conn: Connection, batch: BatchWork) -> Step:
         CANCEL_KINDS,
         batch.sequence or 0,
         CHUNK,
+        bool(batch.audience.get("seated_only")),
     )
     row = required(row)
     found, inserted = int(row["found"]), int(row["inserted"])

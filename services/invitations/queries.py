@@ -225,13 +225,21 @@ async def delete_audience_list(conn: Connection, list_id: UUID) -> str | None:
 
 
 async def insert_follow_up_batch(
-    conn: Connection, meeting_id: UUID, kind: str, sequence: int, *, changes: dict[str, Any] | None, reason: str
+    conn: Connection,
+    meeting_id: UUID,
+    kind: str,
+    sequence: int,
+    *,
+    changes: dict[str, Any] | None,
+    reason: str,
+    seated_only: bool = False,
 ) -> UUID | None:
-    """An update or cancellation batch for this meeting version; None when it exists already."""
+    """An update or cancellation batch for this meeting version; None when it exists already. `seated_only`: for
+    the people with a seat alone (an update that changed only what they alone may see, services/invitations/fanout)."""
     value = await conn.fetchval(
         """
-        INSERT INTO invitation_batches (meeting_id, kind, sequence, changes, reason, resolve_phase)
-        VALUES ($1, $2, $3, $4::jsonb, $5, 'participants')
+        INSERT INTO invitation_batches (meeting_id, kind, sequence, changes, reason, resolve_phase, audience)
+        VALUES ($1, $2, $3, $4::jsonb, $5, 'participants', $6::jsonb)
         ON CONFLICT (meeting_id, kind, sequence) WHERE kind <> 'invitation' DO NOTHING
         RETURNING id
         """,
@@ -240,6 +248,7 @@ async def insert_follow_up_batch(
         sequence,
         changes,
         reason,
+        {"seated_only": True} if seated_only else {},
     )
     return None if value is None else UUID(str(value))
 

@@ -18,7 +18,7 @@ import msgspec
 
 from services.calendar.uid import UID_DOMAIN
 from services.db import Connection
-from services.errors import InvalidInput, NotFound
+from services.errors import DomainError, InvalidInput, NotFound
 
 PartStat = Literal["ACCEPTED", "DECLINED", "TENTATIVE"]
 RESPONSES: dict[str, str] = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative"}
@@ -59,12 +59,13 @@ def _meeting_id(uid: str) -> UUID:
 
 
 def parse_reply(text: str) -> tuple[UUID, str, PartStat]:
-    """(meeting, attendee address, PARTSTAT) of a REPLY. Raises InvalidInput for anything else, NotFound for a
-    UID that is not one of ours."""
+    """(meeting, attendee address, PARTSTAT) of a REPLY. Raises DomainError (400) for unreadable iCalendar text,
+    InvalidInput for anything else, NotFound for a UID that is not one of ours."""
     try:
         calendar = icalendar.Calendar.from_ical(text)
     except ValueError:
-        raise InvalidInput("Het iCalendar-deel kan niet worden gelezen", field="body") from None
+        # A syntax error: 400, as the NLGov API Design Rules want for unreadable input (/core/error-handling).
+        raise DomainError("Het iCalendar-deel kan niet worden gelezen", field="body") from None
     if str(calendar.get("METHOD", "")).upper() != "REPLY":
         raise InvalidInput("Alleen METHOD:REPLY wordt hier verwerkt", field="METHOD")
     events = calendar.walk("VEVENT")

@@ -7,6 +7,7 @@ the invitation when the address was pasted and is new to us).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
 
@@ -15,7 +16,8 @@ import msgspec
 from schemas.participants import ParticipantIn, ProfileIn
 from services.db import Connection
 from services.errors import InvalidInput, NotFound
-from services.invitations.links import LinkClaims
+from services.invitations import links
+from services.invitations.links import InvalidLink, InvitationRef, LinkClaims
 from services.participants import queries as participants
 from services.participants.auth import ParticipantActor
 from services.registrations import service as registrations
@@ -41,6 +43,38 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
     title: str
     position: int | None = None
     participant_id: UUID | None = None
+
+
+async def claims_for(
+    conn: Connection, verified: LinkClaims | InvitationRef, *, now: datetime | None = None
+) -> LinkClaims:
+    """Who a verified link is for. A v2 link names its invitation row: the row says the meeting, address and
+    language, the meeting's start how long it holds. Raises InvalidLink (gone: the row was purged or its address
+    erased; expired)."""
+    if isinstance(verified, LinkClaims):
+        return verified
+    row = await conn.fetchrow(
+        "SELECT i.meeting_id, i.email, i.locale, i.sent_at, m.starts_at FROM invitations i "
+        "JOIN meetings m ON m.id = i.meeting_id WHERE i.id = $1",
+        verified.invitation_id,
+    )
+    if row is None:
+        raise InvalidLink("gone", gone=True)
+    locale: links.Locale = "en" if row["locale"] == "en" else "nl"
+    if str(row["email"]).endswith("@invalid"):  # erased (services/me): the link names nobody any more
+        raise InvalidLink("gone", gone=True, locale=locale)
+    now = now or datetime.now(UTC)
+    expires = links.expiry(row["starts_at"], row["sent_at"], now)
+    claims = LinkClaims(
+        purpose=verified.purpose,
+        meeting_id=row["meeting_id"],
+        email=str(row["email"]),
+        locale=locale,
+        expires=int(expires.timestamp()),
+    )
+    if expires <= now:
+        raise InvalidLink("expired", expired=True, claims=claims)
+    return claims
 
 
 async def meeting_title(conn: Connection, meeting_id: UUID) -> str:

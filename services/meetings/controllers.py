@@ -23,7 +23,7 @@ from services.auth.guards import (
 from services.db import Conn, required
 from services.errors import InvalidInput
 from services.evaluations.templates import usable_by as usable_questionnaire
-from services.http import NO_NUL, CodeParam, CursorParam, LimitParam, SlugParam, TimeParam, created
+from services.http import CODE, NO_NUL, SLUG, CodeParam, CursorParam, LimitParam, SlugParam, TimeParam, created
 from services.meetings import service
 from services.pagination import decode_cursor, encode_cursor
 from services.reminders import rules as reminder_rules
@@ -59,21 +59,23 @@ class MeetingController(Controller):
         audience_group: Annotated[
             str | None,
             QueryParameter(
+                name="audienceGroup",
                 max_length=60,
-                pattern=r"^[a-z0-9-]+$",
+                pattern=SLUG,
                 description="Bijeenkomsten open voor deze beroepsgroep: voor die groep, of voor iedereen",
             ),
         ] = None,
         audience_organisation: Annotated[
             str | None,
             QueryParameter(
+                name="audienceOrganisation",
                 max_length=40,
-                pattern=r"^[A-Za-z0-9-]+$",
+                pattern=CODE,
                 description="Bijeenkomsten open voor deze organisatie: voor haar, haar provincie, veiligheidsregio of "
                 "regio, of voor iedereen",
             ),
         ] = None,
-        series_id: FromQuery[UUID | None] = None,
+        series_id: Annotated[UUID | None, QueryParameter(name="seriesId")] = None,
         online: Annotated[bool | None, QueryParameter(description="true: online te volgen; false: op locatie")] = None,
         q_: Annotated[str | None, QueryParameter(name="q", max_length=100, pattern=NO_NUL)] = None,
         cursor: CursorParam = None,

@@ -46,12 +46,17 @@ Reason = Literal["erased", "unsubscribed"]
 
 async def suppress(conn: Connection, secret: str, email: str, reason: Reason = "erased") -> None:
     """Put the address on the list; an erasure outranks an unsubscribe (it is lifted only by proof of address)."""
+    await suppress_hash(conn, address_hash(secret, email), reason)
+
+
+async def suppress_hash(conn: Connection, digest: bytes, reason: Reason) -> None:
+    """`suppress` for an address known only by its hash (an unsubscribe link whose invitation row is gone)."""
     await conn.execute(
         """
         INSERT INTO suppressed_addresses (address_hash, reason) VALUES ($1, $2)
         ON CONFLICT (address_hash) DO UPDATE SET reason = 'erased' WHERE excluded.reason = 'erased'
         """,
-        address_hash(secret, email),
+        digest,
         reason,
     )
 

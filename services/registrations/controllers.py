@@ -26,7 +26,7 @@ from schemas.registrations import (
 from services import ratelimit
 from services.auth.guards import CurrentPrincipal, provide_principal
 from services.db import Conn, Connection, Pool
-from services.http import CodeParam, CursorParam, LimitParam, SlugParam, TextParam
+from services.http import SLUG, CodeParam, CursorParam, LimitParam, TextParam
 from services.http import created as created_response
 from services.participants.auth import Actor, CurrentCaller, ParticipantActor, provide_caller
 from services.registrations import idempotency, listing, requests, service
@@ -42,7 +42,8 @@ IdempotencyKey: TypeAlias = Annotated[
     ),
 ]
 OfferToken: TypeAlias = Annotated[
-    str | None, QueryParameter(max_length=100, description="Ondertekende link uit de e-mail met het aanbod")
+    str | None,
+    QueryParameter(name="offerToken", max_length=100, description="Ondertekende link uit de e-mail met het aanbod"),
 ]
 
 
@@ -149,7 +150,9 @@ class MeetingRegistrationController(Controller):
         meeting_id: FromPath[UUID],
         status: FromQuery[RegistrationStatus | None] = None,
         organisation: CodeParam = None,
-        professional_group: SlugParam = None,
+        professional_group: Annotated[
+            str | None, QueryParameter(name="professionalGroup", max_length=60, pattern=SLUG)
+        ] = None,
         q: TextParam = None,
         cursor: CursorParam = None,
         limit: LimitParam = 100,

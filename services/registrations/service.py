@@ -172,7 +172,7 @@ async def answer_offer(
     Raises NotAuthenticated-like Forbidden for a bad link, Conflict when nothing is on offer or it expired."""
     if offer_token is not None:
         if not offers.verify(secret, registration_id, action, offer_token):
-            raise Forbidden("Deze link is ongeldig", field="offer_token")
+            raise Forbidden("Deze link is ongeldig", field="offerToken")
         row = await q.get(conn, registration_id)
         if row is None:
             raise NotFound("Deze inschrijving bestaat niet")

@@ -15,11 +15,31 @@ from litestar.response import Template
 
 from services.db import Conn
 from services.invitations import unsubscribe
+from services.web.i18n import gettext as _
 from services.web.render import PAGE_ERRORS, message
 
 
 def _invalid() -> Template:
-    return message("Link onbekend", "Deze afmeldlink klopt niet. Gebruik de link uit de uitnodiging zelf.", status=404)
+    return message(
+        _("Link onbekend"), _("Deze afmeldlink klopt niet. Gebruik de link uit de uitnodiging zelf."), status=404
+    )
+
+
+def _too_old() -> Template:
+    """A link of the first kind whose invitation retention removed: say so rather than pretend it worked."""
+    return message(
+        _("Afmeldlink te oud"),
+        _(
+            "Deze afmeldlink is te oud: we bewaren uitnodigingen een jaar na de bijeenkomst, en deze link zegt zelf "
+            "niet naar welk adres hij ging. Er is dus niets veranderd."
+        ),
+        _(
+            "Zet uitnodigingen uit op je eigen pagina (Mijn bijeenkomsten), "
+            "of gebruik de afmeldlink in een nieuwere mail."
+        ),
+        status=410,
+        links=[(_("Inloggen"), "/inloggen")],
+    )
 
 
 class UnsubscribePageController(Controller):
@@ -29,27 +49,34 @@ class UnsubscribePageController(Controller):
 
     @get("/{invitation_id:int}/{token:str}")
     async def show(self, conn: Conn, state: State, invitation_id: FromPath[int], token: FromPath[str]) -> Template:
-        if not unsubscribe.valid(state.settings.secret_key, invitation_id, token):
+        target = unsubscribe.verify(state.settings.secret_key, invitation_id, token)
+        if target is None:
             return _invalid()
+        if not await unsubscribe.can_follow(conn, invitation_id, target):
+            return _too_old()
         return message(
-            "Geen uitnodigingen meer?",
-            "Met de knop hieronder krijg je op dit adres geen uitnodigingen van Leerkring meer. "
-            "Bijeenkomsten waarvoor je al bent uitgenodigd of ingeschreven houden je op de hoogte van wijzigingen.",
-            button="Stuur me geen uitnodigingen meer",
+            _("Geen uitnodigingen meer?"),
+            _(
+                "Met de knop hieronder krijg je op dit adres geen uitnodigingen van Leerkring meer. "
+                "Bijeenkomsten waarvoor je al bent uitgenodigd of ingeschreven houden je op de hoogte van wijzigingen."
+            ),
+            button=_("Stuur me geen uitnodigingen meer"),
         )
 
     @post("/{invitation_id:int}/{token:str}", status_code=200)
     async def unsubscribe(
         self, conn: Conn, state: State, invitation_id: FromPath[int], token: FromPath[str]
     ) -> Template:
-        if not unsubscribe.valid(state.settings.secret_key, invitation_id, token):
+        target = unsubscribe.verify(state.settings.secret_key, invitation_id, token)
+        if target is None:
             return _invalid()
-        email = await unsubscribe.address_of(conn, invitation_id)
-        if email is not None:
-            await unsubscribe.unsubscribe(conn, state.settings.secret_key, email)
+        if not await unsubscribe.follow(conn, state.settings.secret_key, invitation_id, target):
+            return _too_old()
         return message(
-            "Afgemeld",
-            "Je krijgt op dit adres geen uitnodigingen meer van Leerkring.",
-            "Toch weer uitnodigingen? Zet het aan op je eigen pagina (Mijn bijeenkomsten) of schrijf je in op de "
-            "pagina van een bijeenkomst.",
+            _("Afgemeld"),
+            _("Je krijgt op dit adres geen uitnodigingen meer van Leerkring."),
+            _(
+                "Toch weer uitnodigingen? Zet het aan op je eigen pagina (Mijn bijeenkomsten) of schrijf je in op de "
+                "pagina van een bijeenkomst."
+            ),
         )

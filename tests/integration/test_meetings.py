@@ -205,6 +205,14 @@ async def test_list_filters(client: Client, vng: dict[str, str], admin: dict[str
     assert await names(audience_group="wmo-consulent") == set(specs) - {"group"}
     # Den Haag (GM0518) lies in Zuid-Holland (PV28) and is a member of Regio Haaglanden.
     assert await names(audience_organisation="GM0518") == {"province", "region", "theme", "group"}
+    # The NLGov spelling (lowerCamelCase) is the documented one; the v1 spellings above still work (deprecated).
+    assert await names(audienceGroup="jeugdconsulent") == set(specs) - {"theme"}
+    assert await names(audienceOrganisation="GM0518") == {"province", "region", "theme", "group"}
+    both = await names(audienceGroup="jeugdconsulent", audience_group="wmo-consulent")
+    assert both == set(specs) - {"theme"}, "both spellings given: the new one wins"
+    wrong = await client.get("/api/v1/meetings", params={"audience_group": "Geen Slug"})
+    assert wrong.status_code == 422
+    assert [e["field"] for e in wrong.json()["errors"]] == ["audienceGroup"], "named as the document spells it"
     assert await names(organisation="VNG") == set(specs)
     assert await names(status="draft") == set()
     past = (datetime.now(UTC) + timedelta(days=400)).isoformat()

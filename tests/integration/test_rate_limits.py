@@ -104,10 +104,10 @@ async def test_guessing_invitation_links_is_stopped_and_real_links_still_count_f
     from services.invitations import links as invitation_links
 
     meeting = await published(client, vng)
-    real = invitation_links.make(
-        settings.secret_key, "register", UUID(meeting["id"]), "iemand@gemeente.example.nl", locale="nl",
-        until=datetime.fromisoformat(meeting["starts_at"]),
-    )  # fmt: skip
+    real = invitation_links.sign_v1(settings.secret_key, invitation_links.LinkClaims(
+        purpose="register", meeting_id=UUID(meeting["id"]), email="iemand@gemeente.example.nl", locale="nl",
+        expires=int(datetime.fromisoformat(meeting["starts_at"]).timestamp()),
+    ))  # fmt: skip
     for _ in range(3):  # opening your own link often is no guessing
         assert (await client.get(f"/uitnodiging/aanmelden/{real}")).status_code == 200
     for n in range(ratelimit.BAD_LINK.requests):

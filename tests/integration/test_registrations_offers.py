@@ -35,8 +35,8 @@ async def test_offers_pass_down_the_list_when_declined_or_expired(
     # The decline link declines, and cannot be used to accept.
     url = f"/api/v1/registrations/{regs[1]['id']}"
     decline = offer_token("test-secret", UUID(regs[1]["id"]), "decline")
-    forged = await client.post(f"{url}/accept", params={"offer_token": decline})
-    assert (forged.status_code, forged.json()["errors"][0]["field"]) == (403, "offer_token")
+    forged = await client.post(f"{url}/accept", params={"offerToken": decline})
+    assert (forged.status_code, forged.json()["errors"][0]["field"]) == (403, "offerToken")
     declined = await client.post(f"{url}/decline", params={"offer_token": decline})
     assert declined.status_code == 200, declined.text
     assert (declined.json()["status"], declined.json()["end_reason"]) == ("declined", "offer_declined")

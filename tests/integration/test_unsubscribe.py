@@ -83,3 +83,82 @@ async def test_one_click_and_the_page_stop_mass_invitations_to_the_address(
     progress = (await browser.get(batch["progress_url"], headers=vng)).json()
     assert (progress["counts"]["total"], progress["counts"]["skipped"]) == (0, 2)
     assert len(mail_sink.messages) == 2
+
+
+async def test_the_unsubscribe_page_speaks_english_too(browser: Client, mail_settings: Settings) -> None:
+    from services.invitations import unsubscribe
+
+    link = unsubscribe.url(BASE, mail_settings.secret_key, 12345, PASTED, None).removeprefix(BASE)
+    browser.cookies.set("leerkring_taal", "en")  # the language switch's cookie
+    shown = await browser.get(link)
+    assert shown.status_code == 200
+    assert "No more invitations?" in shown.text
+    assert "uitnodigingen" not in shown.text
+    wrong = await browser.get(link + "x")
+    assert (wrong.status_code, "Unknown link" in wrong.text) == (404, True), wrong.text
+    browser.cookies.delete("leerkring_taal")
+    assert "Geen uitnodigingen meer?" in (await browser.get(link)).text, "Dutch by default"
+
+
+async def test_an_unsubscribe_link_still_works_after_retention_purged_its_invitation(
+    browser: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    """The invitation row goes 12 months after the meeting (services/retention); a mail kept longer still carries
+    a link that must do what its page says. Purged at the controllable clock, then pressed."""
+    from datetime import datetime, timedelta
+
+    from services import links_signing
+    from services.retention.service import purge
+
+    meeting = await published_meeting(browser, vng)
+    (member,) = await add_participants(conn, 1)
+    async with running_workers(mail_settings):
+        await invite(browser, vng, meeting["id"], groups=["wmo-consulent"], emails=[PASTED])
+        received = by_recipient(await mails(mail_sink, 2))
+        await wait_until(lambda: batches_done(conn, meeting["id"]))
+    leave = {}
+    for address in (member, PASTED):
+        found = re.fullmatch(
+            r"<https://leerkring\.test(/uitschrijven/[^>]+)>", str(received[address][0].message["List-Unsubscribe"])
+        )
+        assert found
+        leave[address] = found.group(1)
+        assert address.split("@")[0] not in leave[address]
+    old_id = await conn.fetchval("SELECT id FROM invitations WHERE email = $1", PASTED)
+    # A link as mailed before it carried what it needs (only the row id): made the old way.
+    v1 = f"/uitschrijven/{old_id}/{links_signing.sign(mail_settings.secret_key, f'unsubscribe:{old_id}', kind='x')}"
+    assert (await browser.get(v1)).status_code == 200, "while the row is there the old link works"
+
+    ends = datetime.fromisoformat(meeting["ends_at"])
+    result = await purge(conn, mail_settings, now=ends + timedelta(days=400))
+    assert result.invitations == 2
+    assert await conn.fetchval("SELECT count(*) FROM invitations") == 0
+
+    for address in (member, PASTED):
+        shown = await browser.get(leave[address])
+        assert shown.status_code == 200
+        assert '<form method="post"' in shown.text
+        clicked = await browser.post(
+            leave[address],
+            content=b"List-Unsubscribe=One-Click",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert clicked.status_code == 200, clicked.text
+        assert await suppression.is_suppressed(conn, mail_settings.secret_key, address), address
+    assert not await conn.fetchval("SELECT invitation_consent FROM participants WHERE email = $1", member)
+
+    # The old link names a row that is gone: its page says so instead of pretending.
+    honest = await browser.get(v1)
+    assert honest.status_code == 410, honest.text
+    assert "te oud" in honest.text
+    assert '<form method="post"' not in honest.text
+    pressed = await browser.post(v1, headers={"Origin": BASE})
+    assert pressed.status_code == 410
+    assert "Afgemeld" not in pressed.text
+
+    later = await published_meeting(browser, vng, title="Een jaar later")
+    async with running_workers(mail_settings):
+        batch = await invite(browser, vng, later["id"], groups=["wmo-consulent"], emails=[PASTED, member])
+        await wait_until(lambda: batches_done(conn, later["id"]))
+    progress = (await browser.get(batch["progress_url"], headers=vng)).json()
+    assert (progress["counts"]["total"], progress["counts"]["skipped"]) == (0, 2)

@@ -22,22 +22,52 @@ AMS = ZoneInfo("Europe/Amsterdam")
 
 
 def token(purpose: links.Purpose = "register", **kw: object) -> str:
-    until = kw.pop("until", NOW + timedelta(days=30))
-    return links.make(SECRET, purpose, MEETING, "jan@gemeente.nl", locale="nl", until=until, now=NOW)  # type: ignore[arg-type]
+    """A v1 link, as mailed until 2026-12 (the claims in the URL); still verified until it expires."""
+    until: datetime = kw.pop("until", NOW + timedelta(days=30))  # type: ignore[assignment]
+    expires = min(until, NOW + links.MAX_LIFETIME)
+    claims = links.LinkClaims(
+        purpose=purpose, meeting_id=MEETING, email="jan@gemeente.nl", locale="nl", expires=int(expires.timestamp())
+    )
+    return links.sign_v1(SECRET, claims)
 
 
 def test_one_spelling_per_link_the_spare_bits_of_the_last_character_count() -> None:
-    good = token()
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    last = alphabet.index(good[-1])
-    for spare in range(1, 4):  # the MAC's last character carries 4 bits of it and 2 spare bits
-        other = good[:-1] + alphabet[last ^ spare]
-        with pytest.raises(links.InvalidLink, match="bad signature"):
-            links.verify(SECRET, other, "register", now=NOW)
+    for good in (token(), links.make(SECRET, "register", 42)):
+        last = alphabet.index(good[-1])
+        for spare in range(1, 4):  # the MAC's last character carries 4 bits of it and 2 spare bits
+            other = good[:-1] + alphabet[last ^ spare]
+            with pytest.raises(links.InvalidLink, match="bad signature"):
+                links.verify(SECRET, other, "register", now=NOW)
 
 
-def test_link_round_trip() -> None:
+def test_a_v2_link_names_the_invitation_and_nothing_else() -> None:
+    made = links.make(SECRET, "register", 42)
+    version, number, mac = made.split(".")
+    assert (version, number) == ("v2", "42")
+    assert len(mac) == 22, "128 bits of MAC"
+    assert links.verify(SECRET, made, "register") == links.InvitationRef(purpose="register", invitation_id=42)
+    assert links.url("https://lk.test/", made, "register") == f"https://lk.test/uitnodiging/aanmelden/{made}"
+    with pytest.raises(links.InvalidLink, match="signature"):
+        links.verify(SECRET, made, "decline")
+    with pytest.raises(links.InvalidLink, match="signature"):
+        links.verify("ander geheim", made, "register")
+    with pytest.raises(links.InvalidLink, match="signature"):
+        links.verify(SECRET, f"v2.43.{mac}", "register")
+    for odd in ("+42", "4_2", "٤٢", "-42", "042", "", "9" * 20):
+        with pytest.raises(links.InvalidLink, match="malformed"):
+            links.verify(SECRET, f"v2.{odd}.{mac}", "register")
+
+
+def test_a_v2_link_holds_until_the_start_and_at_most_its_lifetime() -> None:
+    start = NOW + timedelta(days=10)
+    assert links.expiry(start, NOW, NOW) == start
+    assert links.expiry(NOW + timedelta(days=3650), NOW, NOW) == NOW + links.MAX_LIFETIME
+
+
+def test_v1_link_round_trip() -> None:
     claims = links.verify(SECRET, token(), "register", now=NOW)
+    assert isinstance(claims, links.LinkClaims)
     assert (claims.purpose, claims.meeting_id, claims.email, claims.locale) == (
         "register",
         MEETING,
@@ -45,7 +75,6 @@ def test_link_round_trip() -> None:
         "nl",
     )
     assert claims.expires_at == NOW + timedelta(days=30)
-    assert links.url("https://lk.test/", token(), "register").startswith("https://lk.test/uitnodiging/aanmelden/v1.")
 
 
 def test_link_is_single_purpose() -> None:
@@ -53,18 +82,14 @@ def test_link_is_single_purpose() -> None:
         links.verify(SECRET, token("register"), "decline", now=NOW)
 
 
-def test_link_expires() -> None:
+def test_v1_link_expires() -> None:
     t = token(until=NOW + timedelta(hours=1))
     links.verify(SECRET, t, "register", now=NOW + timedelta(minutes=59))
     with pytest.raises(links.InvalidLink) as caught:
         links.verify(SECRET, t, "register", now=NOW + timedelta(hours=1))
     assert caught.value.expired
     assert caught.value.claims is not None
-
-
-def test_link_lifetime_is_capped() -> None:
-    claims = links.verify(SECRET, token(until=NOW + timedelta(days=3650)), "register", now=NOW)
-    assert claims.expires_at == NOW + links.MAX_LIFETIME
+    assert caught.value.locale == "nl"
 
 
 def test_link_from_another_secret_or_altered_is_refused() -> None:
@@ -72,7 +97,9 @@ def test_link_from_another_secret_or_altered_is_refused() -> None:
     version, _, mac = good.split(".")
     with pytest.raises(links.InvalidLink, match="signature"):
         links.verify("ander geheim", good, "register", now=NOW)
-    forged = links.sign("ander geheim", links.verify(SECRET, good, "register", now=NOW))
+    verified = links.verify(SECRET, good, "register", now=NOW)
+    assert isinstance(verified, links.LinkClaims)
+    forged = links.sign_v1("ander geheim", verified)
     with pytest.raises(links.InvalidLink):
         links.verify(SECRET, forged, "register", now=NOW)
     other_body = token("decline").split(".")[1]

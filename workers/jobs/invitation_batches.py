@@ -71,10 +71,11 @@ def sendable(batch: fanout.BatchWork, meeting: MailMeeting | None) -> bool:
     return meeting.status == "published" and last > datetime.now(UTC)
 
 
-def signed_links(settings: Settings, meeting: MailMeeting, email: str, locale: Locale) -> Links:
+def signed_links(settings: Settings, invitation_id: int) -> Links:
+    """Register and decline links that name the invitation row only: nothing personal in a URL."""
+
     def make(purpose: links.Purpose) -> str:
-        token = links.make(settings.secret_key, purpose, meeting.id, email, locale=locale, until=meeting.starts_at)
-        return links.url(settings.base_url, token, purpose)
+        return links.url(settings.base_url, links.make(settings.secret_key, purpose, invitation_id), purpose)
 
     return Links(register=make("register"), decline=make("decline"))
 
@@ -112,7 +113,7 @@ def build_mail(
 class _Block:
     """What every row of one claimed block shares: the meeting as it is now, who is registered, the summary."""
 
-    def __init__(self, batch: fanout.BatchWork, meeting: MailMeeting, registered: set[str]) -> None:
+    def __init__(self, batch: fanout.BatchWork, meeting: MailMeeting, registered: dict[str, str]) -> None:
         self.batch = batch
         self.meeting = meeting
         self.registered = registered
@@ -139,7 +140,7 @@ def _mail(ctx: Ctx, block: _Block, row: sending.Claimed) -> deliveries.Mail:
     def build(message_id: str) -> EmailMessage:
         mine = block.personal.get(row.email, Links())
         if batch.kind != "cancellation":
-            answer = signed_links(settings, meeting, row.email, locale)
+            answer = signed_links(settings, row.id)
             mine = msgspec.structs.replace(mine, register=answer.register, decline=answer.decline)
         composed = compose(
             KINDS[batch.kind],
@@ -151,13 +152,14 @@ def _mail(ctx: Ctx, block: _Block, row: sending.Claimed) -> deliveries.Mail:
             note=batch.note,
             reason=batch.reason,
             registered=row.email in block.registered,
+            seated=block.registered.get(row.email) == "confirmed",
             rsvp=bool(settings.reply_address),
         )
         # Only an organiser's invitations are mass mail; updates and cancellations concern a meeting one holds.
         # RFC 8058 wants https: a development server on http:// sends its invitations without the header.
-        leave = unsubscribe.url(settings.base_url, settings.secret_key, row.id) if batch.kind == "invitation" else None
-        if leave is not None and not leave.startswith("https://"):
-            leave = None
+        leave = None
+        if batch.kind == "invitation" and settings.base_url.startswith("https://"):
+            leave = unsubscribe.url(settings.base_url, settings.secret_key, row.id, row.email, row.participant_id)
         return build_mail(settings, composed, recipient, message_id, list_unsubscribe=leave)
 
     return deliveries.Mail(
@@ -245,7 +247,7 @@ class _Batch(LaneWork[_Taken]):
                 conn, self.batch_id, size=BLOCK, key_prefix=prefix, key_suffix=suffix,
                 lease_seconds=tuning.delivery_lease,
             )  # fmt: skip
-            registered = await sending.registered(conn, meeting.id, [r.email for r in rows]) if rows else set()
+            registered = await sending.registered(conn, meeting.id, [r.email for r in rows]) if rows else {}
             block = _Block(batch, meeting, registered)
             mails = [_mail(ctx, block, row) for row in rows]
             claims = await deliveries.claim(conn, mails, ctx)

@@ -55,9 +55,12 @@ async def new_batch(
     *,
     changes: dict[str, Any] | None = None,
     reason: str = "",
+    seated_only: bool = False,
 ) -> UUID | None:
     """An update or cancellation batch for this meeting version, with its event; None when it exists already."""
-    batch_id = await queries.insert_follow_up_batch(conn, meeting_id, kind, sequence, changes=changes, reason=reason)
+    batch_id = await queries.insert_follow_up_batch(
+        conn, meeting_id, kind, sequence, changes=changes, reason=reason, seated_only=seated_only
+    )
     if batch_id is not None:
         await emit(conn, meeting_id, InvitationRequested(batch_id=batch_id, meeting_id=meeting_id))
     return batch_id
@@ -131,10 +134,14 @@ async def create_update_batch(conn: Connection, task: scheduling.ScheduledTask) 
         return None
     now = Placement(**{k: meeting[k] for k in Placement.__struct_fields__})
     baseline: dict[str, Any] = task.payload.get("baseline", {})
-    if not summarise(previous(now, baseline), now, "nl"):
+    lines = summarise(previous(now, baseline), now, "nl")
+    if not lines:
         log.info("meeting %s: edits undid each other, no update mail", task.aggregate_id)
         return None
-    await new_batch(conn, task.aggregate_id, "update", meeting["sequence"], changes=baseline)
+    # Only the online link changed: the people with a seat alone may read it, so for everyone else (invitees, the
+    # waiting list) the update would say nothing. They get none; their calendar entry never held the link.
+    seated_only = all(line.confidential for line in lines)
+    await new_batch(conn, task.aggregate_id, "update", meeting["sequence"], changes=baseline, seated_only=seated_only)
     return None
 
 

@@ -33,10 +33,11 @@ from services.mail.message import build_message
 from services.participants import links as personal
 from services.registrations import notices, offers
 from services.registrations import queries as rq
+from services.reminders.links import cant_come_url
 from services.settings import Settings
 from workers.context import load_event, pool_of, settings_of
 from workers.deliveries import Mail, send_once
-from workers.jobs.invitation_batches import build_mail, signed_links
+from workers.jobs.invitation_batches import build_mail
 from workers.registry import job
 
 log = logging.getLogger(__name__)
@@ -241,7 +242,8 @@ def _builder(
     zone = meeting.calendar.timezone
     if plan.template in notices.CALENDAR_KINDS:
         kind = plan.template
-        cancel_link = signed_links(settings, meeting, person.email, to.locale).decline
+        # The way out names the registration, never the address (the reminders' "ik kan toch niet" page).
+        cancel_link = cant_come_url(settings.base_url, settings.secret_key, plan.registration_id)
         mail_links = msgspec.structs.replace(
             mine, decline=cancel_link if kind in ("confirmation", "promoted") else None
         )

@@ -2,6 +2,7 @@
 
 GET only shows what the link will do and a button; POST does it. Mail scanners (Outlook Safe Links, Gmail's link
 checks) fetch every URL in a message, so a GET that registered or declined would answer on the invitee's behalf.
+The pages speak the invitee's language (the invitation's); a link that names nobody we know, the reader's.
 """
 
 from __future__ import annotations
@@ -19,69 +20,54 @@ from services import ratelimit
 from services.db import Conn, Connection
 from services.errors import DomainError, InvalidInput
 from services.invitations import links, respond
-from services.web import choices, forms, session
+from services.web import choices, forms, i18n, session
 from services.web.account import sign_in_cookie
+from services.web.i18n import gettext as _
 from services.web.render import PAGE_ERRORS, field_errors, message, page, summary
 
-PAGES: dict[Locale, dict[str, str]] = {
-    "nl": {
-        "confirm_register": "Inschrijven",
-        "confirm_register_text": "Wil je je inschrijven voor deze bijeenkomst?",
-        "button_register": "Ja, schrijf me in",
-        "confirm_decline": "Afmelden",
-        "confirm_decline_text": "Wil je laten weten dat je niet komt? Een inschrijving wordt dan geannuleerd.",
-        "button_decline": "Ja, ik kom niet",
-        "confirmed": "Je bent ingeschreven. De bevestiging met de agenda-uitnodiging komt zo naar je toe.",
-        "waitlisted": "De bijeenkomst is vol. Je staat op de wachtlijst (nummer {position}); komt er een plek vrij, "
-        "dan hoor je het meteen.",
-        "offered": "Er staat een plek voor je klaar; bevestig die via de mail die je krijgt.",
-        "declined": "Je hebt je afgemeld. Bedankt dat je het laat weten.",
-        "done": "Gelukt",
-        "invalid": "Deze link is ongeldig. Gebruik de link uit je uitnodiging, of vraag de organisator om een nieuwe.",
-        "invalid_heading": "Link ongeldig",
-        "expired": "Deze link is verlopen: de bijeenkomst is al begonnen of de link is te oud.",
-        "expired_heading": "Link verlopen",
-        "refused_heading": "Dat lukte niet",
-    },
-    "en": {
-        "confirm_register": "Register",
-        "confirm_register_text": "Would you like to register for this meeting?",
-        "button_register": "Yes, register me",
-        "confirm_decline": "Decline",
-        "confirm_decline_text": "Let us know you will not attend? Any registration of yours is then cancelled.",
-        "button_decline": "Yes, I will not attend",
-        "confirmed": "You are registered. The confirmation with the calendar invitation is on its way.",
-        "waitlisted": "The meeting is full. You are on the waiting list (number {position}); we will let you know "
-        "as soon as a seat frees up.",
-        "offered": "A seat is being held for you; confirm it through the e-mail you will receive.",
-        "declined": "You have declined. Thank you for letting us know.",
-        "done": "Done",
-        "invalid": "This link is not valid. Use the link in your invitation, or ask the organiser for a new one.",
-        "invalid_heading": "Invalid link",
-        "expired": "This link has expired: the meeting has started or the link is too old.",
-        "expired_heading": "Link expired",
-        "refused_heading": "That did not work",
-    },
-}
+
+def _speak(locale: Locale | None) -> None:
+    """Answer in the invitee's language when we know it (the request's stays otherwise)."""
+    if locale in i18n.LOCALES:
+        i18n.CURRENT.set(locale)
 
 
-def _page(locale: Locale, status: int, heading: str, text: str, *, title: str = "", button: str = "") -> Template:
-    return message(heading, text, status=status, meeting_title=title, button=button, lang=locale)
+def _refused(exc: DomainError) -> Template:
+    return message(_("Dat lukte niet"), _(exc.detail), status=exc.status)
 
 
-async def _check(request: Request[Any, Any, Any], token: str, purpose: links.Purpose) -> links.LinkClaims | Template:
+async def _check(
+    conn: Connection, request: Request[Any, Any, Any], token: str, purpose: links.Purpose
+) -> links.LinkClaims | Template:
     """The link's claims, or the page that says why not. Raises TooManyRequests (a page) for a client that tried
-    too many wrong links (ratelimit.BAD_LINK); only wrong ones count."""
+    too many wrong links (ratelimit.BAD_LINK); only wrong ones count (not expired ones, nor ones whose invitation
+    is gone: those we made)."""
     await ratelimit.refuse_if_blocked(request, ratelimit.BAD_LINK)
     try:
-        return links.verify(request.app.state.settings.secret_key, token, purpose)
+        verified = links.verify(request.app.state.settings.secret_key, token, purpose)
+        claims = await respond.claims_for(conn, verified)
     except links.InvalidLink as exc:
-        locale: Locale = exc.claims.locale if exc.claims else "nl"
-        t = PAGES[locale]
+        _speak(exc.locale)
         if exc.expired:
-            return _page(locale, 410, t["expired_heading"], t["expired"])
+            return message(
+                _("Link verlopen"),
+                _("Deze link is verlopen: de bijeenkomst is al begonnen of de link is te oud."),
+                status=410,
+            )
+        if exc.gone:
+            return message(
+                _("Uitnodiging bestaat niet meer"),
+                _("Deze uitnodiging bestaat niet meer: ze is gewist of na de bewaartermijn opgeruimd."),
+                status=410,
+            )
         await ratelimit.for_request(request, ratelimit.BAD_LINK)
-        return _page(locale, 404, t["invalid_heading"], t["invalid"])
+        return message(
+            _("Link ongeldig"),
+            _("Deze link is ongeldig. Gebruik de link uit je uitnodiging, of vraag de organisator om een nieuwe."),
+            status=404,
+        )
+    _speak(claims.locale)
+    return claims
 
 
 async def _register_form(
@@ -98,15 +84,24 @@ async def _register_form(
     return page(
         "register.html",
         status=422 if errors else 200,
-        title=PAGES[claims.locale]["confirm_register"],
-        lang=claims.locale,
-        t=PAGES[claims.locale],
+        title=_("Inschrijven"),
         meeting_title=title,
         profile=forms.profile_values(form) if form is not None else known,
         choices=await choices.load(conn),
         errors=errors,
         error_list=summary(errors),
     )
+
+
+def _registered(answer: respond.Answer) -> str:
+    if answer.result == "waitlisted":
+        return _(
+            "De bijeenkomst is vol. Je staat op de wachtlijst (nummer %(position)s); komt er een plek vrij, "
+            "dan hoor je het meteen."
+        ) % {"position": answer.position or "?"}
+    if answer.result == "offered":
+        return _("Er staat een plek voor je klaar; bevestig die via de mail die je krijgt.")
+    return _("Je bent ingeschreven. De bevestiging met de agenda-uitnodiging komt zo naar je toe.")
 
 
 class InvitationLinkController(Controller):
@@ -119,7 +114,7 @@ class InvitationLinkController(Controller):
     @get("/aanmelden/{token:str}")
     async def show_register(self, conn: Conn, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
         """What the register link will do, with the form (a GET never acts: mail scanners follow links)."""
-        claims = await _check(request, token, "register")
+        claims = await _check(conn, request, token, "register")
         if isinstance(claims, Template):
             return claims
         return await _register_form(conn, claims)
@@ -130,10 +125,9 @@ class InvitationLinkController(Controller):
     ) -> Template:
         """Register the invitee the signed link names, with what they filled in."""
         session.same_site(request, state.settings)
-        claims = await _check(request, token, "register")
+        claims = await _check(conn, request, token, "register")
         if isinstance(claims, Template):
             return claims
-        t = PAGES[claims.locale]
         form = await forms.read(request)
         try:
             # A savepoint: a refusal (closed, full) must not leave half an answer behind, e.g. a new participant row.
@@ -143,26 +137,26 @@ class InvitationLinkController(Controller):
         except InvalidInput as exc:
             return await _register_form(conn, claims, form=form, errors=field_errors(exc.errors))
         except DomainError as exc:
-            return _page(claims.locale, exc.status, t["refused_heading"], exc.detail)
-        done = _page(
-            claims.locale, 200, t["done"], t[answer.result].format(position=answer.position or "?"), title=answer.title
-        )
+            return _refused(exc)
+        done = message(_("Gelukt"), _registered(answer), meeting_title=answer.title)
         # The signed link proves the mailbox: this browser may see the person's own page from now on.
         done.cookies.append(await sign_in_cookie(conn, state.settings, answer.participant_id))
         return done
 
     @get("/afmelden/{token:str}")
     async def show_decline(self, conn: Conn, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
-        claims = await _check(request, token, "decline")
+        claims = await _check(conn, request, token, "decline")
         if isinstance(claims, Template):
             return claims
-        t = PAGES[claims.locale]
         try:
             title = await respond.meeting_title(conn, claims.meeting_id)
         except DomainError as exc:
-            return _page(claims.locale, exc.status, t["refused_heading"], exc.detail)
-        return _page(
-            claims.locale, 200, t["confirm_decline"], t["confirm_decline_text"], title=title, button=t["button_decline"]
+            return _refused(exc)
+        return message(
+            _("Je komt niet?"),
+            _("Wil je laten weten dat je niet komt? Een inschrijving wordt dan geannuleerd."),
+            meeting_title=title,
+            button=_("Ja, ik kom niet"),
         )
 
     @post("/afmelden/{token:str}", status_code=200)
@@ -171,13 +165,14 @@ class InvitationLinkController(Controller):
     ) -> Template:
         """Record the decline; an existing registration of the invitee is cancelled and their seat passed on."""
         session.same_site(request, state.settings)
-        claims = await _check(request, token, "decline")
+        claims = await _check(conn, request, token, "decline")
         if isinstance(claims, Template):
             return claims
-        t = PAGES[claims.locale]
         try:
             async with conn.transaction():
                 answer = await respond.decline(conn, claims)
         except DomainError as exc:
-            return _page(claims.locale, exc.status, t["refused_heading"], exc.detail)
-        return _page(claims.locale, 200, t["done"], t["declined"], title=answer.title)
+            return _refused(exc)
+        return message(
+            _("Gelukt"), _("Je hebt je afgemeld. Bedankt dat je het laat weten."), meeting_title=answer.title
+        )
