@@ -70,6 +70,7 @@ from services.web.meetings import MeetingPageController
 from services.web.offers import OfferPageController
 from services.web.organiser import OrganiserController
 from services.web.organiser_invite import OrganiserInviteController
+from services.web.organiser_meeting import OrganiserMeetingController
 from services.web.reminders import CantComePageController, ReminderOptOutController, StillComingPageController
 from services.web.render import favicon, stylesheet, template_config
 from services.web.unsubscribe import UnsubscribePageController
@@ -150,6 +151,7 @@ def create_app(settings: Settings) -> Litestar:
             AgendaController,
             OrganiserController,
             OrganiserInviteController,
+            OrganiserMeetingController,
             FunderController,
             CheckinPageController,
             SignInController,
