@@ -71,6 +71,7 @@ from services.web.offers import OfferPageController
 from services.web.organiser import OrganiserController
 from services.web.organiser_invite import OrganiserInviteController
 from services.web.organiser_meeting import OrganiserMeetingController
+from services.web.organiser_staff import OrganiserStaffController
 from services.web.reminders import CantComePageController, ReminderOptOutController, StillComingPageController
 from services.web.render import favicon, stylesheet, template_config
 from services.web.unsubscribe import UnsubscribePageController
@@ -152,6 +153,7 @@ def create_app(settings: Settings) -> Litestar:
             OrganiserController,
             OrganiserInviteController,
             OrganiserMeetingController,
+            OrganiserStaffController,
             FunderController,
             CheckinPageController,
             SignInController,

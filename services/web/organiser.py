@@ -122,7 +122,7 @@ class OrganiserController(Controller):
 
     @get("/inloggen")
     async def signin_form(self) -> Template:
-        return page("organiser_signin.html", title=_("Inloggen met je sleutel"), errors={}, error_list=[])
+        return page("organiser_signin.html", title=_("Inloggen met je sleutel of e-mailadres"), email="")
 
     @post("/inloggen", status_code=303)
     async def signin(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Response[Any]:
@@ -135,8 +135,8 @@ class OrganiserController(Controller):
         except NotAuthenticated:
             errors = {"key": _("Deze sleutel kennen we niet, of hij is ingetrokken. Vraag je beheerder om een nieuwe.")}
             return page(
-                "organiser_signin.html", status=401, title=_("Inloggen met je sleutel"), errors=errors,
-                error_list=summary(errors),
+                "organiser_signin.html", status=401, title=_("Inloggen met je sleutel of e-mailadres"), email="",
+                errors=errors, error_list=summary(errors),
             )  # fmt: skip
         target = "/financier" if principal.role == "funder" else HOME
         cookie = signed.cookie(state.settings, principal.key_id)

@@ -135,6 +135,7 @@ def _params(w: World) -> dict[str, str]:
         "number": "1",
         "questionnaire_id": "00000000-0000-4000-8000-000000000002",  # nobody's: each role's refusal or 404
         "series_id": w.series,
+        "staff_id": "00000000-0000-4000-8000-000000000003",  # no page session in this test: every role is refused
         "slug": "de-bedoeling",
     }
 
@@ -262,6 +263,8 @@ MATRIX: dict[str, str] = {
     "GET /organisator/bijeenkomsten/{meeting_id}/uitnodigingen/{batch_id}": "401 401 401 401 401 401",
     "GET /organisator/bijeenkomsten/{meeting_id}/uitnodigingen/{batch_id}/voortgang": "401 401 401 401 401 401",
     "GET /organisator/inloggen": "ok ok ok ok ok ok",
+    "GET /organisator/inloggen/link/{token}": "404 404 404 404 404 404",
+    "GET /organisator/collegas": "401 401 401 401 401 401",
     "GET /organisator/nieuw": "401 401 401 401 401 401",
     "GET /readyz": "ok ok ok ok ok ok",
     "GET /schema": "ok ok ok ok ok ok",
@@ -326,6 +329,10 @@ MATRIX: dict[str, str] = {
     "POST /organisator/bijeenkomsten/{meeting_id}/publiceren": "401 401 401 401 401 401",
     "POST /organisator/bijeenkomsten/{meeting_id}/uitnodigen": "401 401 401 401 401 401",
     "POST /organisator/inloggen": "401 401 401 401 401 401",
+    "POST /organisator/inloggen/mail": "bad bad bad bad bad bad",
+    "POST /organisator/inloggen/link/{token}": "404 404 404 404 404 404",
+    "POST /organisator/collegas": "401 401 401 401 401 401",
+    "POST /organisator/collegas/{staff_id}/verwijderen": "401 401 401 401 401 401",
     "POST /organisator/nieuw": "401 401 401 401 401 401",
     "POST /organisator/uitloggen": "ok ok ok ok ok ok",
     "POST /taal": "ok ok ok ok ok ok",
