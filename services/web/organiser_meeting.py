@@ -7,6 +7,7 @@ registrations and waiting list with a check-in button each and the QR code to pr
   .../publiceren .../annuleren   POST
   .../aanwezig                   POST one registration present (a button per row, big enough for a tablet)
   .../aanwezig/lijst             POST the door view's queue (JSON, services/web/static/door.js)
+  .../export/{inschrijvingen|aanwezigheid}.{csv|xlsx}   the exports, in Dutch (services/registrations/export.py)
 
 Every POST that changes something answers 303 to the meeting's page with what happened (`?gedaan=`, a word, never
 anything personal): Post/Redirect/Get, so reloading the page it lands on sends nothing again. A form with errors
@@ -30,16 +31,17 @@ from litestar.response import Redirect, Template
 from schemas.auth import Principal
 from schemas.meetings import MeetingPatch
 from schemas.registrations import AttendanceMark
+from services import sheets
 from services.attendance import checkin
 from services.attendance import service as attendance
 from services.dates import format_when, moment
 from services.db import Conn, Connection
-from services.errors import InvalidInput
+from services.errors import InvalidInput, NotFound
 from services.evaluations.results import results_for as evaluation_results
 from services.headers import SCRIPT_PAGE_POLICY
 from services.invitations import service as invitations
 from services.meetings import service as meetings
-from services.registrations import listing
+from services.registrations import export, listing
 from services.settings import Settings
 from services.web import charts, forms, organiser_form
 from services.web.i18n import N_, locale
@@ -53,6 +55,10 @@ DONE = {
     "gepubliceerd": N_("Gepubliceerd: de bijeenkomst staat in de agenda en inschrijven kan."),
     "geannuleerd": N_("Geannuleerd. Wie ingeschreven was, krijgt bericht."),
     "ingecheckt": N_("Ingecheckt."),
+}
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 DoneParam = Annotated[str | None, QueryParameter(name="gedaan", max_length=20)]
 
@@ -201,15 +207,20 @@ class OrganiserMeetingController(Controller):
             recorded = await attendance.record(conn, principal, meeting_id, marks)
         return {"recorded": [str(a.registration_id) for a in recorded if a.registration_id]}
 
-    @get("/inschrijvingen.csv")
+    @get("/export/{file:str}")
     async def export(
-        self, conn: Conn, state: State, request: Request[Any, Any, Any], meeting_id: FromPath[UUID]
-    ) -> Response[str]:
-        """The registrations as the API exports them (CSV for Excel)."""
+        self, conn: Conn, state: State, request: Request[Any, Any, Any], meeting_id: FromPath[UUID],
+        file: FromPath[str],
+    ) -> Response[bytes]:  # fmt: skip
+        """inschrijvingen or aanwezigheid, as .csv or .xlsx (services/registrations/export.py)."""
         principal = await _organiser(conn, state, request)
-        text = await listing.csv_export(conn, principal, meeting_id, status=None)
-        disposition = f'attachment; filename="inschrijvingen-{meeting_id}.csv"'
-        return Response(text, media_type="text/csv", headers={**HEADERS, "Content-Disposition": disposition})
+        kind, _dot, suffix = file.partition(".")
+        if kind not in ("inschrijvingen", "aanwezigheid") or suffix not in EXPORT_TYPES:
+            raise NotFound(_("Dit bestand bestaat niet"))
+        table = await export.sheet(conn, principal, meeting_id, kind)  # type: ignore[arg-type]
+        body = sheets.to_csv(table) if suffix == "csv" else sheets.to_xlsx(table)
+        disposition = f'attachment; filename="{kind}-{meeting_id}.{suffix}"'
+        return Response(body, media_type=EXPORT_TYPES[suffix], headers={**HEADERS, "Content-Disposition": disposition})
 
     @get("/evaluatie")
     async def evaluation(
