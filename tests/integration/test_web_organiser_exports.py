@@ -63,7 +63,7 @@ async def test_the_exports_say_who_registered_and_who_came_with_walk_ins_in_dutc
                       "Ingeschreven op", "Aanwezig", "Inloop"]  # fmt: skip
     by_name = {r[0]: r for r in rows}
     one = by_name["Deelnemer 1"]
-    assert one[2] == "'s-Gravenhage" and one[3] == "Wmo-consulent", "names, not codes"
+    assert (one[2], one[3]) == ("'s-Gravenhage", "Wmo-consulent"), "names, not codes"
     assert (one[4], one[7], one[8]) == ("ingeschreven", "aanwezig", "nee")
     assert (by_name["Deelnemer 3"][4], by_name["Deelnemer 3"][5]) == ("op de wachtlijst", "1")
     assert by_name["Inge Inloop"][4:] == ["inloop (niet ingeschreven)", "", "", "aanwezig", "ja"], "walk-ins too"

@@ -65,7 +65,8 @@ async def test_every_change_redirects_so_a_reload_sends_nothing_again(browser: C
     mid = meeting["id"]
     await sign_in(browser, vng)
     form = {"title": "Terugkomdag wijkteams", "format": "intervisie", "date": meeting["starts_at"][:10],
-            "start": "13:30", "end": "16:00", "capacity": "30", "venue_name": "Stadhuis", "venue_city": "Den Haag"}  # fmt: skip
+            "start": "13:30", "end": "16:00", "capacity": "30", "venue_name": "Stadhuis",
+            "venue_city": "Den Haag"}  # fmt: skip
     saved = await browser.post(f"/organisator/bijeenkomsten/{mid}/bewerken", data=form, follow_redirects=False)
     assert saved.status_code == 303
     assert saved.headers["location"] == f"/organisator/bijeenkomsten/{mid}?gedaan=opgeslagen"
