@@ -70,7 +70,7 @@ from services.web.meetings import MeetingPageController
 from services.web.offers import OfferPageController
 from services.web.organiser import OrganiserController
 from services.web.organiser_invite import OrganiserInviteController
-from services.web.organiser_meeting import OrganiserMeetingController
+from services.web.organiser_meeting import OrganiserMeetingController, door_worker
 from services.web.organiser_staff import OrganiserStaffController
 from services.web.reminders import CantComePageController, ReminderOptOutController, StillComingPageController
 from services.web.render import favicon, stylesheet, template_config
@@ -153,6 +153,7 @@ def create_app(settings: Settings) -> Litestar:
             OrganiserController,
             OrganiserInviteController,
             OrganiserMeetingController,
+            door_worker,
             OrganiserStaffController,
             FunderController,
             CheckinPageController,

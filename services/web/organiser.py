@@ -145,7 +145,9 @@ class OrganiserController(Controller):
     @post("/uitloggen", status_code=303)
     async def signout(self, state: State, request: Request[Any, Any, Any]) -> Redirect:
         session.same_site(request, state.settings)
-        return Redirect(f"{HOME}/inloggen", status_code=303, cookies=[signed.forget(state.settings)], headers=HEADERS)
+        # The door view's copies of pages (names of participants) and its queue go with the session.
+        cleared = {**HEADERS, "Clear-Site-Data": '"cache", "storage"'}
+        return Redirect(f"{HOME}/inloggen", status_code=303, cookies=[signed.forget(state.settings)], headers=cleared)
 
     @get("/")
     async def home(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -61,6 +62,19 @@ EXPORT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 DoneParam = Annotated[str | None, QueryParameter(name="gedaan", max_length=20)]
+
+
+# The door view's service worker (services/web/static/door-sw.js). Served here, not under /static/, because a worker
+# may control only pages under its own path: from /organisator/ it can take the meeting pages' scope.
+DOOR_WORKER = (resources.files("services.web") / "static" / "door-sw.js").read_bytes()
+DOOR_WORKER_POLICY = "default-src 'none'; connect-src 'self'"
+
+
+@get(f"{HOME}/deur-sw.js", include_in_schema=False)
+async def door_worker() -> Response[bytes]:
+    """Revalidated on every check, so a new release reaches the door tablets at their next online load."""
+    return Response(DOOR_WORKER, media_type="text/javascript",
+                    headers={"Cache-Control": "no-cache", "Content-Security-Policy": DOOR_WORKER_POLICY})  # fmt: skip
 
 
 class DoorQueue(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -263,6 +263,7 @@ MATRIX: dict[str, str] = {
     "GET /organisator/bijeenkomsten/{meeting_id}/uitnodigingen/{batch_id}": "401 401 401 401 401 401",
     "GET /organisator/bijeenkomsten/{meeting_id}/uitnodigingen/{batch_id}/voortgang": "401 401 401 401 401 401",
     "GET /organisator/inloggen": "ok ok ok ok ok ok",
+    "GET /organisator/deur-sw.js": "ok ok ok ok ok ok",
     "GET /organisator/inloggen/link/{token}": "404 404 404 404 404 404",
     "GET /organisator/collegas": "401 401 401 401 401 401",
     "GET /organisator/nieuw": "401 401 401 401 401 401",
