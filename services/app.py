@@ -71,6 +71,7 @@ from services.web.offers import OfferPageController
 from services.web.organiser import OrganiserController
 from services.web.organiser_invite import OrganiserInviteController
 from services.web.organiser_meeting import OrganiserMeetingController, door_worker
+from services.web.organiser_series import OrganiserSeriesController
 from services.web.organiser_staff import OrganiserStaffController
 from services.web.reminders import CantComePageController, ReminderOptOutController, StillComingPageController
 from services.web.render import favicon, stylesheet, template_config
@@ -155,6 +156,7 @@ def create_app(settings: Settings) -> Litestar:
             OrganiserMeetingController,
             door_worker,
             OrganiserStaffController,
+            OrganiserSeriesController,
             FunderController,
             CheckinPageController,
             SignInController,
