@@ -82,7 +82,7 @@ async def test_an_organiser_creates_publishes_checks_people_in_and_cancels(
     await expect(page.locator("#deur-status")).to_have_text("Alle check-ins zijn verstuurd.")
     await expect(page.locator("#aantal-ingecheckt")).to_have_text("1")
     async with page.expect_download() as download_info:
-        await page.get_by_role("link", name="Excel").first.click()
+        await page.get_by_role("link", name="Inschrijvingen (Excel)").click()
     exported = await asyncio.to_thread(Path(await (await download_info.value).path()).read_bytes)
     sheet = read_xlsx(exported).sheets["Inschrijvingen"]
     assert sheet.rows[0][:3] == ["Naam", "E-mailadres", "Organisatie"], "Dutch, with organisation names"
