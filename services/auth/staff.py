@@ -68,28 +68,23 @@ async def add(conn: Connection, principal: Principal, email: str) -> StaffAddres
     )
     if count >= MAX_ADDRESSES:
         raise InvalidInput(f"Een organisatie kan hier ten hoogste {MAX_ADDRESSES} adressen hebben", field="email")
-    row = await conn.fetchrow(
-        """
-        WITH added AS (
-            INSERT INTO staff_addresses (key_id, email) VALUES ($1, $2)
-            ON CONFLICT (email, key_id) WHERE removed_at IS NULL DO NOTHING
-            RETURNING id, email, added_at, key_id
-        )
-        SELECT a.id, a.email, a.added_at, k.name AS key_name, true AS new
-        FROM added a JOIN api_keys k ON k.id = a.key_id
-        UNION ALL
-        SELECT s.id, s.email, s.added_at, k.name, false
-        FROM staff_addresses s JOIN api_keys k ON k.id = s.key_id
-        WHERE s.key_id = $1 AND s.email = $2 AND s.removed_at IS NULL
-        LIMIT 1
-        """,
+    added = await conn.fetchval(
+        "INSERT INTO staff_addresses (key_id, email) VALUES ($1, $2) "
+        "ON CONFLICT (email, key_id) WHERE removed_at IS NULL DO NOTHING RETURNING id",
         principal.key_id,
         address,
     )
-    if row is None:  # inserted by a concurrent request and not yet visible: the same outcome
+    if added is not None:
+        await audit.record(conn, "staff_address.added", "staff_address", str(added), {})
+    row = await conn.fetchrow(
+        "SELECT s.id, s.email, s.added_at, k.name AS key_name "
+        "FROM staff_addresses s JOIN api_keys k ON k.id = s.key_id "
+        "WHERE s.key_id = $1 AND s.email = $2 AND s.removed_at IS NULL",
+        principal.key_id,
+        address,
+    )
+    if row is None:  # removed by a concurrent request in the meantime
         raise InvalidInput("Dit adres wordt al toegevoegd", field="email")
-    if row["new"]:
-        await audit.record(conn, "staff_address.added", "staff_address", str(row["id"]), {})
     return StaffAddress(id=row["id"], email=row["email"], added_at=row["added_at"], key_name=row["key_name"])
 
 

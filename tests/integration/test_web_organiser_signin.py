@@ -54,6 +54,9 @@ async def test_a_colleague_signs_in_with_the_link_from_the_mail_once(
     team = await organiser.get(added.headers["location"])
     assert "jet.jansen@vng.example.nl" in team.text
     assert "Toegevoegd" in team.text
+    twice = await organiser.post("/organisator/collegas", data={"email": COLLEAGUE.upper()}, follow_redirects=False)
+    assert twice.status_code == 303
+    assert await conn.fetchval("SELECT count(*) FROM staff_addresses") == 1, "adding it again changes nothing"
 
     async with running_workers(mail_settings):
         form = await colleague.get("/organisator/inloggen")
