@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from services import VERSION
 from services.attendance.controllers import AttendanceController
 from services.audit.controllers import AuditController
+from services.auth.controllers import StaffAddressController
 from services.catalog.controllers import CatalogController
 from services.circles.controllers import CircleRoundController
 from services.db import provide_transaction
@@ -179,6 +180,7 @@ def create_app(settings: Settings) -> Litestar:
             ThemeEvaluationController,
             EventController,
             WebhookController,
+            StaffAddressController,
             DeadLetterController,
             ReportController,
             AuditController,

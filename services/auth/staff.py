@@ -18,7 +18,7 @@ from uuid import UUID
 
 import msgspec
 
-from schemas.auth import Principal
+from schemas.auth import Principal, StaffAddress
 from schemas.events import StaffSignInRequested
 from services.audit import queries as audit
 from services.auth.guards import require_role
@@ -31,13 +31,6 @@ from services.participants.tokens import derive, looks_like_token, token_hash
 LINK_MINUTES = 30
 THROTTLE = timedelta(minutes=2)
 MAX_ADDRESSES = 200  # per body: a team, not a mailing list
-
-
-class StaffAddress(msgspec.Struct, frozen=True, kw_only=True):
-    id: UUID
-    email: str
-    added_at: datetime
-    key_name: str
 
 
 class StaffMember(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,65 +49,87 @@ def _normalised(email: str) -> str:
     return address
 
 
-async def add(conn: Connection, principal: Principal, email: str) -> StaffAddress:
-    """Register a colleague's address for the caller's key (and so its body). Adding it again changes nothing.
-    Raises Forbidden (other roles), InvalidInput (not an address, too many)."""
-    require_role(principal, "organiser")
+_ADDRESS = """
+SELECT s.id, s.email, s.added_at, s.key_id AS api_key_id, k.organisation_code, k.name AS key_name
+FROM staff_addresses s JOIN api_keys k ON k.id = s.key_id
+"""
+
+
+async def _key_for(conn: Connection, principal: Principal, key_id: UUID | None) -> tuple[UUID, str | None]:
+    """The key a new address is bound to, and its body: the caller's own, or (admin; an organiser for its own body)
+    a live organiser key named by id. Raises Forbidden, InvalidInput."""
+    if key_id is None:
+        if principal.is_admin:
+            raise InvalidInput("Kies de sleutel van de organisatie waarvoor dit adres inlogt", field="api_key_id")
+        return principal.key_id, principal.organisation_code
+    row = await conn.fetchrow(
+        "SELECT role, organisation_code FROM api_keys WHERE id = $1 AND revoked_at IS NULL "
+        "AND (expires_at IS NULL OR expires_at > now())",
+        key_id,
+    )
+    if row is None or row["role"] != "organiser":
+        raise InvalidInput("Deze organisatorsleutel bestaat niet", field="api_key_id")
+    if not principal.is_admin and row["organisation_code"] != principal.organisation_code:
+        raise InvalidInput("Deze organisatorsleutel bestaat niet", field="api_key_id")
+    return key_id, row["organisation_code"]
+
+
+async def add(conn: Connection, principal: Principal, email: str, key_id: UUID | None = None) -> StaffAddress:
+    """Register a colleague's address, bound to the caller's key or to `key_id` (see _key_for). Adding it again
+    changes nothing. Raises Forbidden (funders), InvalidInput (not an address, no such key, too many)."""
+    require_role(principal, "organiser", "admin")
     address = _normalised(email)
+    bound_to, body = await _key_for(conn, principal, key_id)
     count = await conn.fetchval(
         "SELECT count(*) FROM staff_addresses s JOIN api_keys k ON k.id = s.key_id "
         "WHERE k.organisation_code = $1 AND s.removed_at IS NULL",
-        principal.organisation_code,
+        body,
     )
     if count >= MAX_ADDRESSES:
         raise InvalidInput(f"Een organisatie kan hier ten hoogste {MAX_ADDRESSES} adressen hebben", field="email")
     added = await conn.fetchval(
         "INSERT INTO staff_addresses (key_id, email) VALUES ($1, $2) "
         "ON CONFLICT (email, key_id) WHERE removed_at IS NULL DO NOTHING RETURNING id",
-        principal.key_id,
+        bound_to,
         address,
     )
     if added is not None:
-        await audit.record(conn, "staff_address.added", "staff_address", str(added), {})
+        await audit.record(conn, "staff_address.added", "staff_address", str(added), {"organisation": body})
     row = await conn.fetchrow(
-        "SELECT s.id, s.email, s.added_at, k.name AS key_name "
-        "FROM staff_addresses s JOIN api_keys k ON k.id = s.key_id "
-        "WHERE s.key_id = $1 AND s.email = $2 AND s.removed_at IS NULL",
-        principal.key_id,
-        address,
+        f"{_ADDRESS} WHERE s.key_id = $1 AND s.email = $2 AND s.removed_at IS NULL", bound_to, address
     )
     if row is None:  # removed by a concurrent request in the meantime
         raise InvalidInput("Dit adres wordt al toegevoegd", field="email")
-    return StaffAddress(id=row["id"], email=row["email"], added_at=row["added_at"], key_name=row["key_name"])
+    return StaffAddress(**dict(row))
 
 
 async def list_for(conn: Connection, principal: Principal) -> list[StaffAddress]:
-    """The live addresses of the caller's body (bound to any of its keys), in the order they were added."""
-    require_role(principal, "organiser")
+    """The live addresses of the caller's body (bound to any of its keys; an admin: all), in the order added."""
+    require_role(principal, "organiser", "admin")
     rows = await conn.fetch(
-        """
-        SELECT s.id, s.email, s.added_at, k.name AS key_name
-        FROM staff_addresses s JOIN api_keys k ON k.id = s.key_id
-        WHERE k.organisation_code = $1 AND s.removed_at IS NULL AND k.revoked_at IS NULL
+        f"""{_ADDRESS}
+        WHERE ($1::text IS NULL OR k.organisation_code = $1) AND s.removed_at IS NULL AND k.revoked_at IS NULL
         ORDER BY s.added_at, s.id
         """,
-        principal.organisation_code,
+        None if principal.is_admin else principal.organisation_code,
     )
     return [StaffAddress(**dict(r)) for r in rows]
 
 
 async def remove(conn: Connection, principal: Principal, staff_id: UUID) -> None:
-    """Remove an address of the caller's body; its page sessions end. Raises NotFound (also another body's)."""
-    require_role(principal, "organiser")
+    """Remove an address of the caller's body (an admin: any); its page sessions end and the address is forgotten
+    (the row stays, without it, for the audit log). Raises NotFound (also another body's)."""
+    require_role(principal, "organiser", "admin")
     removed = await conn.fetchval(
         """
-        UPDATE staff_addresses s SET removed_at = now()
+        UPDATE staff_addresses s SET removed_at = now(), email = ''
         FROM api_keys k
-        WHERE s.id = $1 AND k.id = s.key_id AND k.organisation_code = $2 AND s.removed_at IS NULL
+        WHERE s.id = $1 AND k.id = s.key_id AND ($2::text IS NULL OR k.organisation_code = $2)
+          AND s.removed_at IS NULL
         RETURNING s.id
         """,
         staff_id,
-        principal.organisation_code,
+        None if principal.is_admin else principal.organisation_code,
     )
     if removed is None:
         raise NotFound("Dit adres staat niet bij je organisatie")

@@ -115,3 +115,37 @@ async def test_asking_for_links_is_rate_limited_like_the_other_doors(colleague: 
     assert limited.status_code == 429
     assert "te veel aanvragen" in limited.text
     assert int(limited.headers["retry-after"]) >= 1
+
+
+async def test_an_admin_registers_an_address_for_a_body_through_the_api(
+    organiser: Client, colleague: Client, keys: Keys, conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    admin = await keys.headers("admin", None)
+    vng = await keys.headers("organiser", "VNG")
+    bzk = await keys.headers("organiser", "BZK")
+    vng_key = await conn.fetchval("SELECT id FROM api_keys WHERE prefix = $1", vng["Authorization"].split("_")[1])
+    missing = await organiser.post("/api/v1/staff-addresses", json={"email": COLLEAGUE}, headers=admin)
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["field"] == "api_key_id"
+    foreign = await organiser.post("/api/v1/staff-addresses", json={"email": COLLEAGUE, "api_key_id": str(vng_key)},
+                                   headers=bzk)  # fmt: skip
+    assert foreign.status_code == 422, "another body's key is not one to bind to"
+    added = await organiser.post("/api/v1/staff-addresses", json={"email": COLLEAGUE, "api_key_id": str(vng_key)},
+                                 headers=admin)  # fmt: skip
+    assert added.status_code == 201, added.text
+    assert (added.json()["organisation_code"], added.json()["email"]) == ("VNG", "jet.jansen@vng.example.nl")
+    listed = (await organiser.get("/api/v1/staff-addresses", headers=vng)).json()["items"]
+    assert [a["email"] for a in listed] == ["jet.jansen@vng.example.nl"], "the body sees its addresses"
+    assert (await organiser.get("/api/v1/staff-addresses", headers=bzk)).json()["items"] == []
+
+    async with running_workers(mail_settings):
+        await colleague.post("/organisator/inloggen/mail", data={"email": COLLEAGUE})
+        (mail,) = await mails(mail_sink, 1)
+    assert (
+        "Mijn bijeenkomsten als organisator" in (await press(colleague, link(mail, "/organisator/inloggen/link/"))).text
+    )
+    gone = await organiser.delete(f"/api/v1/staff-addresses/{added.json()['id']}", headers=bzk)
+    assert gone.status_code == 404, "another body cannot remove it"
+    assert (await organiser.delete(f"/api/v1/staff-addresses/{added.json()['id']}", headers=vng)).status_code == 204
+    assert (await colleague.get("/organisator")).status_code == 401
+    assert await conn.fetchval("SELECT email FROM staff_addresses") == "", "a removed address is forgotten"
