@@ -68,3 +68,15 @@ async def test_an_organiser_starts_a_series_plans_a_meeting_in_it_and_renames_it
     await sign_in(browser, bzk)
     assert (await browser.get(path)).status_code == 404, "another body's series does not exist for it"
     assert "Leergang Wmo" not in (await browser.get("/organisator/reeksen")).text
+
+
+async def test_the_new_organiser_pages_speak_english_after_the_switch(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    await sign_in(browser, vng)
+    switched = await browser.post("/taal", data={"taal": "en", "terug": "/organisator/reeksen"})
+    assert switched.status_code == 200
+    assert "Your organisation has no series yet." in switched.text
+    team = await browser.get("/organisator/collegas")
+    assert "Colleagues who sign in with their email address" in team.text
+    signin = await browser.get("/organisator/inloggen")
+    assert "Send me a sign-in link" in signin.text
