@@ -1,7 +1,7 @@
 """Signing in by mail for organisers, and the body's staff addresses (services/auth/staff.py holds the rules).
 
-/organisator/inloggen/mail            POST an address: the same answer for known and unknown ones; a known one gets a
-                                      single-use link (rate limited per client like every door that sends mail)
+/organisator/inloggen/mail            POST an address: a known one gets a single-use link (rate limited per client like
+                                      every door that sends mail); 303 to .../verstuurd, the same answer for all
 /organisator/inloggen/link/{token}    GET what the link will do, with a button (a GET never spends it: mail scanners)
                                       POST spend it: the browser gets the page session for the address's key
 /organisator/collegas                 the body's staff addresses; POST adds one
@@ -61,8 +61,8 @@ class OrganiserStaffController(Controller):
     include_in_schema = False
     exception_handlers = _HANDLERS  # type: ignore[assignment]
 
-    @post("/inloggen/mail", status_code=202)
-    async def ask(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
+    @post("/inloggen/mail", status_code=303)
+    async def ask(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Response[Any]:
         session.same_site(request, state.settings)
         email = (await forms.read(request)).get("email", "")
         if "@" not in email or len(email) > 254:
@@ -77,13 +77,18 @@ class OrganiserStaffController(Controller):
             return refusal(exc)
         async with conn.transaction():
             await staff.request_link(conn, email)
+        # Post/Redirect/Get: reloading the answer asks for nothing again.
+        return Redirect(f"{HOME}/inloggen/verstuurd", status_code=303, headers=HEADERS)
+
+    @get("/inloggen/verstuurd")
+    async def asked(self) -> Template:
+        """The same answer for every address: whether it is known is never said."""
         return message(
             _("Kijk in je mail"),
             _("Staat dit adres bij een organisatie in Leerkring, dan krijg je binnen een paar minuten een mail met "
               "een link om in te loggen. Die link werkt een halfuur en één keer."),
             _("Geen mail gekregen? Kijk in je map met ongewenste mail, of vraag een collega om je adres toe te "
               "voegen op de pagina Collega's."),
-            status=202,
         )  # fmt: skip
 
     @get("/inloggen/link/{token:str}")

@@ -267,6 +267,7 @@ MATRIX: dict[str, str] = {
     "GET /organisator/inloggen": "ok ok ok ok ok ok",
     "GET /organisator/deur-sw.js": "ok ok ok ok ok ok",
     "GET /organisator/inloggen/link/{token}": "404 404 404 404 404 404",
+    "GET /organisator/inloggen/verstuurd": "ok ok ok ok ok ok",
     "GET /organisator/collegas": "401 401 401 401 401 401",
     "GET /organisator/reeksen": "401 401 401 401 401 401",
     "GET /organisator/reeksen/{series_id}": "401 401 401 401 401 401",
