@@ -70,6 +70,7 @@ from services.web.language import switch_language
 from services.web.meetings import MeetingPageController
 from services.web.offers import OfferPageController
 from services.web.organiser import OrganiserController
+from services.web.organiser_circles import OrganiserCirclesController
 from services.web.organiser_invite import OrganiserInviteController
 from services.web.organiser_meeting import OrganiserMeetingController, door_worker
 from services.web.organiser_series import OrganiserSeriesController
@@ -158,6 +159,7 @@ def create_app(settings: Settings) -> Litestar:
             door_worker,
             OrganiserStaffController,
             OrganiserSeriesController,
+            OrganiserCirclesController,
             FunderController,
             CheckinPageController,
             SignInController,

@@ -161,6 +161,7 @@ _MSGSPEC_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"Object missing required field `(?P<f>[^`]+)`"), "Dit veld is verplicht"),
     (re.compile(r"Object contains unknown field `(?P<f>[^`]+)`"), "Onbekend veld"),
     (re.compile(r"Expected `str` of length <= (?P<n>\d+)"), "Mag hoogstens {n} tekens lang zijn"),
+    (re.compile(r"Expected `str` of length >= 1\b"), "Dit veld mag niet leeg zijn"),
     (re.compile(r"Expected `str` of length >= (?P<n>\d+)"), "Moet minstens {n} tekens lang zijn"),
     (re.compile(r"Expected `int` >= (?P<n>-?\d+)"), "Moet minstens {n} zijn"),
     (re.compile(r"Expected `int` <= (?P<n>-?\d+)"), "Mag hoogstens {n} zijn"),
@@ -179,6 +180,10 @@ _MSGSPEC_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"Expected `[^`]+`, got `null`"), "Dit veld mag niet leeg zijn"),
     (re.compile(r"Expected `(?P<want>\w+)[^`]*`, got `(?P<got>\w+)`"), "Vul {want} in (nu: {got})"),
+    (
+        re.compile(r"JSON is malformed: invalid character"),
+        "De JSON bevat een teken dat er niet mag staan (zoals een NUL-teken of een regelovergang binnen tekst)",
+    ),
     (re.compile(r"JSON is malformed"), "De JSON is niet geldig"),
     (re.compile(r"Input data was truncated"), "De JSON is onvolledig"),
 ]
@@ -285,6 +290,8 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
         detail = f"De inhoud van het verzoek is geen geldige JSON: {errors[0].message}"
     elif status == 404:
         detail = "Deze pagina of dit object bestaat niet"
+    elif status == 405:
+        detail = "Dit adres kent deze methode niet; de header Allow zegt welke wel"
     elif status == 413:
         detail = "Het verzoek is groter dan toegestaan"
     headers = dict(exc.headers or {})
@@ -333,9 +340,27 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
     )
 
 
+def _on_recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
+    """msgspec reads JSON recursively: a body of a thousand nested brackets (2 KB, and no key needed where the
+    route is anonymous) ends in RecursionError while it is decoded. That is bad input, not our fault."""
+    if "deserializing" not in str(exc):
+        return _on_unexpected(request, exc)
+    return problem_response(
+        Problem(
+            type=PROBLEM_BASE + "ongeldige-invoer",
+            title="Ongeldig verzoek",
+            status=400,
+            detail="De inhoud van het verzoek is te diep genest om te lezen; stuur gewone JSON",
+            instance=request.url.path,
+            errors=[FieldError(field="body", message="Te diep genest")],
+        )
+    )
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: _on_domain_error,
     DatabaseUnavailable: _on_database_unreachable,
     HTTPException: _on_http_exception,
+    RecursionError: _on_recursion,
     Exception: _on_unexpected,
 }

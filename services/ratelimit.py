@@ -38,7 +38,7 @@ MAIL = Bucket("mail", 30, 600, "Er zijn vanaf dit adres te veel aanvragen gedaan
 # Check-in codes: a person needs one or two tries; guessing a code needs millions.
 CHECKIN_CLIENT = Bucket("checkin", 10, 600, "Te veel pogingen om in te checken. Vraag de organisator om hulp.")
 CHECKIN_MEETING = Bucket(
-    "checkin-wrong", 100, 600, "Er zijn te veel foute inchekcodes geprobeerd. Vraag de organisator om hulp."
+    "checkin-wrong", 100, 600, "Er zijn te veel foute incheckcodes geprobeerd. Vraag de organisator om hulp."
 )
 # Signed links and personal tokens cannot be guessed, but a client trying many is a scan (and load): count only
 # the wrong ones, so a department behind one NAT address opening its own invitations is never counted at all.

@@ -146,7 +146,7 @@ async def self_checkin(conn: Connection, actor: Actor | None, meeting_id: UUID, 
     _must_be_live(meeting)
     expected = meeting.checkin_code or ""
     if not expected or not hmac.compare_digest(expected.encode(), checkin.normalise(data.code).encode()):
-        raise InvalidInput("Deze inchekcode klopt niet", field="code")
+        raise InvalidInput("Deze incheckcode klopt niet", field="code")
     opens, closes = checkin.window(meeting.starts_at, meeting.ends_at)
     now = datetime.now(UTC)
     if not opens <= now < closes:

@@ -51,8 +51,23 @@ class MeetingController(Controller):
         status: FromQuery[MeetingStatus | None] = None,
         organisation: CodeParam = None,
         funder: CodeParam = None,
-        audience_group: SlugParam = None,
-        audience_organisation: CodeParam = None,
+        audience_group: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=60,
+                pattern=r"^[a-z0-9-]+$",
+                description="Bijeenkomsten open voor deze beroepsgroep: voor die groep, of voor iedereen",
+            ),
+        ] = None,
+        audience_organisation: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=40,
+                pattern=r"^[A-Za-z0-9-]+$",
+                description="Bijeenkomsten open voor deze organisatie: voor haar, haar provincie, veiligheidsregio of "
+                "regio, of voor iedereen",
+            ),
+        ] = None,
         series_id: FromQuery[UUID | None] = None,
         online: Annotated[bool | None, QueryParameter(description="true: online te volgen; false: op locatie")] = None,
         q_: Annotated[str | None, QueryParameter(name="q", max_length=100, pattern=NO_NUL)] = None,

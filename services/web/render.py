@@ -6,6 +6,7 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+from babel.numbers import format_decimal
 from litestar import MediaType, Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
@@ -37,8 +38,16 @@ _STATIC = {
     "progress.js": (resources.files("services.web") / "static" / "progress.js").read_bytes(),
     "door.js": (resources.files("services.web") / "static" / "door.js").read_bytes(),
     "favicon.svg": (resources.files("services.web") / "static" / "favicon.svg").read_bytes(),  # ours: a ring
+    "nlds/fonts.css": (_VENDOR / "noto" / "fonts.css").read_bytes(),
+    **{
+        f"fonts/noto-{face}-latin-{weight}-normal.woff2": (
+            _VENDOR / "noto" / f"noto-{face}-latin-{weight}-normal.woff2"
+        ).read_bytes()
+        for face in ("sans", "serif")
+        for weight in (400, 700)
+    },
 }
-_KINDS = {".js": "text/javascript", ".svg": "image/svg+xml"}
+_KINDS = {".js": "text/javascript", ".svg": "image/svg+xml", ".woff2": "font/woff2"}
 
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("services.web", "templates"),
@@ -51,6 +60,16 @@ _ENVIRONMENT = jinja2.Environment(
 # Newstyle gettext: `_("Nog %(n)s plaatsen", n=3)` escapes its arguments and formats after translating.
 _ENVIRONMENT.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
 _ENVIRONMENT.globals["current_locale"] = i18n.locale
+
+
+def _number(value: object) -> object:
+    """A figure as the reader writes it ("30,5" in Dutch, "30.5" in English); text (a withheld "<5") stays."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return format_decimal(value, locale=i18n.locale())
+    return value
+
+
+_ENVIRONMENT.filters["getal"] = _number
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:

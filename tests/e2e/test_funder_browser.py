@@ -32,6 +32,8 @@ async def test_a_funder_reads_the_dashboard_and_downloads_the_xlsx(
 
     by_group = (await api.get("/api/v1/reports/attendance?year=2026&groupBy=professional_group", headers=aof)).json()
     await expect(page.locator("#totaal-aanwezig")).to_have_text(str(by_group["total"]["attended"]))
+    hours = by_group["total"]["participant_hours"]
+    await expect(page.locator("#totaal-uren")).to_have_text(f"{hours:g}".replace(".", ","), ignore_case=False)
     chart = page.get_by_role("img", name="Aanwezig per beroepsgroep")
     await expect(chart).to_be_visible()
     table = page.get_by_role("table", name="Aanwezig per beroepsgroep, als tabel")
@@ -40,11 +42,21 @@ async def test_a_funder_reads_the_dashboard_and_downloads_the_xlsx(
         cells = table.get_by_role("row", name=label)
         await expect(cells.get_by_role("cell").nth(2)).to_have_text(str(row["attended"]))
     assert "geheim" not in await page.content(), "no address or name of a participant on the funder's page"
+    # The map beside the province table: one shape per province, each named with its figure on hover.
+    province_map = page.get_by_role("img", name="Kaart: gemeenten bereikt per provincie")
+    await expect(province_map).to_be_visible()
+    await expect(province_map.locator("path")).to_have_count(12)
+    by_province = (await api.get("/api/v1/reports/attendance?year=2026&groupBy=province", headers=aof)).json()
+    for row in by_province["rows"]:
+        name = row["labels"].get("province")
+        if name:
+            await expect(province_map.locator("title", has_text=f"{name}:")).to_have_count(1)
 
     async with page.expect_download() as download_info:
         await page.get_by_role("link", name="XLSX per beroepsgroep").click()
     download = await download_info.value
     assert download.suggested_filename.endswith(".xlsx")
+    assert "professional_group" in download.suggested_filename, "each grouping its own file name"
     saved = tmp_path / "rapport.xlsx"
     await download.save_as(saved)
     from_page = read_xlsx(saved.read_bytes())

@@ -68,6 +68,15 @@ async def test_field_messages_are_dutch(client: Client, vng: dict[str, str]):
     del missing["title"]
     response = await client.post("/api/v1/meetings", json=missing, headers=vng)
     assert response.json()["errors"] == [{"field": "title", "message": "Dit veld is verplicht"}]
+    empty = await client.post("/api/v1/meetings", json=meeting_body(title=""), headers=vng)
+    assert empty.json()["errors"] == [{"field": "title", "message": "Dit veld mag niet leeg zijn"}]
+    wrong_method = await client.delete("/api/v1/meetings", headers=vng)
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["detail"].startswith("Dit adres kent deze methode niet")
+    nul = await client.post(
+        "/api/v1/meetings", content=b'{"title": "a\x00b"}', headers={**vng, "content-type": "application/json"}
+    )
+    assert "NUL-teken" in nul.json()["detail"]
 
 
 async def test_malformed_json(client: Client, vng: dict[str, str]):
@@ -75,6 +84,21 @@ async def test_malformed_json(client: Client, vng: dict[str, str]):
         "/api/v1/meetings", content=b'{"title": "half', headers={**vng, "content-type": "application/json"}
     )
     assert_problem(response, 400, "body")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/meetings", b"[" * 1000 + b"]" * 1000),
+        ("/api/v1/participants", b'{"title": ' + b"[" * 1000 + b"]" * 1000 + b"}"),  # anonymous, an unknown field
+    ],
+)
+async def test_deeply_nested_json_is_bad_input_not_a_server_error(
+    client: Client, vng: dict[str, str], path: str, body: bytes
+):
+    response = await client.post(path, content=body, headers={**vng, "content-type": "application/json"})
+    assert_problem(response, 400, "body")
+    assert "te diep genest" in response.json()["detail"]
 
 
 async def test_body_over_the_limit(client: Client, vng: dict[str, str]):

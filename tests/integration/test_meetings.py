@@ -200,9 +200,11 @@ async def test_list_filters(client: Client, vng: dict[str, str], admin: dict[str
         return {made[m["id"]] for m in items}
 
     assert await names(theme="vraagverheldering") == {"theme"}
-    assert await names(audience_group="jeugdconsulent") == {"group"}
+    # What is open to them: aimed at them, or at everyone (the group and organisation feeds choose the same).
+    assert await names(audience_group="jeugdconsulent") == set(specs) - {"theme"}  # that one is for wmo-consulenten
+    assert await names(audience_group="wmo-consulent") == set(specs) - {"group"}
     # Den Haag (GM0518) lies in Zuid-Holland (PV28) and is a member of Regio Haaglanden.
-    assert await names(audience_organisation="GM0518") == {"province", "region"}
+    assert await names(audience_organisation="GM0518") == {"province", "region", "theme", "group"}
     assert await names(organisation="VNG") == set(specs)
     assert await names(status="draft") == set()
     past = (datetime.now(UTC) + timedelta(days=400)).isoformat()

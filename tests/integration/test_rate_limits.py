@@ -91,7 +91,7 @@ async def test_wrong_codes_from_many_addresses_close_the_meeting_for_a_while(
         await redis.aclose()
     closed = await client.post(f"/api/v1/meetings/{mid}/attendance/self", json={"code": code}, headers=me)
     assert closed.status_code == 429, closed.text
-    assert "foute inchekcodes" in closed.json()["detail"]
+    assert "foute incheckcodes" in closed.json()["detail"]
     unlimited = msgspec.structs.replace(settings, rate_limit_scale=0)
     async with AsyncTestClient(app=create_app(unlimited)) as relaxed:
         answer = await relaxed.post(f"/api/v1/meetings/{mid}/attendance/self", json={"code": code}, headers=me)

@@ -6,8 +6,11 @@
 // The copies live in this browser's Cache Storage; signing out clears it (Clear-Site-Data).
 "use strict";
 var CACHE = "leerkring-deur-v1";
-var ASSETS = ["/static/nlds/theme.css", "/static/nlds/components.css", "/static/leerkring.css", "/static/door.js",
-  "/static/favicon.svg"];
+// What the door page loads (base.html, fonts.css, door.js); tests/unit/test_door_worker.py keeps this list whole.
+var ASSETS = ["/static/nlds/fonts.css", "/static/nlds/theme.css", "/static/nlds/components.css",
+  "/static/leerkring.css", "/static/door.js", "/static/favicon.svg",
+  "/static/fonts/noto-sans-latin-400-normal.woff2", "/static/fonts/noto-sans-latin-700-normal.woff2",
+  "/static/fonts/noto-serif-latin-400-normal.woff2", "/static/fonts/noto-serif-latin-700-normal.woff2"];
 var DOOR = /^\/organisator\/bijeenkomsten\/[0-9a-f-]{36}$/;
 
 function keep(path, response) {
