@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from schemas.common import Name, OrgCode
+from schemas.common import Email, Name, OrgCode
 
 Role = Literal["admin", "organiser", "funder"]
 
@@ -46,3 +46,20 @@ class CreatedApiKey(msgspec.Struct, frozen=True, kw_only=True):
 
     key: str
     api_key: ApiKey
+
+
+class StaffAddressIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A colleague's work address that may sign in to the organiser pages by mail, bound to an organiser key: the
+    caller's own (organiser), or `api_key_id` (an admin, or another key of the organiser's own body)."""
+
+    email: Email
+    api_key_id: UUID | None = None
+
+
+class StaffAddress(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    email: str
+    added_at: datetime
+    api_key_id: UUID
+    organisation_code: str | None
+    key_name: str

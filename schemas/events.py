@@ -110,6 +110,12 @@ class ParticipantLinkRequested(_Payload, frozen=True, tag="participant.link_requ
     next_path: str = ""
 
 
+class StaffSignInRequested(_Payload, frozen=True, tag="staff.signin_requested"):
+    """Mail a staff address a single-use sign-in link for the organiser's pages (services/auth/staff.py)."""
+
+    staff_id: UUID
+
+
 class ParticipantErased(_Payload, frozen=True, tag="participant.erased"):
     """Drop anything derived from this person (feed snapshots, queued mail); the row itself is anonymised."""
 
@@ -194,6 +200,7 @@ EventPayload = (
     | RegistrationRsvpChanged
     | ParticipantLinkRequested
     | ParticipantErased
+    | StaffSignInRequested
     | InvitationRequested
     | AttendanceRecorded
     | EvaluationSubmitted
@@ -220,6 +227,7 @@ EVENT_TYPES: tuple[str, ...] = tuple(
         RegistrationRsvpChanged,
         ParticipantLinkRequested,
         ParticipantErased,
+        StaffSignInRequested,
         InvitationRequested,
         AttendanceRecorded,
         EvaluationSubmitted,

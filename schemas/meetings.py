@@ -175,6 +175,13 @@ class SeriesIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     questionnaire_id: UUID | None = None
 
 
+class SeriesPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A series' fields to change; what is left out stays. Its title only for now: reminder rules and questionnaire
+    are read when its meetings' reminders and evaluations are scheduled, so changing them needs a resync first."""
+
+    title: Title | UnsetType = UNSET
+
+
 class Series(msgspec.Struct, kw_only=True):
     id: UUID
     title: str

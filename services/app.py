@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from services import VERSION
 from services.attendance.controllers import AttendanceController
 from services.audit.controllers import AuditController
+from services.auth.controllers import StaffAddressController
 from services.catalog.controllers import CatalogController
 from services.circles.controllers import CircleRoundController
 from services.db import provide_transaction
@@ -72,6 +73,9 @@ from services.web.offers import OfferPageController
 from services.web.organiser import OrganiserController
 from services.web.organiser_circles import OrganiserCirclesController
 from services.web.organiser_invite import OrganiserInviteController
+from services.web.organiser_meeting import OrganiserMeetingController, door_worker
+from services.web.organiser_series import OrganiserSeriesController
+from services.web.organiser_staff import OrganiserStaffController
 from services.web.reminders import CantComePageController, ReminderOptOutController, StillComingPageController
 from services.web.render import favicon, stylesheet, template_config
 from services.web.unsubscribe import UnsubscribePageController
@@ -152,6 +156,10 @@ def create_app(settings: Settings) -> Litestar:
             AgendaController,
             OrganiserController,
             OrganiserInviteController,
+            OrganiserMeetingController,
+            door_worker,
+            OrganiserStaffController,
+            OrganiserSeriesController,
             OrganiserCirclesController,
             FunderController,
             CheckinPageController,
@@ -175,6 +183,7 @@ def create_app(settings: Settings) -> Litestar:
             ThemeEvaluationController,
             EventController,
             WebhookController,
+            StaffAddressController,
             DeadLetterController,
             ReportController,
             AuditController,

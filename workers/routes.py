@@ -46,6 +46,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "evaluation.mailing_due": ("evaluation_mailing",),
     "participant.link_requested": ("signin_mail",),
     "participant.erased": ("invitation_forget_participant",),
+    "staff.signin_requested": ("staff_signin_mail",),
     "report.mail_due": ("report_mail",),
     "circle_round.solve_requested": ("solve_circle_round",),
     "circle_round.publish_requested": ("publish_circle_round",),

@@ -11,23 +11,18 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from schemas.common import Page
-from schemas.meetings import CancelIn, Meeting, MeetingIn, MeetingPatch, MeetingStatus, Series, SeriesIn
+from schemas.meetings import CancelIn, Meeting, MeetingIn, MeetingPatch, MeetingStatus, Series, SeriesIn, SeriesPatch
 from services.auth.guards import (
     CurrentPrincipal,
     OptionalPrincipal,
     provide_optional_principal,
     provide_principal,
-    require_organisation,
-    require_role,
 )
-from services.db import Conn, required
+from services.db import Conn
 from services.errors import InvalidInput
-from services.evaluations.templates import usable_by as usable_questionnaire
 from services.http import CODE, NO_NUL, SLUG, CodeParam, CursorParam, LimitParam, SlugParam, TimeParam, created
-from services.meetings import service
+from services.meetings import series, service
 from services.pagination import decode_cursor, encode_cursor
-from services.reminders import rules as reminder_rules
-from services.reminders.service import check_rules
 
 _NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*")
 
@@ -146,31 +141,7 @@ class SeriesController(Controller):
     @post("/", dependencies={"principal": provide_principal})
     async def create_series(self, conn: Conn, principal: CurrentPrincipal, data: JSONBody[SeriesIn]) -> Series:
         """Start a series of meetings for an organising body (organiser, admin)."""
-        require_role(principal, "admin", "organiser")
-        code = data.organiser_code or principal.organisation_code
-        if code is None:
-            raise InvalidInput("Geef de organiserende organisatie op", field="organiser_code")
-        require_organisation(principal, [code], "deze reeks")
-        if not await conn.fetchval(
-            "SELECT 1 FROM organisations WHERE code = $1 AND kind IN ('organiser','funder')", code
-        ):
-            raise InvalidInput(f"Onbekende organiserende organisatie {code}", field="organiser_code")
-        reminders = None if data.reminders is None else reminder_rules.to_json(data.reminders)
-        if data.reminders is not None:
-            check_rules(data.reminders)
-        if data.questionnaire_id is not None and not await usable_questionnaire(conn, data.questionnaire_id, [code]):
-            raise InvalidInput("Deze vragenlijst bestaat niet bij je organisatie", field="questionnaire_id")
-        row = await conn.fetchrow(
-            """
-            INSERT INTO series (title, organiser_code, reminders, questionnaire_id) VALUES ($1, $2, $3, $4)
-            RETURNING id, title, organiser_code, created_at, reminders, questionnaire_id
-            """,
-            data.title.strip(),
-            code,
-            reminders,
-            data.questionnaire_id,
-        )
-        return _series(required(row))
+        return await series.create(conn, principal, data)
 
     @get("/", dependencies={"principal": provide_principal})
     async def list_series(
@@ -179,31 +150,19 @@ class SeriesController(Controller):
         """The series of the caller's body (organiser, funder); all of them for an admin, oldest first, a page at a
         time (`next_cursor`). Not public: a series is a body's programme in the making."""
         after = decode_cursor(cursor, tuple[datetime, UUID])
-        rows = await conn.fetch(
-            """
-            SELECT id, title, organiser_code, created_at, reminders, questionnaire_id FROM series
-            WHERE ($1::text IS NULL OR organiser_code = $1)
-              AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid))
-            ORDER BY created_at, id
-            LIMIT $4
-            """,
-            None if principal.is_admin else principal.organisation_code,
-            after[0] if after else None,
-            after[1] if after else None,
-            limit + 1,
-        )
-        items = [_series(r) for r in rows[:limit]]
+        rows = await series.list_for(conn, principal, after=after, limit=limit + 1)
+        items = rows[:limit]
         last = items[-1] if len(rows) > limit else None
         return Page(items=items, next_cursor=encode_cursor(last.created_at.isoformat(), str(last.id)) if last else None)
 
+    @get("/{series_id:uuid}", dependencies={"principal": provide_principal})
+    async def get_series(self, conn: Conn, principal: CurrentPrincipal, series_id: FromPath[UUID]) -> Series:
+        """One series of the caller's body (another body's: 404)."""
+        return await series.get(conn, principal, series_id)
 
-def _series(row: Any) -> Series:
-    rules = reminder_rules.parse(row["reminders"])
-    return Series(
-        id=row["id"],
-        title=row["title"],
-        organiser_code=row["organiser_code"],
-        created_at=row["created_at"],
-        reminders=None if rules is None else list(rules),
-        questionnaire_id=row["questionnaire_id"],
-    )
+    @patch("/{series_id:uuid}", dependencies={"principal": provide_principal})
+    async def update_series(
+        self, conn: Conn, principal: CurrentPrincipal, series_id: FromPath[UUID], data: JSONBody[SeriesPatch]
+    ) -> Series:
+        """Rename a series (organiser of its body, admin)."""
+        return await series.update(conn, principal, series_id, data)

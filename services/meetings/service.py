@@ -141,6 +141,16 @@ async def _check_references(
     return errors
 
 
+# A published meeting tells people where to go: a venue, a link to join online, or both.
+NOWHERE = "Geef een locatie of een link voor online deelnemen op: anders weet niemand waar de bijeenkomst is"
+
+
+def _check_place(values: Mapping[str, Any]) -> list[FieldError]:
+    if (values.get("venue_name") or "").strip() or (values.get("online_url") or "").strip():
+        return []
+    return [FieldError(field="venue", message=NOWHERE), FieldError(field="online_url", message=NOWHERE)]
+
+
 def _raise_if(errors: list[FieldError]) -> None:
     if errors:
         raise InvalidInput(f"{errors[0].field}: {errors[0].message}", errors=errors)
@@ -228,7 +238,8 @@ async def update(conn: Connection, principal: Principal, meeting_id: UUID, patch
     merged = {**dict(row), **changed}
     if "organiser_codes" in changed:
         require_organisation(principal, merged["organiser_codes"], "de nieuwe organiserende organisaties")
-    _raise_if(_check_times(merged) + await _check_references(conn, changed, merged["organiser_codes"]))
+    placed = _check_place(merged) if row["status"] == "published" else []
+    _raise_if(_check_times(merged) + placed + await _check_references(conn, changed, merged["organiser_codes"]))
     if "capacity" in changed:
         await seats.check_capacity(conn, row, changed["capacity"])
     reschedule = bool(CALENDAR_FIELDS & changed.keys())
@@ -257,7 +268,8 @@ async def update(conn: Connection, principal: Principal, meeting_id: UUID, patch
 
 
 async def publish(conn: Connection, principal: Principal, meeting_id: UUID) -> Meeting:
-    """Draft → published. Raises Conflict when it is not a draft or already over."""
+    """Draft → published. Raises Conflict when it is not a draft or already over, InvalidInput when it has neither a
+    venue nor an online link."""
     row = await _lock_for_change(conn, principal, meeting_id)
     if row["status"] != "draft":
         raise Conflict(
@@ -267,6 +279,8 @@ async def publish(conn: Connection, principal: Principal, meeting_id: UUID) -> M
         )
     if row["ends_at"] <= datetime.now(UTC):
         raise Conflict("Een bijeenkomst in het verleden kan niet worden gepubliceerd", field="ends_at")
+    if errors := _check_place(dict(row)):
+        raise InvalidInput(NOWHERE, errors=errors)
     updated = await q.update_meeting(conn, meeting_id, {}, bump_sequence=False, status="published")
     await emit(
         conn,

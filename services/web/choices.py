@@ -25,8 +25,7 @@ async def load(conn: Connection) -> Choices:
     rows = await conn.fetch(
         "SELECT code, name, kind FROM organisations WHERE kind = ANY($1::text[]) ORDER BY name", [k for k, _ in _KINDS]
     )
-    organisations: Options = [
-        (_(label), [(r["code"], r["name"]) for r in rows if r["kind"] == kind]) for kind, label in _KINDS
-    ]
+    grouped = [(_(label), [(r["code"], r["name"]) for r in rows if r["kind"] == kind]) for kind, label in _KINDS]
+    organisations: Options = [(label, options) for label, options in grouped if options]  # no empty <optgroup>
     groups = await conn.fetch("SELECT slug, name FROM professional_groups WHERE active ORDER BY position, slug")
     return Choices(organisations=organisations, groups=[("", [(g["slug"], g["name"]) for g in groups])])

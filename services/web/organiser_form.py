@@ -40,9 +40,10 @@ _FIELD = {
     "themes": "theme",
     "audience.groups": "group",
     "audience": "group",
+    "series_id": "series",
 }
 FIELDS = ("title", "description", "format", "theme", "group", "date", "start", "end", "capacity",
-          "venue_name", "venue_address", "venue_city", "online_url", "waitlist")  # fmt: skip
+          "venue_name", "venue_address", "venue_city", "online_url", "waitlist", "series")  # fmt: skip
 
 
 def formats() -> list[tuple[str, str]]:
@@ -90,6 +91,7 @@ def values(form: Mapping[str, str]) -> dict[str, Any]:
         "venue": venue if any(venue.values()) else None,
         "online_url": form.get("online_url") or None,
         "waitlist_enabled": form.get("waitlist") == "ja",
+        "series_id": form.get("series") or None,
     }
 
 
@@ -121,6 +123,7 @@ def from_meeting(meeting: Meeting) -> dict[str, str]:
         "venue_city": venue.city if venue else "",
         "online_url": meeting.online_url or "",
         "waitlist": "ja" if meeting.waitlist_enabled else "",
+        "series": str(meeting.series_id) if meeting.series_id else "",
     }
 
 

@@ -3,8 +3,20 @@
 // connection (now, on the browser's "online" event, and every few seconds). The server records attendance
 // idempotently (the same person twice is one record, one event), so a queue sent twice counts nobody twice.
 // Without this script every button is a plain form post. Texts come from the page (data-* attributes), translated.
+// It also registers the door's service worker (/organisator/deur-sw.js), so a reload without Wi-Fi still opens
+// the page: the worker keeps the last copy, refreshed after each sync.
 (function () {
   "use strict";
+  function keepCopy() {
+    if (!("serviceWorker" in navigator) || !navigator.onLine) return;
+    navigator.serviceWorker.ready.then(function (registration) {
+      if (registration.active) registration.active.postMessage({ keep: window.location.pathname });
+    });
+  }
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/organisator/deur-sw.js", { scope: "/organisator/bijeenkomsten/" })
+      .then(keepCopy, function () {});
+  }
   var root = document.querySelector("[data-deur]");
   if (!root) return;
   var url = root.getAttribute("data-deur");
@@ -58,6 +70,7 @@
         }
         sending = false;
         report(false);
+        keepCopy();
       })
       .catch(function () { sending = false; report(true); });
   }

@@ -1,0 +1,104 @@
+"""The organiser's meeting pages as a walk found them: publishing needs a place, posts redirect (a reload sends
+nothing again), the page says where, the invite form has no empty group, earlier batches are listed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from services.app import create_app
+from services.settings import Settings
+from tests.api import published
+from tests.conftest import Keys
+from tests.csrf import like_a_browser
+from tests.factories import meeting_body
+from tests.integration.test_web_sessions import sign_in
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+
+
+@pytest.fixture
+async def browser(settings: Settings) -> AsyncIterator[Client]:
+    async with AsyncTestClient(app=create_app(settings), base_url="https://leerkring.test") as client:
+        yield like_a_browser(client, settings.secret_key)
+
+
+async def test_a_meeting_with_nowhere_to_go_is_not_published_by_the_api_nor_the_page(
+    browser: Client, keys: Keys
+) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    created = await browser.post("/api/v1/meetings", json=meeting_body(venue=None, online_url=None), headers=vng)
+    assert created.status_code == 201, "a draft may still be nowhere"
+    mid = created.json()["id"]
+    refused = await browser.post(f"/api/v1/meetings/{mid}/publish", headers=vng)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert {e["field"] for e in refused.json()["errors"]} == {"venue", "online_url"}
+    assert "locatie" in refused.json()["detail"]
+
+    await sign_in(browser, vng)
+    page = await browser.post(f"/organisator/bijeenkomsten/{mid}/publiceren")
+    assert page.status_code == 422, "the form, with the message at the fields that can put it right"
+    assert 'id="fout-venue_name"' in page.text
+    assert 'id="fout-online_url"' in page.text
+    assert 'href="#veld-venue_name"' in page.text, "the error summary links to the field"
+    assert (await browser.get(f"/api/v1/meetings/{mid}", headers=vng)).json()["status"] == "draft"
+
+    online = await browser.patch(f"/api/v1/meetings/{mid}", json={"online_url": "https://meet.example.nl/x"},
+                                 headers=vng)  # fmt: skip
+    assert online.status_code == 200
+    done = await browser.post(f"/organisator/bijeenkomsten/{mid}/publiceren", follow_redirects=False)
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/organisator/bijeenkomsten/{mid}?gedaan=gepubliceerd"
+    # Once published, the place cannot be taken away either.
+    emptied = await browser.patch(f"/api/v1/meetings/{mid}", json={"online_url": None}, headers=vng)
+    assert emptied.status_code == 422
+    assert {e["field"] for e in emptied.json()["errors"]} == {"venue", "online_url"}
+
+
+async def test_every_change_redirects_so_a_reload_sends_nothing_again(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng, title="Terugkomdag")
+    mid = meeting["id"]
+    await sign_in(browser, vng)
+    form = {"title": "Terugkomdag wijkteams", "format": "intervisie", "date": meeting["starts_at"][:10],
+            "start": "13:30", "end": "16:00", "capacity": "30", "venue_name": "Stadhuis",
+            "venue_city": "Den Haag"}  # fmt: skip
+    saved = await browser.post(f"/organisator/bijeenkomsten/{mid}/bewerken", data=form, follow_redirects=False)
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"/organisator/bijeenkomsten/{mid}?gedaan=opgeslagen"
+    landed = await browser.get(saved.headers["location"])
+    assert landed.status_code == 200
+    assert "Opgeslagen." in landed.text
+    assert "Stadhuis, Spui 70, Den Haag" not in landed.text, "the form replaced the address"
+    assert re.search(r"<dt>Waar</dt><dd>Stadhuis, Den Haag", landed.text), "the page says where"
+    cancelled = await browser.post(f"/organisator/bijeenkomsten/{mid}/annuleren", data={"reason": "ziek"},
+                                   follow_redirects=False)  # fmt: skip
+    assert cancelled.status_code == 303
+    assert "Geannuleerd" in (await browser.get(cancelled.headers["location"])).text
+    assert (await browser.get(f"/organisator/bijeenkomsten/{mid}?gedaan=iets")).status_code == 200
+
+
+async def test_the_invite_form_has_no_empty_group_and_the_meeting_lists_its_batches(
+    browser: Client, keys: Keys
+) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng, title="Met uitnodigingen")
+    mid = meeting["id"]
+    await sign_in(browser, vng)
+    form = await browser.get(f"/organisator/bijeenkomsten/{mid}/uitnodigen")
+    for label, options in re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', form.text, re.S):
+        assert "<option" in options, f"an empty group {label!r} in the select"
+    assert (await browser.get(f"/organisator/bijeenkomsten/{mid}")).text.count("/uitnodigingen/") == 0
+    sent = await browser.post(f"/organisator/bijeenkomsten/{mid}/uitnodigen",
+                              data={"emails": "een@gemeente.example.nl, twee@gemeente.example.nl"},
+                              follow_redirects=False)  # fmt: skip
+    assert sent.status_code == 303
+    batch_path = sent.headers["location"]
+    page = await browser.get(f"/organisator/bijeenkomsten/{mid}")
+    assert f'href="{batch_path}"' in page.text, "the earlier batch links to its progress page"
+    assert "uitnodiging" in page.text
+    assert (await browser.get(batch_path)).status_code == 200
