@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from services.dates import format_when, moment, span
+from services.dates import format_when, moment, month, span
 from services.web import i18n, render
 from tests.english import dutch_words
 
@@ -60,3 +60,8 @@ def test_a_dutch_string_outside_gettext_shows_on_an_english_page() -> None:
     assert "Nederlands" in translated, "the language switch says its own name, in its own language (lang=nl)"
     with i18n.using("nl"):
         assert len(dutch_words(_message_page("Kom je nog?", "Je plek staat vast."))) > 5
+
+
+def test_month_names_come_from_cldr() -> None:
+    assert month(2027, 3) == "maart 2027"
+    assert month(2026, 12, "en") == "December 2026"
