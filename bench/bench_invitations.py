@@ -11,7 +11,8 @@
 Prints both rates and the ratio (Leerkring / bare; the aim is >= 0.7).
 
 PostgreSQL: LEERKRING_BENCH_DATABASE_URL (an admin DSN; a scratch database is created and dropped) or
-127.0.0.1:5432 as user postgres. Redis: LEERKRING_BENCH_REDIS_URL or redis://127.0.0.1:6379/15 (flushed).
+127.0.0.1:5432 as user postgres. Redis: LEERKRING_BENCH_REDIS_URL (flushed), or else a private embedded server
+(never the machine's shared one: flushing it would drop other people's queues).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from litestar.testing import AsyncTestClient  # noqa: E402
 
 from bench.results import record  # noqa: E402
+from localdev.embedded.redis import EmbeddedRedis  # noqa: E402
 from services.app import create_app  # noqa: E402
 from services.auth.keys import create_key  # noqa: E402
 from services.db import connect  # noqa: E402
@@ -155,11 +157,12 @@ def read_messages(maildir: Path) -> list[tuple[str, bytes]]:
 
 async def main(args: argparse.Namespace) -> None:
     admin_dsn = os.environ.get("LEERKRING_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    redis_url = os.environ.get("LEERKRING_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    redis_url = os.environ.get("LEERKRING_BENCH_REDIS_URL", "")
     name = f"lk_bench_inv_{os.getpid()}"
     admin = await asyncpg.connect(admin_dsn)
     await admin.execute(f'CREATE DATABASE "{name}"')
     tmp = Path(tempfile.mkdtemp(prefix="lk-bench-inv-"))
+    private = None if redis_url else EmbeddedRedis(tmp / "redis")
 
     def per_mail(seconds: float) -> str:
         return f"{1000 * seconds / args.invitees:.2f} ms"
@@ -169,6 +172,8 @@ async def main(args: argparse.Namespace) -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     try:
+        if private is not None:
+            redis_url = private.start()
         assert sink.stdout is not None
         smtp_url = sink.stdout.readline().decode().strip()
         dsn = with_database(admin_dsn, name)
@@ -238,6 +243,8 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         sink.terminate()
         sink.wait()
+        if private is not None:
+            private.stop()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
         for path in (tmp / "sink").glob("*.eml"):

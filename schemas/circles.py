@@ -162,3 +162,16 @@ class CircleRound(msgspec.Struct, kw_only=True):
     repair: Repair | None = None
     created_at: datetime
     published_at: datetime | None = None
+
+
+class CircleRoundSummary(msgspec.Struct, kw_only=True):
+    """A round in the list of a body's rounds (GET /api/v1/circle-rounds); the round itself has the circles."""
+
+    id: UUID
+    title: str
+    organiser_code: str
+    state: RoundState
+    members: int  # who take part (those who left not counted)
+    circles: int | None  # null until composed
+    created_at: datetime
+    published_at: datetime | None

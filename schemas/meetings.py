@@ -76,6 +76,9 @@ class MeetingIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     evaluation: EvaluationSettings | None = None
     # The questionnaire template (/api/v1/questionnaires) of its own; None: the series', or else the default.
     questionnaire_id: UUID | None = None
+    # False: off the agenda. Not in the public list, the agenda or the shared feeds (an organising body's too: they
+    # are public); its page (for who has the link), its registrations and its people's personal feeds keep it.
+    listed: bool = True
 
 
 class MeetingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -103,6 +106,7 @@ class MeetingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     reminders: ReminderRules | UnsetType | None = UNSET
     evaluation: EvaluationSettings | UnsetType | None = UNSET
     questionnaire_id: UUID | UnsetType | None = UNSET
+    listed: bool | UnsetType = UNSET
 
 
 class PendingUpdate(msgspec.Struct, kw_only=True):
@@ -154,6 +158,8 @@ class Meeting(msgspec.Struct, kw_only=True):
     evaluation: EvaluationSettings = msgspec.field(default_factory=EvaluationSettings)
     # Its own questionnaire template; None: its series' (see the series), or else the default.
     questionnaire_id: UUID | None = None
+    # False: off the agenda and the shared feeds (MeetingIn.listed); learning-circle sessions are.
+    listed: bool = True
 
 
 class CancelIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

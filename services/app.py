@@ -70,6 +70,7 @@ from services.web.meetings import MeetingPageController
 from services.web.my_cancel import MyCancelController
 from services.web.offers import OfferPageController
 from services.web.organiser import OrganiserController
+from services.web.organiser_circles import OrganiserCirclesController
 from services.web.organiser_invite import OrganiserInviteController
 from services.web.reminders import CantComePageController, ReminderOptOutController, StillComingPageController
 from services.web.render import favicon, stylesheet, template_config
@@ -151,6 +152,7 @@ def create_app(settings: Settings) -> Litestar:
             AgendaController,
             OrganiserController,
             OrganiserInviteController,
+            OrganiserCirclesController,
             FunderController,
             CheckinPageController,
             SignInController,

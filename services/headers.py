@@ -24,7 +24,7 @@ DEFAULTS = (
 
 # The pages: no script at all, styles only from our own stylesheet, forms only to us.
 PAGE_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 

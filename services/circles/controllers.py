@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
-from schemas.circles import CirclePlaceIn, CircleRound, CircleRoundIn, JoinIn, MemberPatch, SolveIn
+from schemas.circles import CirclePlaceIn, CircleRound, CircleRoundIn, CircleRoundSummary, JoinIn, MemberPatch, SolveIn
+from schemas.common import Page
 from services.auth.guards import CurrentPrincipal, provide_principal
 from services.circles import repair, review, service
 from services.db import Conn
+from services.http import CursorParam, LimitParam
+from services.pagination import decode_cursor, encode_cursor
 
 BestEffort = Annotated[
     bool,
@@ -40,6 +44,18 @@ class CircleRoundController(Controller):
         it, follow `Location` until `proposed` (or `infeasible`). A hard constraint that cannot hold is a 422 that
         says which and by how much, unless `bestEffort=true`."""
         return _accepted(await service.create(conn, principal, data, best_effort=best_effort))
+
+    @get("/")
+    async def list_rounds(
+        self, conn: Conn, principal: CurrentPrincipal, cursor: CursorParam = None, limit: LimitParam = 50
+    ) -> Page[CircleRoundSummary]:
+        """The rounds of the caller's body (organiser), every body's for an admin; newest first, a page at a time
+        (`next_cursor`)."""
+        after = decode_cursor(cursor, tuple[datetime, UUID])
+        found = await service.list_rounds(conn, principal, after, limit + 1)
+        items = found[:limit]
+        last = items[-1] if len(found) > limit else None
+        return Page(items=items, next_cursor=encode_cursor(last.created_at.isoformat(), str(last.id)) if last else None)
 
     @get("/{round_id:uuid}")
     async def get_round(self, conn: Conn, principal: CurrentPrincipal, round_id: FromPath[UUID]) -> CircleRound:

@@ -70,6 +70,7 @@ async def publish_round(conn: Connection, round_id: UUID) -> bool:
                     "funder_codes": list(data.funder_codes),
                     "series_id": series_id,
                     "waitlist_enabled": False,
+                    "listed": False,  # only the circle's members are in it: off the agenda and the shared feeds
                 },
             )
             updated = await mq.update_meeting(conn, meeting["id"], {}, bump_sequence=False, status="published")

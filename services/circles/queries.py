@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
-from schemas.circles import CircleRoundIn
+from schemas.circles import CircleRoundIn, CircleRoundSummary
 from services.db import Connection, required
 from services.participants.queries import KNOWN_TO
 
@@ -114,6 +115,28 @@ async def add_apart(conn: Connection, round_id: UUID, pairs: list[tuple[UUID, UU
         "INSERT INTO circle_apart (round_id, a, b) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         [(round_id, min(a, b), max(a, b)) for a, b in pairs if a != b],
     )
+
+
+async def list_rounds(
+    conn: Connection, organiser_code: str | None, after: tuple[datetime, UUID] | None, limit: int
+) -> list[CircleRoundSummary]:
+    """A body's rounds (every body's for None), newest first, a page after `after` (created_at, id)."""
+    rows = await conn.fetch(
+        """
+        SELECT r.id, r.title, r.organiser_code, r.state, r.circle_count AS circles, r.created_at, r.published_at,
+               (SELECT count(*) FROM circle_members m WHERE m.round_id = r.id AND m.left_at IS NULL) AS members
+        FROM circle_rounds r
+        WHERE ($1::text IS NULL OR r.organiser_code = $1)
+          AND ($2::timestamptz IS NULL OR (r.created_at, r.id) < ($2::timestamptz, $3::uuid))
+        ORDER BY r.created_at DESC, r.id DESC
+        LIMIT $4
+        """,
+        organiser_code,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [CircleRoundSummary(**dict(r)) for r in rows]
 
 
 async def get_round(conn: Connection, round_id: UUID, *, lock: bool = False) -> RoundRow | None:

@@ -11,7 +11,17 @@ from uuid import UUID
 from zoneinfo import ZoneInfo, available_timezones
 
 from schemas.auth import Principal
-from schemas.circles import Circle, CircleRound, CircleRoundIn, CircleScore, Member, Repair, RoundScore, Session
+from schemas.circles import (
+    Circle,
+    CircleRound,
+    CircleRoundIn,
+    CircleRoundSummary,
+    CircleScore,
+    Member,
+    Repair,
+    RoundScore,
+    Session,
+)
 from schemas.events import CircleRoundSolveRequested
 from schemas.meetings import Venue
 from services.auth.guards import require_organisation, require_role
@@ -164,6 +174,14 @@ async def _check_apart(conn: Connection, principal: Principal, round_id: UUID, d
         if pair[0] == pair[1]:
             raise InvalidInput("Twee verschillende deelnemers graag", field=f"apart[{i}]")
     await q.add_apart(conn, round_id, data.apart)
+
+
+async def list_rounds(
+    conn: Connection, principal: Principal, after: tuple[datetime, UUID] | None, limit: int
+) -> list[CircleRoundSummary]:
+    """The rounds of the caller's body, every body's for an admin; newest first."""
+    require_role(principal, "admin", "organiser")
+    return await q.list_rounds(conn, None if principal.is_admin else principal.organisation_code, after, limit)
 
 
 async def own_round(conn: Connection, principal: Principal, round_id: UUID, *, lock: bool = False) -> q.RoundRow:

@@ -145,6 +145,7 @@ def render_fragment(src: MeetingSource, *, base_url: str, organizer: str) -> New
         audience_groups=sorted(set(src.audience_groups)),
         audience_codes=sorted(set(src.audience_organisations) | set(src.audience_regions)),
         body_codes=sorted(set(src.organiser_codes) | set(src.funder_codes)),
+        listed=src.listed,
         rendered_for=render_key(base_url, organizer),
         vevent=vevent,
         vevent_waitlisted=waitlisted,
@@ -156,9 +157,17 @@ def render_fragment(src: MeetingSource, *, base_url: str, organizer: str) -> New
 
 
 def feed_keys(
-    themes: Sequence[str], groups: Sequence[str], codes: Sequence[str], bodies: Sequence[str] = ()
+    themes: Sequence[str],
+    groups: Sequence[str],
+    codes: Sequence[str],
+    bodies: Sequence[str] = (),
+    *,
+    listed: bool = True,
 ) -> set[str]:
-    """The feed_changes keys of every shared feed a fragment with this membership appears in."""
+    """The feed_changes keys of every shared feed a fragment with this membership appears in (a meeting off the
+    agenda: none)."""
+    if not listed:
+        return set()
     keys = {"public", *(f"theme:{t}" for t in themes), *(f"body:{b}" for b in bodies)}
     keys |= {f"group:{g}" for g in groups} if groups else {"group:*"}
     keys |= {f"aud:{c}" for c in codes} if codes else {"aud:*"}
@@ -166,7 +175,7 @@ def feed_keys(
 
 
 def _keys_of(f: StoredFragment | NewFragment) -> set[str]:
-    return feed_keys(f.themes, f.audience_groups, f.audience_codes, f.body_codes)
+    return feed_keys(f.themes, f.audience_groups, f.audience_codes, f.body_codes, listed=f.listed)
 
 
 async def refresh_fragment(conn: Connection, meeting_id: UUID, *, base_url: str, organizer: str) -> bool:

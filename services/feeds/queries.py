@@ -40,6 +40,7 @@ class MeetingSource(msgspec.Struct, frozen=True, kw_only=True):
     revision: int
     updated_at: datetime
     published_at: datetime | None
+    listed: bool = True
 
     @property
     def public(self) -> bool:
@@ -51,7 +52,7 @@ _SOURCE = """
 SELECT m.id, m.title, m.description, m.themes, m.starts_at, m.ends_at, m.timezone, m.venue_name, m.venue_address,
        m.venue_city, m.online_url, m.audience_groups, m.audience_organisations, m.audience_regions, m.status,
        m.organiser_codes, m.funder_codes,
-       m.sequence, m.revision, m.updated_at, m.published_at,
+       m.sequence, m.revision, m.updated_at, m.published_at, m.listed,
        coalesce((SELECT string_agg(o.name, ', ' ORDER BY array_position(m.organiser_codes, o.code))
                  FROM organisations o WHERE o.code = ANY(m.organiser_codes)), '') AS organiser_name,
        ARRAY(SELECT t.name FROM unnest(m.themes) WITH ORDINALITY AS u(slug, i) JOIN themes t ON t.slug = u.slug
@@ -76,6 +77,7 @@ class StoredFragment(msgspec.Struct, frozen=True, kw_only=True):
     audience_groups: list[str]
     audience_codes: list[str]
     body_codes: list[str]
+    listed: bool
     rendered_for: str
 
 
@@ -84,7 +86,7 @@ async def lock_fragment(conn: Connection, meeting_id: UUID) -> StoredFragment | 
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 5545))", meeting_id)
     row = await conn.fetchrow(
         "SELECT revision, render_version, content_hash, themes, audience_groups, audience_codes, body_codes, "
-        "rendered_for FROM meeting_fragments WHERE meeting_id = $1",
+        "listed, rendered_for FROM meeting_fragments WHERE meeting_id = $1",
         meeting_id,
     )
     return None if row is None else StoredFragment(**dict(row))
@@ -103,6 +105,7 @@ class NewFragment(msgspec.Struct, frozen=True, kw_only=True):
     audience_groups: list[str]
     audience_codes: list[str]
     body_codes: list[str]
+    listed: bool
     rendered_for: str
     vevent: bytes
     vevent_waitlisted: bytes | None
@@ -178,9 +181,9 @@ class FeedFilter(msgspec.Struct, frozen=True, kw_only=True):
 
 def _where(a: str) -> str:
     # $1 window start (ends after it), $2 window end (starts before it), $3 theme, $4 group, $5 audience codes,
-    # $6 bodies.
+    # $6 bodies. Every shared feed is public (a body's too): a meeting off the agenda is in none of them.
     return (
-        f"({a}.starts_at < $2)"
+        f"{a}.listed AND ({a}.starts_at < $2)"
         f" AND ($3::text IS NULL OR $3 = ANY({a}.themes))"
         f" AND ($4::text IS NULL OR cardinality({a}.audience_groups) = 0 OR $4 = ANY({a}.audience_groups))"
         f" AND ($5::text[] IS NULL OR cardinality({a}.audience_codes) = 0 OR {a}.audience_codes && $5)"

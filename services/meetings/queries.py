@@ -28,7 +28,7 @@ COLUMNS = (
     "waitlisted_count, "
     # Reminder rules: the meeting's own and, for those without, its series' (services/reminders/rules.py).
     "reminders, (SELECT s.reminders FROM series s WHERE s.id = series_id) AS series_reminders, evaluation, "
-    "questionnaire_id"
+    "questionnaire_id, listed"
 )
 
 # Columns an update may set; everything else is managed by the service.
@@ -58,6 +58,7 @@ EDITABLE = frozenset(
         "waitlist_mode",
         "offer_hours",
         "reminders",
+        "listed",
         "evaluation",
         "questionnaire_id",
     }
@@ -121,6 +122,7 @@ def to_meeting(row: asyncpg.Record) -> Meeting:
         reminders_from=_reminders_from(row),
         evaluation=evaluation_settings(row["evaluation"]),
         questionnaire_id=row["questionnaire_id"],
+        listed=row["listed"],
     )
 
 
@@ -184,8 +186,11 @@ WHERE ($1::text IS NULL OR $1 = ANY(m.themes))
   AND ($7::text IS NULL OR $7 = ANY(m.audience_groups))
   AND ($8::text[] IS NULL OR m.audience_organisations && $8 OR m.audience_regions && $8)
   AND ($9::uuid IS NULL OR m.series_id = $9)
-  -- visibility: drafts only for their organisers (or everybody when $10 is NULL, i.e. admin)
+  -- visibility: drafts only for their organisers (or everybody when $10 is NULL, i.e. admin); meetings off the
+  -- agenda only for their organisers and funders
   AND (m.status <> 'draft' OR $10::boolean IS NULL OR ($11::text IS NOT NULL AND $11 = ANY(m.organiser_codes)))
+  AND (m.listed OR $10::boolean IS NULL OR ($11::text IS NOT NULL AND $11 = ANY(m.organiser_codes))
+       OR ($12::text IS NOT NULL AND $12 = ANY(m.funder_codes)))
   AND ($12::text IS NULL OR $12 = ANY(m.funder_codes))
   AND ($13::timestamptz IS NULL OR (m.starts_at, m.id) > ($13, $14::uuid))
   -- online: true = can be followed online, false = has a place to go to

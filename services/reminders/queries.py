@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 
 from services.db import Connection
@@ -47,6 +48,7 @@ class Upsert(msgspec.Struct, frozen=True, kw_only=True):
     rule: str
     due_at: datetime
     status: str
+    exists: bool  # the sync read a row for this key (an update), or none (an insert)
 
 
 async def meeting_for_sync(conn: Connection, meeting_id: UUID) -> SyncMeeting | None:
@@ -88,24 +90,55 @@ async def rows(conn: Connection, meeting_id: UUID, registration_id: UUID | None)
 
 
 async def apply(conn: Connection, meeting_id: UUID, changes: Sequence[Upsert]) -> None:
-    """Write the planned rows in one statement. A row the sweep fired (or found missed) meanwhile stays so."""
-    if not changes:
-        return
-    await conn.execute(
-        """
-        INSERT INTO reminders (meeting_id, registration_id, rule, due_at, status)
-        SELECT $1, u.registration_id, u.rule, u.due_at, u.status
-        FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[]) AS u(registration_id, rule, due_at, status)
-        ON CONFLICT (registration_id, rule) DO UPDATE
-        SET due_at = EXCLUDED.due_at, status = EXCLUDED.status, updated_at = now()
-        WHERE reminders.status NOT IN ('fired', 'missed')
-        """,
-        meeting_id,
+    """Write the planned rows: one INSERT for the new keys, one UPDATE for the known ones. A row the sweep fired
+    (or found missed) meanwhile stays so.
+
+    New keys go in as a plain INSERT, not INSERT ... ON CONFLICT: the speculative insertion costs about half
+    again as much as the insert itself (bench/bench_learning.py, 10,000 rows: 280 against 200 ms). Two syncs of one
+    meeting can race (a registration's and the meeting's), so the INSERT runs in a savepoint, and when another
+    sync wrote one of the keys first, the upsert writes them instead.
+    """
+    inserts = [c for c in changes if not c.exists]
+    updates = [c for c in changes if c.exists]
+    if inserts:
+        try:
+            async with conn.transaction():
+                await conn.execute(_INSERT, meeting_id, *_columns(inserts))
+        except asyncpg.UniqueViolationError:
+            await conn.execute(_UPSERT, meeting_id, *_columns(inserts))
+    if updates:
+        await conn.execute(_UPDATE, *_columns(updates))
+
+
+def _columns(changes: Sequence[Upsert]) -> tuple[list[UUID], list[str], list[datetime], list[str]]:
+    return (
         [c.registration_id for c in changes],
         [c.rule for c in changes],
         [c.due_at for c in changes],
         [c.status for c in changes],
     )
+
+
+_ROWS = "unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[]) AS w(registration_id, rule, due_at, status)"
+
+_INSERT = f"""
+INSERT INTO reminders (meeting_id, registration_id, rule, due_at, status)
+SELECT $1, w.registration_id, w.rule, w.due_at, w.status FROM {_ROWS}
+"""
+
+_UPSERT = f"""
+INSERT INTO reminders (meeting_id, registration_id, rule, due_at, status)
+SELECT $1, w.registration_id, w.rule, w.due_at, w.status FROM {_ROWS}
+ON CONFLICT (registration_id, rule) DO UPDATE
+SET due_at = EXCLUDED.due_at, status = EXCLUDED.status, updated_at = now()
+WHERE reminders.status NOT IN ('fired', 'missed')
+"""
+
+_UPDATE = """
+UPDATE reminders x SET due_at = w.due_at, status = w.status, updated_at = now()
+FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[]) AS w(registration_id, rule, due_at, status)
+WHERE x.registration_id = w.registration_id AND x.rule = w.rule AND x.status NOT IN ('fired', 'missed')
+"""
 
 
 async def claim_due(conn: Connection, now: datetime, limit: int) -> list[Due]:

@@ -56,10 +56,14 @@ def plan(existing: Mapping[Key, q.Row], wanted: Mapping[Key, datetime], now: dat
         elif row.status in ("cancelled", "skipped") and due > now and (row.status == "cancelled" or row.due_at != due):
             status = "pending"
         if status is not None:
-            out.append(q.Upsert(registration_id=registration_id, rule=rule, due_at=due, status=status))
+            out.append(
+                q.Upsert(registration_id=registration_id, rule=rule, due_at=due, status=status, exists=row is not None)
+            )
     for (registration_id, rule), row in existing.items():
         if row.status == "pending" and (registration_id, rule) not in wanted:
-            out.append(q.Upsert(registration_id=registration_id, rule=rule, due_at=row.due_at, status="cancelled"))
+            out.append(
+                q.Upsert(registration_id=registration_id, rule=rule, due_at=row.due_at, status="cancelled", exists=True)
+            )
     return out
 
 

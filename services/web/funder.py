@@ -15,6 +15,7 @@ from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 from litestar.response import Template
+from markupsafe import Markup
 
 from schemas.auth import Principal
 from schemas.reports import Report
@@ -26,7 +27,7 @@ from services.reports import formats
 from services.reports.controllers import protection
 from services.reports.request import FORMATS, Params, parse
 from services.reports.service import attendance_report
-from services.web import charts
+from services.web import charts, maps
 from services.web.i18n import N_
 from services.web.i18n import gettext as _
 from services.web.organiser import _HANDLERS, HOME, signed_in
@@ -81,6 +82,15 @@ def _label(row: Any, dimension: str) -> str:
     return str(row.labels.get(dimension) or row.dimensions.get(dimension) or _("onbekend"))
 
 
+def _province_map(report: Report) -> Markup:
+    figures = {
+        code: (_label(r, "province"), r.municipalities_reached, r.municipalities_total)
+        for r in report.rows
+        if (code := r.dimensions.get("province"))
+    }
+    return maps.provinces("kaart-provincie", _("Kaart: gemeenten bereikt per provincie"), figures)
+
+
 class FunderController(Controller):
     path = "/financier"
     include_in_schema = False
@@ -102,6 +112,7 @@ class FunderController(Controller):
                     "title": _(title),
                     "dimension": dimension,
                     "chart": charts.bars(f"grafiek-{dimension}", _(title), rows),
+                    "map": _province_map(report) if dimension == "province" else None,
                     "rows": report.rows,
                     "measure": measure,
                 }
@@ -109,7 +120,7 @@ class FunderController(Controller):
         return page(
             "funder.html", title=_("Rapportage"), organiser=False,
             funder=await _name(conn, principal.organisation_code), year=year, total=total,
-            k=state.settings.report_min_cell, sections=sections, downloads=DOWNLOADS,
+            k=state.settings.report_min_cell, sections=sections, downloads=DOWNLOADS, map_credit=maps.CREDIT,
         )  # fmt: skip
 
     @get("/rapport")

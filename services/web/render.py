@@ -37,8 +37,16 @@ _STATIC = {
     "progress.js": (resources.files("services.web") / "static" / "progress.js").read_bytes(),
     "door.js": (resources.files("services.web") / "static" / "door.js").read_bytes(),
     "favicon.svg": (resources.files("services.web") / "static" / "favicon.svg").read_bytes(),  # ours: a ring
+    "nlds/fonts.css": (_VENDOR / "noto" / "fonts.css").read_bytes(),
+    **{
+        f"fonts/noto-{face}-latin-{weight}-normal.woff2": (
+            _VENDOR / "noto" / f"noto-{face}-latin-{weight}-normal.woff2"
+        ).read_bytes()
+        for face in ("sans", "serif")
+        for weight in (400, 700)
+    },
 }
-_KINDS = {".js": "text/javascript", ".svg": "image/svg+xml"}
+_KINDS = {".js": "text/javascript", ".svg": "image/svg+xml", ".woff2": "font/woff2"}
 
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("services.web", "templates"),

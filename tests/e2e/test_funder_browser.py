@@ -40,6 +40,15 @@ async def test_a_funder_reads_the_dashboard_and_downloads_the_xlsx(
         cells = table.get_by_role("row", name=label)
         await expect(cells.get_by_role("cell").nth(2)).to_have_text(str(row["attended"]))
     assert "geheim" not in await page.content(), "no address or name of a participant on the funder's page"
+    # The map beside the province table: one shape per province, each named with its figure on hover.
+    province_map = page.get_by_role("img", name="Kaart: gemeenten bereikt per provincie")
+    await expect(province_map).to_be_visible()
+    await expect(province_map.locator("path")).to_have_count(12)
+    by_province = (await api.get("/api/v1/reports/attendance?year=2026&groupBy=province", headers=aof)).json()
+    for row in by_province["rows"]:
+        name = row["labels"].get("province")
+        if name:
+            await expect(province_map.locator("title", has_text=f"{name}:")).to_have_count(1)
 
     async with page.expect_download() as download_info:
         await page.get_by_role("link", name="XLSX per beroepsgroep").click()

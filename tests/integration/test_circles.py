@@ -201,6 +201,13 @@ async def test_a_round_is_composed_reviewed_published_and_every_member_gets_each
         uid = parse_imip(mail.message, method="REQUEST").uid  # type: ignore[arg-type]
         assert f"UID:{uid}" in unfolded
 
+    # The sessions are off the agenda: the public list (and so the agenda and shared feeds) shows only the
+    # sign-up meeting; the circle's organisers see them all.
+    public = await browser.get("/api/v1/meetings", params={"status": "published", "limit": 100})
+    assert [m["title"] for m in public.json()["items"]] == ["Aanmelden leerkringen"]
+    own = await browser.get("/api/v1/meetings", params={"status": "published", "limit": 100}, headers=vng)
+    assert len(own.json()["items"]) == 1 + 2 * len(done["circles"])
+
 
 async def test_a_repair_after_two_leave_moves_one_member_and_their_calendars_follow(
     browser: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink

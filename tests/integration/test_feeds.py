@@ -288,3 +288,28 @@ async def test_links_for_subscribing(client: Client, vng: dict[str, str]):
     assert org["https"].endswith("/feeds/organisations/GM0518.ics")
     assert (await client.get("/api/v1/feeds/links", params={"feed": "themes/onbekend"})).status_code == 404
     assert (await client.get("/api/v1/feeds/links", params={"feed": "../../etc"})).status_code in (400, 422)
+
+
+async def test_a_meeting_off_the_agenda_is_in_no_list_or_shared_feed_until_it_is_listed(
+    client: Client, vng: dict[str, str], settings: Settings
+):
+    fresh_cache(client)
+    shown = await publish(client, vng, title="Op de agenda", themes=["de-bedoeling"])
+    hidden = await publish(client, vng, title="Alleen voor de kring", themes=["de-bedoeling"], listed=False)
+    assert hidden["listed"] is False
+    await run_feed_jobs(settings)
+    feeds = ("/feeds/public.ics", "/feeds/themes/de-bedoeling.ics", "/feeds/organisations/VNG.ics")
+    for path in feeds:
+        assert summaries((await client.get(path)).text) == ["Op de agenda"], path
+    public = await client.get("/api/v1/meetings", params={"status": "published"})
+    assert [m["title"] for m in public.json()["items"]] == [shown["title"]]
+    own = await client.get("/api/v1/meetings", params={"status": "published"}, headers=vng)
+    assert {m["title"] for m in own.json()["items"]} == {"Op de agenda", "Alleen voor de kring"}
+    page = await client.get(f"/api/v1/meetings/{hidden['id']}")
+    assert page.status_code == 200, "whoever has the link still finds the meeting"
+
+    listed = await client.patch(f"/api/v1/meetings/{hidden['id']}", json={"listed": True}, headers=vng)
+    assert listed.status_code == 200, listed.text
+    await run_feed_jobs(settings)
+    for path in feeds:
+        assert summaries((await client.get(path)).text) == ["Alleen voor de kring", "Op de agenda"], path

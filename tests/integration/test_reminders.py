@@ -18,7 +18,8 @@ from redis.asyncio import Redis
 from localdev.mailsink import MailSink, ReceivedMail
 from services.app import create_app
 from services.db import Connection
-from services.reminders.service import fire_due
+from services.reminders.queries import apply
+from services.reminders.service import fire_due, plan
 from services.settings import Settings
 from tests.api import published, register
 from tests.csrf import like_a_browser
@@ -369,3 +370,22 @@ async def test_rules_per_meeting_and_series_are_readable_and_bad_ones_are_refuse
         assert field in [e["field"] for e in refused.json()["errors"]], refused.text
     read = await browser.get(f"/api/v1/meetings/{mid}")
     assert [r["before"] for r in read.json()["reminders"]] == ["PT2H", "P3D"], "nothing half-written"
+
+
+async def test_a_sync_that_raced_another_still_writes_its_rows_in_one_transaction(
+    browser: Client, vng: dict[str, str], conn: Connection
+) -> None:
+    """New keys go in as a plain INSERT; when a concurrent sync wrote one first (this sync's read saw no row),
+    the savepoint rolls back and the upsert writes the plan, and the caller's transaction goes on."""
+    meeting = await published(browser, vng, capacity=5, **times(local("2027-05-10T10:00:00")))
+    assert (await register(browser, meeting["id"], 1, **vng)).status_code == 201
+    rid = await conn.fetchval("SELECT id FROM registrations WHERE meeting_id = $1", UUID(meeting["id"]))
+    now = local("2027-04-01T12:00:00")
+    first, second = local("2027-05-09T09:00:00"), local("2027-05-09T10:00:00")
+    async with conn.transaction():
+        await apply(conn, UUID(meeting["id"]), plan({}, {(rid, "P1D@09:00"): first}, now))
+        await apply(conn, UUID(meeting["id"]), plan({}, {(rid, "P1D@09:00"): second}, now))  # its read saw none
+        assert await conn.fetchval("SELECT count(*) FROM reminders WHERE meeting_id = $1", UUID(meeting["id"])) == 1
+    assert [(rule, due, status) for _, rule, due, status in await rows(conn, meeting["id"])] == [
+        ("P1D@09:00", second, "pending")
+    ]

@@ -43,13 +43,27 @@ async def test_pages_allow_no_script_and_style_only_from_the_stylesheet(client: 
     assert "style=" not in page.text
     assert "<style" not in page.text
     sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)">', page.text)
-    assert sheets == ["/static/nlds/theme.css", "/static/nlds/components.css", "/static/leerkring.css"]
+    assert sheets == [
+        "/static/nlds/fonts.css",
+        "/static/nlds/theme.css",
+        "/static/nlds/components.css",
+        "/static/leerkring.css",
+    ]
     for sheet in sheets:
         css = await client.get(sheet)
         assert css.status_code == 200, sheet
         assert css.headers["content-type"].startswith("text/css")
     assert ":root{" in css.text
-    assert ".utrecht-button" in (await client.get(sheets[1])).text, "the NL Design System components"
+    assert ".utrecht-button" in (await client.get(sheets[2])).text, "the NL Design System components"
+    # The theme's typefaces come from us too (font-src 'self'): every font the stylesheet names is served.
+    fonts = re.findall(r"url\((/static/fonts/[^)]+)\)", (await client.get(sheets[0])).text)
+    assert len(fonts) == 4
+    assert "font-src 'self'" in policy
+    for font in fonts:
+        answer = await client.get(font)
+        assert answer.status_code == 200, font
+        assert answer.headers["content-type"] == "font/woff2"
+        assert answer.content[:4] == b"wOF2"
     unlisted = await client.get("/static/vendor/utrecht/LICENSE-component-library-css.md")
     assert unlisted.status_code == 404, "only the listed files"
 

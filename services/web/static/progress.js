@@ -22,6 +22,8 @@
     if (data.finished) {
       text.textContent = data.text;
       document.documentElement.setAttribute("data-voortgang-klaar", "ja");
+      // A page whose content follows from the finished work (a composed learning-circle round) shows it.
+      if (bar.getAttribute("data-herlaad-klaar") === "ja") window.location.reload();
       return;
     }
     window.setTimeout(poll, 1000);
