@@ -36,7 +36,7 @@ from services.participants import suppression, tokens
 from services.participants.auth import ParticipantActor
 from services.reminders import service as reminders
 from services.settings import Settings
-from services.web import choices, forms, i18n, session
+from services.web import choices, forms, i18n, language, session
 from services.web.i18n import N_, locale
 from services.web.i18n import gettext as _
 from services.web.render import HEADERS, field_errors, message, page, refusal, summary
@@ -74,9 +74,13 @@ async def sign_in_cookie(conn: Connection, settings: Settings, participant_id: A
     return session.cookie(settings, token, expires_at)
 
 
-async def _sign_in(conn: Connection, settings: Settings, participant_id: Any, target: str) -> Redirect:
+async def _sign_in(
+    conn: Connection, settings: Settings, request: Request[Any, Any, Any], participant_id: Any, target: str
+) -> Redirect:
     cookie = await sign_in_cookie(conn, settings, participant_id)
-    return Redirect(target, status_code=303, cookies=[cookie], headers=HEADERS)
+    theirs = await conn.fetchval("SELECT locale FROM participants WHERE id = $1", participant_id)
+    cookies = [cookie, *language.first_visit(request, settings, theirs)]
+    return Redirect(target, status_code=303, cookies=cookies, headers=HEADERS)
 
 
 async def _registrations(conn: Connection, participant_id: Any) -> list[dict[str, Any]]:
@@ -223,7 +227,7 @@ class SignInController(Controller):
             return _signin_failed(await tokens.state(conn, token, "signin"))
         await participants.prove(conn, participant_id)
         await suppression.came_back(conn, state.settings.secret_key, participant_id)
-        return await _sign_in(conn, state.settings, participant_id, session.safe_next(verder))
+        return await _sign_in(conn, state.settings, request, participant_id, session.safe_next(verder))
 
 
 class ManageController(Controller):
@@ -245,7 +249,9 @@ class ManageController(Controller):
             cookie = session.cookie(
                 settings, token, expires or datetime.now(UTC) + timedelta(days=settings.manage_link_days)
             )
-            return Redirect("/mijn", status_code=303, cookies=[cookie], headers=HEADERS)
+            theirs = await conn.fetchval("SELECT locale FROM participants WHERE id = $1", resolved.participant_id)
+            cookies = [cookie, *language.first_visit(request, settings, theirs)]
+            return Redirect("/mijn", status_code=303, cookies=cookies, headers=HEADERS)
         visitor = await session.participant(conn, request)
         if visitor is None:
             return message(

@@ -7,7 +7,9 @@ import; there is no compile step and no .mo to keep in step (the catalog is a fe
 (services/web/locales/UPDATING.md); tests/unit/test_web_i18n.py fails while any entry lacks its English.
 
 Which language a request gets: the `leerkring_taal` cookie set by the language switch (POST /taal), else Dutch.
-A page that knows its reader's language (an invitation sent in English) sets it itself.
+A page that knows its reader's language (an invitation sent in English) sets it itself, and a browser that signs in
+by a personal link without having chosen gets the cookie in the language of the person's mails
+(services/web/language.py first_visit).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from services.app import create_app
 from services.db import Connection
 from services.evaluations import links as evaluation_links
 from services.participants import tokens
+from services.participants.links import confirm_token
 from services.registrations import offers
 from services.reminders import links as reminder_links
 from services.settings import Settings
@@ -67,6 +68,17 @@ async def test_the_participant_pages_read_as_english(
         english(await browser.get(url), *names)
     english(await browser.post("/inloggen", data={"email": "deelnemer1@gemeente.example.nl"}))
     english(await browser.post(f"/bijeenkomsten/{mid}/inschrijven", data={"email": "x"}), *names)
+
+    # Someone new registers on the English page: the page, the link's page, and their mails are English.
+    other = await published(browser, vng, title=TITLE, description="Cases from practice.")
+    new = {"email": "newcomer@gemeente.example.nl", "name": "Nia Newcomer", "organisation_code": "GM0518"}
+    english(await browser.post(f"/bijeenkomsten/{other['id']}/inschrijven", data=new))
+    assert await conn.fetchval("SELECT locale FROM participants WHERE email = $1", new["email"]) == "en"
+    request_id = await conn.fetchval(
+        "SELECT r.id FROM registration_requests r JOIN participants p ON p.id = r.participant_id WHERE p.email = $1",
+        new["email"],
+    )
+    english(await browser.get(f"/bevestigen/{confirm_token(settings, request_id)}"), "Nia Newcomer", *names)
 
     # The links in reminder mails, for the confirmed participant.
     reg = UUID(first["id"])

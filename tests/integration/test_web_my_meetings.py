@@ -16,7 +16,7 @@ from services.app import create_app
 from services.db import Connection
 from services.participants import tokens
 from services.settings import Settings
-from services.web import session
+from services.web import i18n, session
 from tests.api import published, register
 from tests.csrf import like_a_browser
 from tests.integration.test_participant_journey import BASE, link, press, text_of
@@ -101,6 +101,16 @@ async def test_cancelling_from_my_meetings_frees_the_seat_for_the_next_in_line(
     again = await browser.post(cancel_url)
     assert again.status_code == 404
     assert "Afmelden kan niet (meer)" in again.text
+
+    # The English mail's own link opens the pages in English in a browser new to Leerkring; a language chosen with
+    # the switch stays.
+    manage = link(cancelled, "/mijn?token=")
+    browser.cookies.clear()
+    assert '<html lang="en"' in (await browser.get(manage)).text
+    assert '<html lang="en"' in (await browser.get("/agenda")).text
+    browser.cookies.clear()
+    browser.cookies.set(i18n.COOKIE, "nl", domain="leerkring.test")
+    assert '<html lang="nl"' in (await browser.get(manage)).text
 
 
 async def test_nobody_cancels_a_registration_not_their_own(
