@@ -19,11 +19,11 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from services.dates import moment
-from services.db import Conn
+from services.db import Conn, Connection
 from services.evaluations import links
 from services.evaluations import service as evaluations
 from services.evaluations.questionnaire import MAX_TEXT, Question
-from services.web import forms, session
+from services.web import forms, language, session
 from services.web.i18n import N_, locale
 from services.web.i18n import gettext as _
 from services.web.render import PAGE_ERRORS, message, page, summary
@@ -91,15 +91,32 @@ def _form(found: evaluations.Form, *, values: Mapping[str, str | list[str]], err
     )
 
 
+async def _follow_reader(conn: Connection, request: Request[Any, Any, Any], request_id: UUID) -> None:
+    """The form in the language of the mail that asked (the answers stay apart from the person, as ever)."""
+    theirs = await conn.fetchval(
+        "SELECT p.locale FROM evaluation_requests r JOIN participants p ON p.id = r.participant_id WHERE r.id = $1",
+        request_id,
+    )
+    language.follow_reader(request, theirs)
+
+
 class EvaluationPageController(Controller):
     path = links.FORM_PATH
     include_in_schema = False
     exception_handlers = PAGE_ERRORS  # type: ignore[assignment]
 
     @get("/{request_id:uuid}/{token:str}")
-    async def show(self, conn: Conn, state: State, request_id: FromPath[UUID], token: FromPath[str]) -> Template:
+    async def show(
+        self,
+        conn: Conn,
+        state: State,
+        request: Request[Any, Any, Any],
+        request_id: FromPath[UUID],
+        token: FromPath[str],
+    ) -> Template:
         if not links.verify(state.settings.secret_key, request_id, token):
             return _invalid()
+        await _follow_reader(conn, request, request_id)
         found = await evaluations.form(conn, request_id)
         if found is None:
             return _invalid()
@@ -121,6 +138,7 @@ class EvaluationPageController(Controller):
         session.same_site(request, state.settings)
         if not links.verify(state.settings.secret_key, request_id, token):
             return _invalid()
+        await _follow_reader(conn, request, request_id)
         values = await forms.read(request)
         found = await evaluations.form(conn, request_id)
         # A multiple-choice question posts its key once per ticked box: take them all (forms.read keeps one).

@@ -45,6 +45,13 @@ def first_visit(request: Request[Any, Any, Any], settings: Settings, theirs: str
     return [] if i18n.COOKIE in request.cookies else [cookie(settings, i18n.parse(theirs))]
 
 
+def follow_reader(request: Request[Any, Any, Any], theirs: str | None) -> None:
+    """A page opened by a link from the person's own mail, in a browser with no language chosen: in the language of
+    their mails, as the mail was (only this page; the switch still decides)."""
+    if i18n.COOKIE not in request.cookies and theirs:
+        i18n.CURRENT.set(i18n.parse(theirs))
+
+
 @post("/taal", status_code=303, include_in_schema=False)
 async def switch_language(state: State, request: Request[Any, Any, Any]) -> Redirect:
     form = await forms.read(request)

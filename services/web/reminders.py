@@ -24,7 +24,7 @@ from services.participants.auth import ParticipantActor
 from services.registrations import service as registrations
 from services.reminders import links
 from services.reminders import service as reminders
-from services.web import session
+from services.web import language, session
 from services.web.i18n import N_
 from services.web.i18n import gettext as _
 from services.web.render import PAGE_ERRORS, message
@@ -41,24 +41,32 @@ class _Linked(NamedTuple):
     status: str
     participant_id: UUID
     title: str
+    locale: str
 
     def actor(self) -> ParticipantActor:
         return ParticipantActor(participant_id=self.participant_id, token_id=_NO_TOKEN)
 
 
 async def _linked(
-    conn: Connection, state: State, purpose: links.Purpose | None, registration_id: UUID, token: str
+    conn: Connection,
+    request: Request[Any, Any, Any],
+    purpose: links.Purpose | None,
+    registration_id: UUID,
+    token: str,
 ) -> _Linked | None:
     """The registration a link of `purpose` names, or None when the link is not ours (or the registration is gone):
-    the one check every page here starts with."""
-    if purpose is None or not links.verify(state.settings.secret_key, purpose, registration_id, token):
+    the one check every page here starts with. The page speaks the language of the mail the link came in."""
+    if purpose is None or not links.verify(request.app.state.settings.secret_key, purpose, registration_id, token):
         return None
     row = await conn.fetchrow(
-        "SELECT r.status, r.participant_id, m.title FROM registrations r JOIN meetings m ON m.id = r.meeting_id "
-        "WHERE r.id = $1",
+        "SELECT r.status, r.participant_id, m.title, p.locale FROM registrations r "
+        "JOIN meetings m ON m.id = r.meeting_id JOIN participants p ON p.id = r.participant_id WHERE r.id = $1",
         registration_id,
     )
-    return None if row is None else _Linked(**dict(row))
+    if row is None:
+        return None
+    language.follow_reader(request, row["locale"])
+    return _Linked(**dict(row))
 
 
 class CantComePageController(Controller):
@@ -67,8 +75,10 @@ class CantComePageController(Controller):
     exception_handlers = PAGE_ERRORS  # type: ignore[assignment]
 
     @get("/{registration_id:uuid}/{token:str}")
-    async def show(self, conn: Conn, state: State, registration_id: FromPath[UUID], token: FromPath[str]) -> Template:
-        row = await _linked(conn, state, "cant_come", registration_id, token)
+    async def show(
+        self, conn: Conn, request: Request[Any, Any, Any], registration_id: FromPath[UUID], token: FromPath[str]
+    ) -> Template:
+        row = await _linked(conn, request, "cant_come", registration_id, token)
         if row is None:
             return _invalid()
         if row.status not in ("confirmed", "offered", "waitlisted"):
@@ -90,7 +100,7 @@ class CantComePageController(Controller):
         token: FromPath[str],
     ) -> Template:
         session.same_site(request, state.settings)
-        row = await _linked(conn, state, "cant_come", registration_id, token)
+        row = await _linked(conn, request, "cant_come", registration_id, token)
         if row is None:
             return _invalid()
         await registrations.cancel(conn, row.actor(), registration_id)
@@ -112,8 +122,10 @@ class StillComingPageController(Controller):
     exception_handlers = PAGE_ERRORS  # type: ignore[assignment]
 
     @get("/{registration_id:uuid}/{token:str}")
-    async def show(self, conn: Conn, state: State, registration_id: FromPath[UUID], token: FromPath[str]) -> Template:
-        row = await _linked(conn, state, "still_coming", registration_id, token)
+    async def show(
+        self, conn: Conn, request: Request[Any, Any, Any], registration_id: FromPath[UUID], token: FromPath[str]
+    ) -> Template:
+        row = await _linked(conn, request, "still_coming", registration_id, token)
         if row is None:
             return _invalid()
         if row.status != "confirmed":
@@ -135,7 +147,7 @@ class StillComingPageController(Controller):
         token: FromPath[str],
     ) -> Template:
         session.same_site(request, state.settings)
-        row = await _linked(conn, state, "still_coming", registration_id, token)
+        row = await _linked(conn, request, "still_coming", registration_id, token)
         if row is None:
             return _invalid()
         if row.status != "confirmed":
@@ -162,9 +174,14 @@ class ReminderOptOutController(Controller):
 
     @get("/{registration_id:uuid}/{reach:str}/{token:str}")
     async def show(
-        self, conn: Conn, state: State, registration_id: FromPath[UUID], reach: FromPath[str], token: FromPath[str]
+        self,
+        conn: Conn,
+        request: Request[Any, Any, Any],
+        registration_id: FromPath[UUID],
+        reach: FromPath[str],
+        token: FromPath[str],
     ) -> Template:
-        row = await _linked(conn, state, links.SCOPES.get(reach), registration_id, token)
+        row = await _linked(conn, request, links.SCOPES.get(reach), registration_id, token)
         if row is None:
             return _invalid()
         heading, button = (_(text) for text in _QUESTION[reach])
@@ -186,7 +203,7 @@ class ReminderOptOutController(Controller):
         token: FromPath[str],
     ) -> Template:
         session.same_site(request, state.settings)
-        row = await _linked(conn, state, links.SCOPES.get(reach), registration_id, token)
+        row = await _linked(conn, request, links.SCOPES.get(reach), registration_id, token)
         if row is None:
             return _invalid()
         if reach == "deze":

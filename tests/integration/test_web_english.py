@@ -124,3 +124,35 @@ async def test_the_participant_pages_read_as_english(
     form = evaluation_links.form_url(BASE, secret, request_id)
     english(await browser.get(form))
     english(await browser.post(form, data={"cijfer": "11"}))
+
+
+async def test_a_link_from_an_english_mail_opens_an_english_page(
+    browser: Client, vng: dict[str, str], conn: Connection, settings: Settings
+) -> None:
+    """The person's mails are in English; a browser that never chose a language opens the mail's links in English,
+    one that chose Dutch with the switch keeps Dutch."""
+    meeting = await published(browser, vng, title=TITLE, description="Cases from practice.")
+    registration = (await register(browser, meeting["id"], 1)).json()
+    await conn.execute("UPDATE participants SET locale = 'en' WHERE id = $1", UUID(registration["participant_id"]))
+    await conn.execute(
+        "INSERT INTO evaluations (meeting_id, opened_at, closes_at) VALUES ($1, now(), now() + interval '7 days')",
+        UUID(meeting["id"]),
+    )
+    request_id = await conn.fetchval(
+        "INSERT INTO evaluation_requests (meeting_id, participant_id) VALUES ($1, $2) RETURNING id",
+        UUID(meeting["id"]),
+        UUID(registration["participant_id"]),
+    )
+    secret, reg = settings.secret_key, UUID(registration["id"])
+    urls = (
+        reminder_links.still_coming_url(BASE, secret, reg),
+        reminder_links.off_url(BASE, secret, reg, "deze"),
+        evaluation_links.form_url(BASE, secret, request_id),
+    )
+    browser.cookies.clear()
+    for url in urls:
+        english(await browser.get(url))
+    assert '<html lang="nl"' in (await browser.get("/agenda")).text, "the rest of the site: the switch decides"
+    browser.cookies.set(i18n.COOKIE, "nl", domain="leerkring.test")
+    for url in urls:
+        assert '<html lang="nl"' in (await browser.get(url)).text, url
