@@ -35,9 +35,14 @@ def _local_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
+def _demo_keys(demo: DemoResult) -> dict[str, str]:
+    keys = {"beheerder": demo.admin_key, "organisator_vng": demo.organiser_key, "financier_aof": demo.funder_key}
+    return {name: key for name, key in keys.items() if key}
+
+
 def _keep_keys(settings: Settings, demo: DemoResult) -> None:
-    if demo.admin_key and demo.organiser_key:
-        summary.save_keys(settings.var_dir, {"beheerder": demo.admin_key, "organisator_vng": demo.organiser_key})
+    if demo.admin_key:
+        summary.save_keys(settings.var_dir, _demo_keys(demo))
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -102,6 +107,6 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
     _keep_keys(ready, result)
     say(f"{result.meetings} demobijeenkomsten geladen")
     if result.admin_key:
-        say(f"Beheerderssleutel: {result.admin_key}\nOrganisatorsleutel VNG: {result.organiser_key}")
+        say("\n".join(f"{summary.label(name)}: {key}" for name, key in _demo_keys(result).items()))
         say(f"(ook bewaard in {ready.var_dir / summary.KEYS_FILE})")
     return 0

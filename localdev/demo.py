@@ -95,6 +95,7 @@ class DemoResult(msgspec.Struct, kw_only=True):
     meetings: int
     admin_key: str | None = None
     organiser_key: str | None = None
+    funder_key: str | None = None  # A&O fonds: the funder of every demo meeting, so its report has figures
 
 
 async def _series(conn: Connection, principal: Principal) -> dict[str, UUID]:
@@ -148,10 +149,11 @@ async def load_demo(conn: Connection, *, force: bool = False) -> DemoResult:
     async with conn.transaction():
         admin_key, _ = await create_key(conn, role="admin", organisation_code=None, name="demo beheer")
         organiser_key, _ = await create_key(conn, role="organiser", organisation_code="VNG", name="demo VNG")
+        funder_key, _ = await create_key(conn, role="funder", organisation_code="AOF", name="demo A&O fonds")
         principal = await authenticate(conn, f"Bearer {organiser_key}")
         series = await _series(conn, principal)
         first = 0
         for planned in PROGRAMME:
             await _plan(conn, principal, planned, series.get(planned.series or ""), first)
             first = (first + 7) % 40  # overlapping groups of people, as colleagues meet again
-    return DemoResult(meetings=len(PROGRAMME), admin_key=admin_key, organiser_key=organiser_key)
+    return DemoResult(meetings=len(PROGRAMME), admin_key=admin_key, organiser_key=organiser_key, funder_key=funder_key)

@@ -13,7 +13,16 @@ from urllib.parse import urlsplit
 from services.settings import Settings
 
 KEYS_FILE = "api-keys.txt"
-_LABELS = {"beheerder": "Beheerderssleutel", "organisator_vng": "Organisator VNG"}
+_LABELS = {
+    "beheerder": "Beheerderssleutel",
+    "organisator_vng": "Organisator VNG",
+    "financier_aof": "Financier A&O fonds",
+}
+
+
+def label(name: str) -> str:
+    """How the summary names a key of the keys file."""
+    return _LABELS.get(name, name)
 
 
 def save_keys(var_dir: Path, keys: dict[str, str]) -> Path:
@@ -52,7 +61,7 @@ def summary(settings: Settings, *, own_mail: bool, verbose: bool) -> str:
     keys = load_keys(settings.var_dir)
     lines = ["", "─" * 72, f"Leerkring draait op {base}", f"  API-documentatie     {base}/schema"]
     for name, key in keys.items():
-        lines.append(f"  {_LABELS.get(name, name):<20} {key}")
+        lines.append(f"  {label(name):<20} {key}")
     keys_path = _shown(settings.var_dir / KEYS_FILE)
     if keys:
         lines.append(f"  (de sleutels staan ook in {keys_path}, alleen voor u leesbaar)")

@@ -69,6 +69,7 @@ from services.web.i18n import LocaleMiddleware
 from services.web.invitation_links import InvitationLinkController
 from services.web.language import switch_language
 from services.web.meetings import MeetingPageController
+from services.web.my_cancel import MyCancelController
 from services.web.offers import OfferPageController
 from services.web.organiser import OrganiserController
 from services.web.organiser_circles import OrganiserCirclesController
@@ -165,6 +166,7 @@ def create_app(settings: Settings) -> Litestar:
             CheckinPageController,
             SignInController,
             ManageController,
+            MyCancelController,
             ConfirmController,
             OfferPageController,
             CantComePageController,

@@ -7,7 +7,7 @@ both languages read as a sentence, not as a form field.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,11 @@ def moment(value: datetime, timezone: str = DUTCH_ZONE, locale: Locale = "nl") -
     local = value.astimezone(ZoneInfo(timezone))
     date = format_date(local.date(), _MOMENT_PATTERN, locale=_BABEL_LOCALE[locale])
     return f"{date} {_WORDS[locale]['at']} {local:%H:%M}"
+
+
+def month(year: int, number: int, locale: Locale = "nl") -> str:
+    """'maart 2027' (a month of a report), the month's name from CLDR."""
+    return format_date(date(year, number, 1), "LLLL y", locale=_BABEL_LOCALE[locale])
 
 
 def clock(value: datetime, timezone: str = DUTCH_ZONE) -> str:

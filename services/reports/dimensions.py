@@ -64,8 +64,3 @@ MEASURES: tuple[Measure, ...] = (
     Measure("average_grade", "Gemiddeld cijfer", "Gemiddeld rapportcijfer uit de evaluaties; alleen bij ten minste "
             "k antwoorden."),
 )  # fmt: skip
-
-MONTHS = (
-    "januari", "februari", "maart", "april", "mei", "juni",
-    "juli", "augustus", "september", "oktober", "november", "december",
-)  # fmt: skip

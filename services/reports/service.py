@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from schemas.reports import Report, ReportRow
+from services import dates
 from services.db import Connection
 from services.errors import InvalidInput
 from services.reports import disclosure
 from services.reports import queries as q
-from services.reports.dimensions import DIMENSIONS, MONTHS
+from services.reports.dimensions import DIMENSIONS
 from services.reports.disclosure import Entry, Line
 from services.reports.request import ReportRequest
 
@@ -163,7 +164,7 @@ def label(dim: str, code: str | None, names: dict[str, dict[str, str]]) -> str:
         return _NONE_LABELS.get(dim, "Onbekend")
     if dim == "month":
         year, month = code.split("-")
-        return f"{MONTHS[int(month) - 1]} {year}"
+        return dates.month(int(year), int(month))
     if dim == "quarter":
         return code.replace("-Q", " K")
     return names.get(dim, {}).get(code, code)

@@ -20,6 +20,7 @@ from litestar.datastructures import Cookie, State
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
+from schemas.feeds import FeedLinks
 from services import ratelimit
 from services.attendance import checkin
 from services.dates import format_when, moment
@@ -35,7 +36,7 @@ from services.participants import suppression, tokens
 from services.participants.auth import ParticipantActor
 from services.reminders import service as reminders
 from services.settings import Settings
-from services.web import choices, forms, session
+from services.web import choices, forms, i18n, language, session
 from services.web.i18n import N_, locale
 from services.web.i18n import gettext as _
 from services.web.render import HEADERS, field_errors, message, page, refusal, summary
@@ -46,8 +47,8 @@ TokenParam = Annotated[str | None, QueryParameter(name="token", max_length=200)]
 _STATUS = {
     "confirmed": N_("Je bent ingeschreven."),
     "offered": N_("Er is een plek voor je vrij; kijk op de pagina van de bijeenkomst of in je mail."),
-    "cancelled": "Afgemeld.",
-    "declined": "Afgemeld.",
+    "cancelled": N_("Afgemeld."),
+    "declined": N_("Afgemeld."),
 }
 
 
@@ -73,9 +74,13 @@ async def sign_in_cookie(conn: Connection, settings: Settings, participant_id: A
     return session.cookie(settings, token, expires_at)
 
 
-async def _sign_in(conn: Connection, settings: Settings, participant_id: Any, target: str) -> Redirect:
+async def _sign_in(
+    conn: Connection, settings: Settings, request: Request[Any, Any, Any], participant_id: Any, target: str
+) -> Redirect:
     cookie = await sign_in_cookie(conn, settings, participant_id)
-    return Redirect(target, status_code=303, cookies=[cookie], headers=HEADERS)
+    theirs = await conn.fetchval("SELECT locale FROM participants WHERE id = $1", participant_id)
+    cookies = [cookie, *language.first_visit(request, settings, theirs)]
+    return Redirect(target, status_code=303, cookies=cookies, headers=HEADERS)
 
 
 async def _registrations(conn: Connection, participant_id: Any) -> list[dict[str, Any]]:
@@ -115,6 +120,10 @@ async def _registrations(conn: Connection, participant_id: Any) -> list[dict[str
                 "registration_id": r["id"],
                 "reminders": r["status"] == "confirmed" and r["m_status"] == "published" and r["starts_at"] > now,
                 "reminders_off": r["reminders_off"],
+                # The same rule as my_cancel._CANCELLABLE: an active place in a meeting not yet over.
+                "cancel": r["status"] in ("confirmed", "waitlisted", "offered")
+                and r["m_status"] == "published"
+                and r["ends_at"] > now,
             }
         )
     return items
@@ -149,23 +158,31 @@ async def manage_page(
         feed_alarm=await conn.fetchval(
             "SELECT feed_alarm_minutes FROM participants WHERE id = $1", visitor.participant_id
         ),
-        alarm_choices=_ALARMS,
-        feed=feed_links.personal_links(settings.base_url, feed, PERSONAL_NAME, with_group=False),
-        public_feed=feed_links.subscription_links(
-            feed_links.feed_url(settings.base_url, PUBLIC.path),
-            PUBLIC.name,
-            description=PUBLIC.about,
-            window=PUBLIC.window.label,
+        alarm_choices=[(minutes, _(label)) for minutes, label in _ALARMS],
+        feed=_in_language(feed_links.personal_links(settings.base_url, feed, PERSONAL_NAME, with_group=False)),
+        public_feed=_in_language(
+            feed_links.subscription_links(
+                feed_links.feed_url(settings.base_url, PUBLIC.path),
+                PUBLIC.name,
+                description=PUBLIC.about,
+                window=PUBLIC.window.label,
+            )
         ),
         profile=profile,
+        mail_locale=i18n.parse((form or {}).get("locale") or person.locale),
         choices=await choices.load(conn),
         errors=errors,
         error_list=summary(errors),
     )
 
 
+def _in_language(links: FeedLinks) -> FeedLinks:
+    """The feed's Dutch description and window in the page's language (i18n.shown_constants lists them)."""
+    return msgspec.structs.replace(links, description=_(links.description), window=_(links.window))
+
+
 # The alarm choices for the personal feed (services/feeds/personal.py ALARM_CHOICES), as the page says them.
-_ALARMS = ((15, "een kwartier"), (60, "een uur"), (1440, "een dag"))
+_ALARMS = ((15, N_("een kwartier")), (60, N_("een uur")), (1440, N_("een dag")))
 
 
 class SignInController(Controller):
@@ -191,7 +208,7 @@ class SignInController(Controller):
         except TooManyRequests as exc:
             return refusal(exc)
         answer = await participant_service.request_signin(conn, email, next_path=session.safe_next(form.get("next")))
-        return message(_("Kijk in je mail"), answer.detail, status=202)
+        return message(_("Kijk in je mail"), _(answer.detail), status=202)
 
     @get("/{token:str}")
     async def show(self, conn: Conn, token: FromPath[str], verder: NextParam = None) -> Template:
@@ -210,7 +227,7 @@ class SignInController(Controller):
             return _signin_failed(await tokens.state(conn, token, "signin"))
         await participants.prove(conn, participant_id)
         await suppression.came_back(conn, state.settings.secret_key, participant_id)
-        return await _sign_in(conn, state.settings, participant_id, session.safe_next(verder))
+        return await _sign_in(conn, state.settings, request, participant_id, session.safe_next(verder))
 
 
 class ManageController(Controller):
@@ -232,7 +249,9 @@ class ManageController(Controller):
             cookie = session.cookie(
                 settings, token, expires or datetime.now(UTC) + timedelta(days=settings.manage_link_days)
             )
-            return Redirect("/mijn", status_code=303, cookies=[cookie], headers=HEADERS)
+            theirs = await conn.fetchval("SELECT locale FROM participants WHERE id = $1", resolved.participant_id)
+            cookies = [cookie, *language.first_visit(request, settings, theirs)]
+            return Redirect("/mijn", status_code=303, cookies=cookies, headers=HEADERS)
         visitor = await session.participant(conn, request)
         if visitor is None:
             return message(
@@ -245,11 +264,13 @@ class ManageController(Controller):
 
     @post("/gegevens", status_code=200)
     async def save_profile(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
-        visitor = await _visitor(conn, state, request)
+        visitor = await form_visitor(conn, state, request)
         form = await forms.read(request)
         try:
             async with conn.transaction():
-                await participants.update(conn, visitor.participant_id, msgspec.structs.asdict(forms.profile(form)))
+                # The language of their mails is theirs to choose here (a page's language switch is only the page's).
+                values = msgspec.structs.asdict(forms.profile(form)) | {"locale": i18n.parse(form.get("locale"))}
+                await participants.update(conn, visitor.participant_id, values)
                 await suppression.asked_again(conn, state.settings.secret_key, visitor.participant_id)
         except InvalidInput as exc:
             errors = field_errors(exc.errors)
@@ -259,7 +280,7 @@ class ManageController(Controller):
     @post("/herinneringen", status_code=200)
     async def switch_reminders(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
         """`bereik`: "alle" or a registration id of the visitor's; `aan`: "ja" or "nee"."""
-        visitor = await _visitor(conn, state, request)
+        visitor = await form_visitor(conn, state, request)
         form = await forms.read(request)
         wanted = form.get("aan") == "ja"
         scope = form.get("bereik", "")
@@ -288,10 +309,10 @@ class ManageController(Controller):
     @post("/agenda-herinnering", status_code=200)
     async def feed_alarm(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
         """`minuten`: "" (no alarm) or one of the choices: an alarm in the personal feed before each seat."""
-        visitor = await _visitor(conn, state, request)
+        visitor = await form_visitor(conn, state, request)
         chosen = (await forms.read(request)).get("minuten", "")
         if chosen and chosen not in {str(m) for m, _ in _ALARMS}:
-            errors = {"minuten": "Kies een van de mogelijkheden"}
+            errors = {"minuten": _("Kies een van de mogelijkheden")}
             return await manage_page(conn, state.settings, visitor, status=422, errors=errors)
         await conn.execute(
             "UPDATE participants SET feed_alarm_minutes = $2, feed_alarm_changed_at = now() WHERE id = $1",
@@ -300,29 +321,30 @@ class ManageController(Controller):
         )
         label = dict(_ALARMS).get(int(chosen)) if chosen else None
         notice = (
-            f"Je agenda waarschuwt je voortaan {label} voor elke bijeenkomst waarvoor je bent ingeschreven."
+            _("Je agenda waarschuwt je voortaan %(when)s voor elke bijeenkomst waarvoor je bent ingeschreven.")
+            % {"when": _(label)}
             if label
-            else "Je agenda-abonnement geeft geen waarschuwing meer vooraf."
+            else _("Je agenda-abonnement geeft geen waarschuwing meer vooraf.")
         )
         return await manage_page(conn, state.settings, visitor, notice=notice)
 
     @post("/agenda-link", status_code=200)
     async def new_feed_link(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
-        visitor = await _visitor(conn, state, request)
+        visitor = await form_visitor(conn, state, request)
         await tokens.rotate_feed(conn, state.settings.secret_key, visitor.participant_id)
         notice = _("Je hebt een nieuwe agenda-link. De oude werkt niet meer: abonneer je hieronder opnieuw.")
         return await manage_page(conn, state.settings, visitor, notice=notice)
 
     @get("/gegevens.json")
     async def download(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Response[bytes]:
-        visitor = await _visitor(conn, state, request)
+        visitor = await form_visitor(conn, state, request)
         export = await me.export(conn, visitor.participant_id)
         headers = {**HEADERS, "Content-Disposition": 'attachment; filename="mijn-gegevens-leerkring.json"'}
         return Response(msgspec.json.encode(export), media_type="application/json", headers=headers)
 
     @post("/uitloggen", status_code=200)
     async def sign_out_everywhere(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
-        visitor = await _visitor(conn, state, request)
+        visitor = await form_visitor(conn, state, request)
         await tokens.revoke_all(conn, visitor.participant_id, "manage")
         await tokens.revoke_all(conn, visitor.participant_id, "signin")
         done = message(
@@ -336,7 +358,7 @@ class ManageController(Controller):
 
     @post("/verwijderen", status_code=200)
     async def erase(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
-        visitor = await _visitor(conn, state, request)
+        visitor = await form_visitor(conn, state, request)
         form = await forms.read(request)
         if form.get("bevestig") != "ja":
             errors = {"bevestig": _("Vink aan dat je echt alles wilt laten verwijderen")}
@@ -346,8 +368,11 @@ class ManageController(Controller):
             _("Je naam en e-mailadres zijn gewist op %(when)s.") % {"when": moment(erased.erased_at, locale=locale())}
         ]
         if erased.cancelled_registrations:
+            count = erased.cancelled_registrations
             lines.append(
-                f"{erased.cancelled_registrations} inschrijving(en) zijn geannuleerd; je plek gaat naar de volgende."
+                _("1 inschrijving is geannuleerd; je plek gaat naar de volgende.")
+                if count == 1
+                else _("%(n)s inschrijvingen zijn geannuleerd; je plekken gaan naar de volgenden.") % {"n": count}
             )
         done = message(_("Je gegevens zijn verwijderd"), *lines)
         done.cookies.append(session.forget(state.settings))
@@ -374,16 +399,16 @@ def _manage_link_failed(state_: str | None) -> Template:
     )
 
 
-async def _visitor(conn: Connection, state: State, request: Request[Any, Any, Any]) -> ParticipantActor:
+async def form_visitor(conn: Connection, state: State, request: Request[Any, Any, Any]) -> ParticipantActor:
     """The signed-in participant of a form post. Raises NotAuthenticated, Forbidden (a form from another site)."""
     session.same_site(request, state.settings)
     visitor = await session.participant(conn, request)
     if visitor is None:
-        raise _NotSignedIn()
+        raise NotSignedIn()
     return visitor
 
 
-class _NotSignedIn(DomainError):
+class NotSignedIn(DomainError):
     status = 401
     slug = "niet-aangemeld"
     title = N_("Log in om verder te gaan")

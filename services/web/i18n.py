@@ -7,7 +7,9 @@ import; there is no compile step and no .mo to keep in step (the catalog is a fe
 (services/web/locales/UPDATING.md); tests/unit/test_web_i18n.py fails while any entry lacks its English.
 
 Which language a request gets: the `leerkring_taal` cookie set by the language switch (POST /taal), else Dutch.
-A page that knows its reader's language (an invitation sent in English) sets it itself.
+A page that knows its reader's language (an invitation sent in English) sets it itself, and a browser that signs in
+by a personal link without having chosen gets the cookie in the language of the person's mails
+(services/web/language.py first_visit).
 """
 
 from __future__ import annotations
@@ -115,15 +117,53 @@ METHODS = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "pyth
 OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
 
 
+# Dutch written outside services/web that pages show as it is. The domain errors a participant can meet on a page
+# (the first argument of the error classes in these modules; f-strings with values stay Dutch) and the constants
+# below: extract() lists them with the page strings, so the catalog test holds them to an English entry too.
+DOMAIN_SOURCES = (
+    "registrations/admission.py",
+    "registrations/service.py",
+    "registrations/requests.py",
+    "attendance/service.py",
+    "participants/service.py",
+)
+ERROR_KEYWORDS: dict[str, Any] = dict.fromkeys(
+    ("InvalidInput", "NotFound", "Conflict", "Gone", "Forbidden", "TooManyRequests")
+)
+
+
+def shown_constants() -> list[str]:
+    """Texts of other packages on participant pages: service answers, feed windows and descriptions, the built-in
+    evaluation questions, the titles of the domain errors."""
+    from services import errors
+    from services.evaluations import questionnaire
+    from services.feeds import links, windows
+    from services.feeds.service import ABOUT_PUBLIC
+    from services.participants.service import LINK_SENT
+    from services.registrations.requests import REQUESTED
+
+    texts = [LINK_SENT, REQUESTED, links.PERSONAL_ABOUT, ABOUT_PUBLIC]
+    texts += [w.label for w in (windows.WIDE, windows.THEME, windows.BODY, windows.PERSONAL)]
+    for q in questionnaire.DEFAULT:
+        texts += [q.text, *(label for _value, label in q.options), *(t for t in (q.low, q.high) if t)]
+    texts += [k.title for k in vars(errors).values() if isinstance(k, type) and issubclass(k, errors.DomainError)]
+    return list(dict.fromkeys(texts))
+
+
 def extract() -> Catalog:
-    """Every translatable string in services/web (templates and code)."""
-    from babel.messages.extract import extract_from_dir
+    """Every translatable string in services/web (templates and code), and the Dutch of other packages it shows."""
+    from babel.messages.extract import extract_from_dir, extract_from_file
 
     catalog = Catalog(project="leerkring", locale="nl")
     root = Path(__file__).parent
     found: Any = extract_from_dir(root, METHODS, options_map=OPTIONS, keywords={"_": None, "gettext": None, "N_": None})
     for filename, lineno, message, comments, context in found:
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    for source in DOMAIN_SOURCES:
+        for lineno, message, comments, context in extract_from_file("python", root.parent / source, ERROR_KEYWORDS):
+            catalog.add(message, None, [(f"../{source}", lineno)], auto_comments=comments, context=context)
+    for text in shown_constants():
+        catalog.add(text, None, [("i18n.py", 0)])
     return catalog
 
 

@@ -48,14 +48,14 @@ async def _audience(conn: Connection, meeting: Meeting) -> str:
     places = await _names(conn, "organisations", "code", meeting.audience.organisations + meeting.audience.regions)
     parts = [", ".join(groups)] if groups else []
     if places:
-        parts.append("uit " + ", ".join(places))
+        parts.append(_("uit %(places)s") % {"places": ", ".join(places)})
     return " ".join(parts) if parts else _("Iedereen die in het sociaal domein werkt")
 
 
 def _where(meeting: Meeting) -> str:
     venue = meeting.venue
     if venue is None:
-        return "Online" if meeting.online else ""
+        return _("Online") if meeting.online else ""
     return ", ".join(p for p in (venue.name, venue.address, venue.city) if p)
 
 
@@ -92,7 +92,7 @@ async def meeting_page(
         refuse_if_closed(await sq.meeting_seats(conn, meeting_id), staff=False)
         is_open = True
     except DomainError as exc:
-        is_open, closed_reason = False, exc.detail
+        is_open, closed_reason = False, _(exc.detail)
     organisers = ", ".join(await _names(conn, "organisations", "code", meeting.organiser_codes))
     # The online link is for those with a seat (meetings.shown_to keeps it out of the public answer).
     online_url = None
@@ -162,14 +162,16 @@ class MeetingPageController(Controller):
                     notice = _registered_notice(registration.status, registration.waitlist_rank)
                     return await meeting_page(conn, settings, meeting_id, visitor, notice=notice)
                 await ratelimit.for_request(request, ratelimit.MAIL)
-                person = forms.decode({"email": form.get("email", ""), **forms.profile_values(form)}, ParticipantIn)
+                # The page's language becomes the language of a new participant's mails (an existing one keeps theirs).
+                given = {"email": form.get("email", ""), "locale": locale(), **forms.profile_values(form)}
+                person = forms.decode(given, ParticipantIn)
                 answer = await requests.request(conn, settings, meeting_id, person)
         except InvalidInput as exc:
             errors = field_errors(exc.errors) or {"email": exc.detail}
             return await meeting_page(conn, settings, meeting_id, visitor, status=422, form=form, errors=errors)
         except DomainError as exc:
             return refusal(exc)
-        return message(_("Bijna klaar: kijk in je mail"), answer.detail, status=202)
+        return message(_("Bijna klaar: kijk in je mail"), _(answer.detail), status=202)
 
     @post("/{meeting_id:uuid}/afmelden", status_code=200)
     async def cancel(

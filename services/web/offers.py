@@ -20,7 +20,7 @@ from services.db import Conn
 from services.registrations import offers
 from services.registrations import service as registrations
 from services.registrations.offers import OfferAction
-from services.web import session
+from services.web import language, session
 from services.web.i18n import N_, locale
 from services.web.i18n import gettext as _
 from services.web.render import PAGE_ERRORS, message
@@ -44,17 +44,24 @@ class OfferPageController(Controller):
 
     @get("/{registration_id:uuid}/{action:str}/{token:str}")
     async def show(
-        self, conn: Conn, state: State, registration_id: FromPath[UUID], action: FromPath[str], token: FromPath[str]
+        self,
+        conn: Conn,
+        state: State,
+        request: Request[Any, Any, Any],
+        registration_id: FromPath[UUID],
+        action: FromPath[str],
+        token: FromPath[str],
     ) -> Template:
         if action not in _QUESTION or not offers.verify(state.settings.secret_key, registration_id, action, token):
             return _invalid()
         row = await conn.fetchrow(
-            "SELECT r.status, r.offer_expires_at, m.title, m.timezone FROM registrations r "
-            "JOIN meetings m ON m.id = r.meeting_id WHERE r.id = $1",
+            "SELECT r.status, r.offer_expires_at, m.title, m.timezone, p.locale FROM registrations r "
+            "JOIN meetings m ON m.id = r.meeting_id JOIN participants p ON p.id = r.participant_id WHERE r.id = $1",
             registration_id,
         )
         if row is None:
             return _invalid()
+        language.follow_reader(request, row["locale"])
         if row["status"] == "confirmed":
             return message(
                 _("Je bent al ingeschreven"), _("Je hebt de plek al aangenomen."), meeting_title=row["title"]
@@ -99,6 +106,9 @@ class OfferPageController(Controller):
             offer_token=token,
         )
         title = await conn.fetchval("SELECT title FROM meetings WHERE id = $1", registration.meeting_id)
+        language.follow_reader(
+            request, await conn.fetchval("SELECT locale FROM participants WHERE id = $1", registration.participant_id)
+        )
         if registration.status == "confirmed":
             return message(
                 _("Je bent ingeschreven"),

@@ -11,7 +11,7 @@ POST /herinneringen-uit/{registration}/{deze|alle}/{token}  no more reminders fo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
@@ -24,7 +24,7 @@ from services.participants.auth import ParticipantActor
 from services.registrations import service as registrations
 from services.reminders import links
 from services.reminders import service as reminders
-from services.web import session
+from services.web import language, session
 from services.web.i18n import N_
 from services.web.i18n import gettext as _
 from services.web.render import PAGE_ERRORS, message
@@ -37,12 +37,36 @@ def _invalid() -> Template:
     return message(_("Link ongeldig"), _("Deze link klopt niet. Gebruik de link uit je herinneringsmail."), status=404)
 
 
-async def _registration(conn: Connection, registration_id: UUID) -> Any:
-    return await conn.fetchrow(
-        "SELECT r.status, r.participant_id, m.title FROM registrations r JOIN meetings m ON m.id = r.meeting_id "
-        "WHERE r.id = $1",
+class _Linked(NamedTuple):
+    status: str
+    participant_id: UUID
+    title: str
+    locale: str
+
+    def actor(self) -> ParticipantActor:
+        return ParticipantActor(participant_id=self.participant_id, token_id=_NO_TOKEN)
+
+
+async def _linked(
+    conn: Connection,
+    request: Request[Any, Any, Any],
+    purpose: links.Purpose | None,
+    registration_id: UUID,
+    token: str,
+) -> _Linked | None:
+    """The registration a link of `purpose` names, or None when the link is not ours (or the registration is gone):
+    the one check every page here starts with. The page speaks the language of the mail the link came in."""
+    if purpose is None or not links.verify(request.app.state.settings.secret_key, purpose, registration_id, token):
+        return None
+    row = await conn.fetchrow(
+        "SELECT r.status, r.participant_id, m.title, p.locale FROM registrations r "
+        "JOIN meetings m ON m.id = r.meeting_id JOIN participants p ON p.id = r.participant_id WHERE r.id = $1",
         registration_id,
     )
+    if row is None:
+        return None
+    language.follow_reader(request, row["locale"])
+    return _Linked(**dict(row))
 
 
 class CantComePageController(Controller):
@@ -51,18 +75,18 @@ class CantComePageController(Controller):
     exception_handlers = PAGE_ERRORS  # type: ignore[assignment]
 
     @get("/{registration_id:uuid}/{token:str}")
-    async def show(self, conn: Conn, state: State, registration_id: FromPath[UUID], token: FromPath[str]) -> Template:
-        if not links.verify(state.settings.secret_key, "cant_come", registration_id, token):
-            return _invalid()
-        row = await _registration(conn, registration_id)
+    async def show(
+        self, conn: Conn, request: Request[Any, Any, Any], registration_id: FromPath[UUID], token: FromPath[str]
+    ) -> Template:
+        row = await _linked(conn, request, "cant_come", registration_id, token)
         if row is None:
             return _invalid()
-        if row["status"] not in ("confirmed", "offered", "waitlisted"):
-            return message(_("Je bent al afgemeld"), _("Je staat niet meer ingeschreven."), meeting_title=row["title"])
+        if row.status not in ("confirmed", "offered", "waitlisted"):
+            return message(_("Je bent al afgemeld"), _("Je staat niet meer ingeschreven."), meeting_title=row.title)
         return message(
             _("Kun je toch niet?"),
             _("Meld je af met de knop. Je plek gaat dan meteen naar de volgende op de wachtlijst."),
-            meeting_title=row["title"],
+            meeting_title=row.title,
             button=_("Ja, meld me af"),
         )
 
@@ -76,23 +100,20 @@ class CantComePageController(Controller):
         token: FromPath[str],
     ) -> Template:
         session.same_site(request, state.settings)
-        if not links.verify(state.settings.secret_key, "cant_come", registration_id, token):
-            return _invalid()
-        row = await _registration(conn, registration_id)
+        row = await _linked(conn, request, "cant_come", registration_id, token)
         if row is None:
             return _invalid()
-        actor = ParticipantActor(participant_id=row["participant_id"], token_id=_NO_TOKEN)
-        await registrations.cancel(conn, actor, registration_id)
+        await registrations.cancel(conn, row.actor(), registration_id)
         return message(
             _("Je bent afgemeld"),
             _("Bedankt dat je het laat weten. Je plek gaat naar de volgende op de wachtlijst."),
             _("Je krijgt nog een bevestiging per mail."),
-            meeting_title=row["title"],
+            meeting_title=row.title,
         )
 
 
 def _not_registered(title: str) -> Template:
-    return message("Je bent niet meer ingeschreven", "Je staat niet meer ingeschreven.", meeting_title=title)
+    return message(_("Je bent niet meer ingeschreven"), _("Je staat niet meer ingeschreven."), meeting_title=title)
 
 
 class StillComingPageController(Controller):
@@ -101,19 +122,19 @@ class StillComingPageController(Controller):
     exception_handlers = PAGE_ERRORS  # type: ignore[assignment]
 
     @get("/{registration_id:uuid}/{token:str}")
-    async def show(self, conn: Conn, state: State, registration_id: FromPath[UUID], token: FromPath[str]) -> Template:
-        if not links.verify(state.settings.secret_key, "still_coming", registration_id, token):
-            return _invalid()
-        row = await _registration(conn, registration_id)
+    async def show(
+        self, conn: Conn, request: Request[Any, Any, Any], registration_id: FromPath[UUID], token: FromPath[str]
+    ) -> Template:
+        row = await _linked(conn, request, "still_coming", registration_id, token)
         if row is None:
             return _invalid()
-        if row["status"] != "confirmed":
-            return _not_registered(row["title"])
+        if row.status != "confirmed":
+            return _not_registered(row.title)
         return message(
-            "Kom je nog?",
-            "Laat het weten met de knop; dan houden we je plek vast.",
-            meeting_title=row["title"],
-            button="Ja, ik kom",
+            _("Kom je nog?"),
+            _("Laat het weten met de knop; dan houden we je plek vast."),
+            meeting_title=row.title,
+            button=_("Ja, ik kom"),
         )
 
     @post("/{registration_id:uuid}/{token:str}", status_code=200)
@@ -126,17 +147,14 @@ class StillComingPageController(Controller):
         token: FromPath[str],
     ) -> Template:
         session.same_site(request, state.settings)
-        if not links.verify(state.settings.secret_key, "still_coming", registration_id, token):
-            return _invalid()
-        row = await _registration(conn, registration_id)
+        row = await _linked(conn, request, "still_coming", registration_id, token)
         if row is None:
             return _invalid()
-        if row["status"] != "confirmed":
-            return _not_registered(row["title"])
-        actor = ParticipantActor(participant_id=row["participant_id"], token_id=_NO_TOKEN)
-        await registrations.rsvp(conn, actor, registration_id, "accepted")
+        if row.status != "confirmed":
+            return _not_registered(row.title)
+        await registrations.rsvp(conn, row.actor(), registration_id, "accepted")
         await conn.execute("UPDATE registrations SET reconfirmed_at = now() WHERE id = $1", registration_id)
-        return message("Fijn dat je komt!", "Je plek staat vast. Tot dan.", meeting_title=row["title"])
+        return message(_("Fijn dat je komt!"), _("Je plek staat vast. Tot dan."), meeting_title=row.title)
 
 
 _QUESTION = {
@@ -156,16 +174,21 @@ class ReminderOptOutController(Controller):
 
     @get("/{registration_id:uuid}/{reach:str}/{token:str}")
     async def show(
-        self, conn: Conn, state: State, registration_id: FromPath[UUID], reach: FromPath[str], token: FromPath[str]
+        self,
+        conn: Conn,
+        request: Request[Any, Any, Any],
+        registration_id: FromPath[UUID],
+        reach: FromPath[str],
+        token: FromPath[str],
     ) -> Template:
-        row = await self._checked(conn, state, registration_id, reach, token)
+        row = await _linked(conn, request, links.SCOPES.get(reach), registration_id, token)
         if row is None:
             return _invalid()
         heading, button = (_(text) for text in _QUESTION[reach])
         return message(
             heading,
             _("Je kunt ze later weer aanzetten op je eigen pagina (Mijn bijeenkomsten)."),
-            meeting_title=row["title"],
+            meeting_title=row.title,
             button=button,
         )
 
@@ -180,18 +203,11 @@ class ReminderOptOutController(Controller):
         token: FromPath[str],
     ) -> Template:
         session.same_site(request, state.settings)
-        row = await self._checked(conn, state, registration_id, reach, token)
+        row = await _linked(conn, request, links.SCOPES.get(reach), registration_id, token)
         if row is None:
             return _invalid()
         if reach == "deze":
             await reminders.set_for_meeting(conn, registration_id, wanted=False)
         else:
-            await reminders.set_for_all(conn, row["participant_id"], wanted=False)
-        return message(_("Herinneringen uit"), _(_DONE[reach]), meeting_title=row["title"])
-
-    @staticmethod
-    async def _checked(conn: Connection, state: State, registration_id: UUID, scope: str, token: str) -> Any:
-        purpose = links.SCOPES.get(scope)
-        if purpose is None or not links.verify(state.settings.secret_key, purpose, registration_id, token):
-            return None
-        return await _registration(conn, registration_id)
+            await reminders.set_for_all(conn, row.participant_id, wanted=False)
+        return message(_("Herinneringen uit"), _(_DONE[reach]), meeting_title=row.title)

@@ -19,6 +19,7 @@ from services.errors import Forbidden
 from services.participants import tokens
 from services.participants.auth import ParticipantActor
 from services.settings import Settings
+from services.web.i18n import N_
 
 COOKIE = "leerkring_sessie"
 # Pages a sign-in may return to; anything else goes to the participant's own page.
@@ -68,7 +69,7 @@ def same_site(request: Request[Any, Any, Any], settings: Settings) -> None:
     ours = urlsplit(settings.base_url)
     theirs = urlsplit(origin)
     if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
-        raise Forbidden("Dit formulier komt niet van Leerkring")
+        raise Forbidden(N_("Dit formulier komt niet van Leerkring"))
 
 
 def safe_next(path: str | None) -> str:

@@ -70,6 +70,7 @@ async def register_by_mail(
     await fill_profile(person, email, name)
     await person.get_by_role("button", name=button).click()
     await expect(person.get_by_role("heading", level=1)).to_have_text("Bijna klaar: kijk in je mail")
+    await look(person, "bijna klaar")
     mail = await mail_to(sink, email, mails_before + 1)
     await person.goto(link_in(mail, site.base, "/bevestigen/"))
     await look(person, "bevestigen")
@@ -133,6 +134,7 @@ async def test_a_participant_finds_registers_waits_takes_the_seat_subscribes_che
         bram, site, mail_sink, "bram@gemeente.example.nl", "Bram Bakker", 0, button="Zet me op de wachtlijst"
     )
     await expect(bram.get_by_role("heading", level=1)).to_have_text("Je staat op de wachtlijst")
+    await look(bram, "op de wachtlijst gezet")
     await bram.goto(f"/bijeenkomsten/{mid}")
     await expect(bram.locator("#mijn-plaats")).to_contain_text("op plaats 1")
     await look(bram, "wachtlijst", shoot=True)
@@ -141,12 +143,14 @@ async def test_a_participant_finds_registers_waits_takes_the_seat_subscribes_che
     await anouk.goto(f"/bijeenkomsten/{mid}")
     await anouk.get_by_role("button", name="Afmelden").click()
     await expect(anouk.get_by_role("status")).to_contain_text("Je bent afgemeld")
+    await look(anouk, "afgemeld op de bijeenkomst")
     await mail_to(mail_sink, "bram@gemeente.example.nl", 3)  # confirm link, waiting list, the offer
     await bram.goto(f"/bijeenkomsten/{mid}")
     await expect(bram.locator("#mijn-plaats")).to_contain_text("Er is een plek voor je vrij")
     await look(bram, "aanbod", shoot=True)
     await bram.get_by_role("button", name="Ja, ik neem de plek").click()
     await expect(bram.get_by_role("heading", level=1)).to_have_text("Je bent ingeschreven")
+    await look(bram, "plek aangenomen")
 
     # His own page: the calendar block gives a subscription, and a new link retires the old one.
     await bram.goto("/mijn")
@@ -166,6 +170,7 @@ async def test_a_participant_finds_registers_waits_takes_the_seat_subscribes_che
     assert "BEGIN:VCALENDAR" in calendar.text
     await bram.get_by_role("button", name="Maak een nieuwe agenda-link").click()
     await expect(bram.get_by_role("status")).to_contain_text("nieuwe agenda-link")
+    await look(bram, "nieuwe agenda-link")
     new_feed = await bram.get_by_label("Of kopieer het adres naar je agenda-programma").input_value()
     assert new_feed != feed
     assert (await api.get(feed)).status_code in (404, 410), "the old link no longer opens"
@@ -178,6 +183,7 @@ async def test_a_participant_finds_registers_waits_takes_the_seat_subscribes_che
     await bram.get_by_label("Incheckcode").fill(code)
     await bram.get_by_role("button", name="Inchecken").click()
     await expect(bram.get_by_role("status")).to_contain_text("Je bent ingecheckt")
+    await look(bram, "ingecheckt")
 
     # Two hours after the end the evaluation mail comes; its form is answered once.
     await wait_until(lambda: no_pending_jobs(conn), within=30)
@@ -188,18 +194,21 @@ async def test_a_participant_finds_registers_waits_takes_the_seat_subscribes_che
     await look(bram, "evaluatie", shoot=True)
     await bram.get_by_role("button", name="Verstuur mijn antwoorden").click()
     await expect(bram.get_by_role("heading", name="Controleer wat je hebt ingevuld")).to_be_focused()
+    await look(bram, "evaluatie met fouten")
     await bram.get_by_role("group", name="Welk rapportcijfer").get_by_label("8", exact=True).check()
     await bram.locator("#veld-bruikbaar").get_by_label("4", exact=True).check()
     await bram.get_by_label("Wat ga je toepassen in je werk?").fill("Vaker samen met de schuldhulp op huisbezoek")
     await bram.get_by_role("group", name="Zou je deze bijeenkomst aanraden").get_by_label("Ja", exact=True).check()
     await bram.get_by_role("button", name="Verstuur mijn antwoorden").click()
     await expect(bram.get_by_role("heading", level=1)).to_have_text("Bedankt!")
+    await look(bram, "evaluatie ingestuurd")
 
     # Profile, data, and goodbye.
     await bram.goto("/mijn")
     await bram.get_by_label("Naam", exact=True).fill("Bram Bakker-de Wit")
     await bram.get_by_role("button", name="Gegevens opslaan").click()
     await expect(bram.get_by_role("status")).to_contain_text("Je gegevens zijn opgeslagen")
+    await look(bram, "gegevens opgeslagen")
     async with bram.expect_download() as download_info:
         await bram.get_by_role("link", name="Download al mijn gegevens").click()
     download = await download_info.value
@@ -210,6 +219,7 @@ async def test_a_participant_finds_registers_waits_takes_the_seat_subscribes_che
     assert "Bram Bakker-de Wit" in json.dumps(data)
     await bram.get_by_role("button", name="Verwijder mij").click()
     await expect(bram.get_by_text("Vink aan dat je echt alles wilt laten verwijderen").first).to_be_visible()
+    await look(bram, "verwijderen met fout")
     await bram.get_by_label("Ja, verwijder al mijn gegevens").check()
     await bram.get_by_role("button", name="Verwijder mij").click()
     await expect(bram.get_by_role("heading", level=1)).to_have_text("Je gegevens zijn verwijderd")

@@ -141,7 +141,9 @@ class Run:
 
 def summary_keys(output: str) -> dict[str, str]:
     block = output[output.rindex("Leerkring draait op") :]
-    return dict(re.findall(r"^  (Beheerderssleutel|Organisator VNG) +(lkr_\S+)$", block, re.MULTILINE))
+    return dict(
+        re.findall(r"^  (Beheerderssleutel|Organisator VNG|Financier A&O fonds) +(lkr_\S+)$", block, re.MULTILINE)
+    )
 
 
 def alive(pid: int) -> bool:
@@ -176,7 +178,7 @@ def test_run_kill_9_and_start_again(tmp_path: Path):
     try:
         first.wait_for("Stoppen met Ctrl-C")
         keys = summary_keys(first.output)
-        assert set(keys) == {"Beheerderssleutel", "Organisator VNG"}, first.output
+        assert set(keys) == {"Beheerderssleutel", "Organisator VNG", "Financier A&O fonds"}, first.output
         summary = first.output[first.output.rindex("Leerkring draait op") :]
         assert f"http://127.0.0.1:{port}/dev/mail" in summary
         assert "var/mail" in summary

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from localdev import demo_calendar
 from localdev.demo import PROGRAMME, load_demo
+from services.auth.keys import authenticate
 from services.db import Connection
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -19,6 +20,8 @@ async def test_demo_programme(conn: Connection):
     assert result.meetings == len(PROGRAMME) == 12
     assert result.admin_key
     assert result.organiser_key
+    funder = await authenticate(conn, f"Bearer {result.funder_key}")
+    assert (funder.role, funder.organisation_code) == ("funder", "AOF"), "the funder of every demo meeting"
     rows = await conn.fetch(
         "SELECT m.title, m.starts_at, m.ends_at, m.format, m.themes, m.capacity, m.confirmed_count, "
         "m.waitlisted_count, s.title AS series FROM meetings m LEFT JOIN series s ON s.id = m.series_id "

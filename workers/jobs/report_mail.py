@@ -17,11 +17,11 @@ import msgspec
 
 from schemas.events import ReportMailDue
 from services import scheduling
+from services.dates import month
 from services.db import Connection
 from services.mail.message import build_message
 from services.outbox import emit
 from services.reports import formats
-from services.reports.dimensions import MONTHS
 from services.reports.request import FORMATS, ReportRequest
 from services.reports.service import Protection, attendance_report
 from services.reports.subscriptions import TASK, active, schedule_period
@@ -54,7 +54,7 @@ async def report_period_over(conn: Connection, task: scheduling.ScheduledTask) -
 
 def title(first: date, last: date) -> str:
     if first.month == last.month:
-        return f"{MONTHS[first.month - 1]} {first.year}"
+        return month(first.year, first.month)
     return f"{first.year} K{(first.month - 1) // 3 + 1}"
 
 
