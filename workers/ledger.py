@@ -10,6 +10,9 @@
    A job that raises JobDeferred (an outside service is away) runs again later without spending
    an attempt, until the event is older than `defer_horizon`.
 
+Under load one arq job carries several events of one short job (`execute_batch`, workers/relay.py): each is still
+its own job here, through the same steps, with its own row.
+
 arq's own try limit is set out of reach: it would fail a job silently, outside the ledger.
 """
 
@@ -52,10 +55,6 @@ ARQ_MAX_TRIES = 100_000
 # Where the steps below leave how a run ended (arq gives each job its own ctx), for leerkring_jobs_total.
 OUTCOME = "job_outcome"
 
-# START and DONE of all this worker's jobs that reach them while the previous statement is on the wire go out as
-# one statement (`LedgerBatches`): under load one round trip for many jobs, the same single-row effect for each.
-# Starting also reads the event, so the job's load_event() costs no extra round trip. A row is never in both
-# lists (a job finishes only after it started), so the two updates never touch the same row.
 # Starting also reads the event, so the job's load_event() costs no extra round trip. START and DONE are each sent
 # for all the jobs of this worker that reach them while the previous one is on the wire (`LedgerBatches`): one
 # round trip for many jobs under load, the same single-row statement's effect for each. (One statement for both
@@ -245,11 +244,9 @@ async def execute_batch(spec: JobSpec, ctx: Ctx, outbox_ids: tuple[int, ...]) ->
         log.warning("job %s(%s…) could not start a batch of %d: %r", spec.name, outbox_ids[0], len(outbox_ids), exc)
         arq_try = int(ctx.get("job_try") or 1)
         raise Retry(defer=retry_delay(arq_try, tuning.retry_base, tuning.retry_cap)) from exc
-    ends = await asyncio.gather(
-        *(execute(spec, dict(ctx), outbox_id, started=started) for outbox_id, started in zip(outbox_ids, rows,
-                                                                                               strict=True)),
-        return_exceptions=True,
-    )  # fmt: skip
+    members = zip(outbox_ids, rows, strict=True)
+    runs = (execute(spec, dict(ctx), outbox_id, started=started) for outbox_id, started in members)
+    ends = await asyncio.gather(*runs, return_exceptions=True)
     again: dict[int, float] = {}
     for outbox_id, end in zip(outbox_ids, ends, strict=True):
         if isinstance(end, Retry):
