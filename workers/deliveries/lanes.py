@@ -12,21 +12,22 @@ Deferral, not failure: a lane that waited `mail_wait` at a closed gate, or rows 
 DEFER_AFTER ahead (`defer_for_retry`), end the job's run with JobDeferred (it runs again later without spending an
 attempt); the other lanes are cancelled, blocks on the wire finish (send_claimed is shielded).
 
-Each lane has one mail on the wire at a time and records it before the next, so a killed worker sends at most one
-mail per lane twice: `lanes_for(tuning)` is that bound.
+Each lane has one mail on the wire at a time and records it before the next, and the lanes of all the worker's jobs
+share `lanes_for(tuning)` slots, so a killed worker sends at most that many mails twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Coroutine, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
 from workers.context import Ctx, gate_of, tuning_of
 from workers.deliveries import Claim, Mail, Record, send_claimed
-from workers.mailgate import GateClosed
+from workers.mailgate import GateClosed, MailGate
 from workers.registry import JobDeferred
 from workers.settings import WorkerTuning
 
@@ -40,8 +41,9 @@ DEFER_AFTER = 5.0  # rows left only waiting out a 4xx this far ahead: defer the 
 
 
 def lanes_for(tuning: WorkerTuning) -> int:
-    """Lanes per job. A lane holds a pooled connection while it sends a block; leave half the pool to everything
-    else. This is also the most mails a killed worker can send twice per job (one per lane)."""
+    """Lanes per job, and sending lanes per worker (the jobs share them). A lane holds a pooled connection while it
+    sends a block; leave half the pool to everything else. This is also the most mails a killed worker can send
+    twice (one per lane)."""
     return max(1, min(LANES, tuning.pool_max // 2))
 
 
@@ -80,28 +82,54 @@ def defer_for_retry(wait: float | None) -> None:
         raise JobDeferred("ontvangers tijdelijk geweigerd (4xx); later opnieuw", delay=wait)
 
 
-async def _lane(ctx: Ctx, work: LaneWork[Any]) -> None:
-    gate, tuning, idle = gate_of(ctx), tuning_of(ctx), IDLE
-    while True:
-        await work.look(ctx)
-        try:
-            probe = await gate.passage(tuning.mail_wait)
-        except GateClosed as exc:
-            raise JobDeferred(str(exc), delay=exc.retry_in) from exc
-        try:
-            taken = await work.take(ctx)
-        except BaseException:
-            if probe:
-                gate.abandoned()
-            raise
-        if taken.mails:
-            await send_claimed(ctx, taken.mails, taken.claims, probe=probe, record=taken.record)
-            idle = IDLE
-            continue
+# The lanes of all jobs in one worker share lanes_for(tuning) slots. Two jobs sending at once (the sweep's second
+# mailing of the same meeting, an invitation batch beside an evaluation mailing) otherwise ran twice the lanes
+# against a mailer pool and a database pool sized for one set, and every lane waited on both: 10,000 evaluation mails
+# in two jobs, a block's take waited 280 ms for a connection and a send 300 ms for an SMTP slot (bench_learning).
+# Keyed by the worker's mail gate, which is one per worker (workers/context.py gate_of).
+_SLOTS: weakref.WeakKeyDictionary[MailGate, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _slots(ctx: Ctx) -> asyncio.Semaphore:
+    gate = gate_of(ctx)
+    slots = _SLOTS.get(gate)
+    if slots is None:
+        slots = _SLOTS[gate] = asyncio.Semaphore(lanes_for(tuning_of(ctx)))
+    return slots
+
+
+async def _step(ctx: Ctx, work: LaneWork[Any]) -> Literal["sent", "idle", "done"]:
+    """One pass of a lane: through the gate, take a block, send it; or, with nothing to take, settle."""
+    gate = gate_of(ctx)
+    await work.look(ctx)
+    try:
+        probe = await gate.passage(tuning_of(ctx).mail_wait)
+    except GateClosed as exc:
+        raise JobDeferred(str(exc), delay=exc.retry_in) from exc
+    try:
+        taken = await work.take(ctx)
+    except BaseException:
         if probe:
             gate.abandoned()
-        if await work.settle(ctx, taken):
+        raise
+    if taken.mails:
+        await send_claimed(ctx, taken.mails, taken.claims, probe=probe, record=taken.record)
+        return "sent"
+    if probe:
+        gate.abandoned()
+    return "done" if await work.settle(ctx, taken) else "idle"
+
+
+async def _lane(ctx: Ctx, work: LaneWork[Any]) -> None:
+    slots, idle = _slots(ctx), IDLE
+    while True:
+        async with slots:  # held for one pass, not while the lane backs off
+            step = await _step(ctx, work)
+        if step == "done":
             return
+        if step == "sent":
+            idle = IDLE
+            continue
         await asyncio.sleep(idle)
         idle = min(idle * 2, MAX_IDLE)
 
