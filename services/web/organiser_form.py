@@ -61,46 +61,73 @@ def errors_at_fields(errors: list[FieldError]) -> dict[str, str]:
     return found
 
 
-def _moment(day: date, text: str, field: str) -> datetime:
+def _whole(text: str) -> Any:
+    """A whole number as typed ("-1" too, so the message is about its size, not its kind); other text as it is."""
     try:
-        clock = time.fromisoformat(text)
+        return int(text)
     except ValueError:
-        raise InvalidInput(_("Vul een tijd in als 13:30"), field=field) from None
-    return datetime.combine(day, clock, tzinfo=ZoneInfo(DUTCH_ZONE))
+        return text
 
 
-def values(form: Mapping[str, str]) -> dict[str, Any]:
-    """The API body of a posted form. Raises InvalidInput (form field names) for a date or time it cannot read."""
+def values(form: Mapping[str, str]) -> tuple[dict[str, Any], list[FieldError]]:
+    """The API body of a posted form, and the errors of what it could not read (date, times: form field names).
+    A field it could not read is left out of the body, so the API's check does not report it a second time."""
+    errors: list[FieldError] = []
+    day = clock_start = clock_end = None
     try:
         day = date.fromisoformat(form.get("date", ""))
     except ValueError:
-        raise InvalidInput(_("Vul een datum in als 2027-03-02"), field="date") from None
-    starts_at, ends_at = _moment(day, form.get("start", ""), "start"), _moment(day, form.get("end", ""), "end")
+        errors.append(FieldError(field="date", message=_("Vul een datum in als 2027-03-02")))
+    for name in ("start", "end"):
+        try:
+            clock = time.fromisoformat(form.get(name, ""))
+        except ValueError:
+            errors.append(FieldError(field=name, message=_("Vul een tijd in als 13:30")))
+            continue
+        if name == "start":
+            clock_start = clock
+        else:
+            clock_end = clock
+    zone = ZoneInfo(DUTCH_ZONE)
+    moments = {}
+    if day is not None and clock_start is not None and clock_end is not None:
+        moments = {
+            "starts_at": datetime.combine(day, clock_start, tzinfo=zone).isoformat(),
+            "ends_at": datetime.combine(day, clock_end, tzinfo=zone).isoformat(),
+        }
     venue = {k: form.get(f"venue_{k}", "") for k in ("name", "address", "city")}
-    capacity: Any = form.get("capacity", "")
-    return {
+    body = {
         "title": form.get("title", ""),
         "description": form.get("description", ""),
         "format": form.get("format", ""),
         "themes": [form["theme"]] if form.get("theme") else [],
         "audience": {"groups": [form["group"]] if form.get("group") else []},
-        "starts_at": starts_at.isoformat(),
-        "ends_at": ends_at.isoformat(),
+        **moments,
         "timezone": DUTCH_ZONE,
-        "capacity": int(capacity) if capacity.isdigit() else capacity,
+        "capacity": _whole(form.get("capacity", "")),
         "venue": venue if any(venue.values()) else None,
         "online_url": form.get("online_url") or None,
         "waitlist_enabled": form.get("waitlist") == "ja",
         "series_id": form.get("series") or None,
     }
+    return body, errors
 
 
 def decode(form: Mapping[str, str], into: type[T]) -> T:
-    """The form as `into` (MeetingIn or MeetingPatch). Raises InvalidInput naming the form's field."""
+    """The form as `into` (MeetingIn or MeetingPatch). Raises InvalidInput naming every wrong field by the form's
+    name, all at once: what it could not read first, then what the API's check refuses."""
+    body, errors = values(form)
     try:
-        return forms.decode(values(form), into)
+        decoded = forms.decode(body, into)
     except InvalidInput as exc:
-        raise InvalidInput(exc.errors[0].message, field=form_field(exc.errors[0].field)) from None
+        # When the date or a time could not be read, the moments are left out: not a second error for them.
+        unread = {"starts_at", "ends_at"} if errors else set()
+        errors += [e for e in exc.errors if e.field not in unread]
+    else:
+        if not errors:
+            return decoded
+    shown = [FieldError(field=form_field(e.field), message=e.message) for e in errors]
+    raise InvalidInput(shown[0].message, errors=shown)
 
 
 def from_meeting(meeting: Meeting) -> dict[str, str]:

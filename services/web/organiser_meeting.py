@@ -37,7 +37,7 @@ from services.attendance import checkin
 from services.attendance import service as attendance
 from services.dates import format_when, moment
 from services.db import Conn, Connection
-from services.errors import InvalidInput, NotFound
+from services.errors import Conflict, InvalidInput, NotFound
 from services.evaluations.results import results_for as evaluation_results
 from services.headers import SCRIPT_PAGE_POLICY
 from services.invitations import service as invitations
@@ -48,7 +48,7 @@ from services.web import charts, forms, organiser_form
 from services.web.i18n import N_, locale
 from services.web.i18n import gettext as _
 from services.web.organiser import _HANDLERS, HOME, _organiser, form_page
-from services.web.render import HEADERS, page
+from services.web.render import HEADERS, page, summary
 
 # What a POST did, by the word it redirects with; an unknown word shows nothing.
 DONE = {
@@ -161,7 +161,10 @@ class OrganiserMeetingController(Controller):
         try:
             async with conn.transaction():
                 await meetings.update(conn, principal, meeting_id, organiser_form.decode(form, MeetingPatch))
-        except InvalidInput as exc:
+        except (InvalidInput, Conflict) as exc:
+            if not exc.errors:
+                raise
+            # A refusal about a field (fewer seats than people registered: 409 at capacity) belongs at that field.
             errors = organiser_form.errors_at_fields(exc.errors)
             return await _edit_form(conn, principal, meeting_id, organiser_form.as_posted(form), errors)
         return _done(meeting_id, "opgeslagen")
@@ -185,12 +188,30 @@ class OrganiserMeetingController(Controller):
     @post("/annuleren", status_code=303)
     async def cancel(
         self, conn: Conn, state: State, request: Request[Any, Any, Any], meeting_id: FromPath[UUID]
-    ) -> Redirect:
+    ) -> Response[Any]:
+        """Two steps: the meeting page's button asks, with how many people will be mailed; only the confirming post
+        cancels. A published meeting's cancellation mail needs its reason."""
         principal = await _organiser(conn, state, request)
-        reason = (await forms.read(request)).get("reason", "")[:500]
-        async with conn.transaction():
-            await meetings.cancel(conn, principal, meeting_id, reason)
-        return _done(meeting_id, "geannuleerd")
+        form = await forms.read(request)
+        reason = form.get("reason", "")[:500].strip()
+        meeting = await meetings.get(conn, principal, meeting_id)
+        errors: dict[str, str] = {}
+        if form.get("bevestigd") == "ja":
+            if reason or meeting.status != "published":
+                async with conn.transaction():
+                    await meetings.cancel(conn, principal, meeting_id, reason)
+                return _done(meeting_id, "geannuleerd")
+            errors = {"reason": _("Schrijf kort waarom: de reden komt in de mail aan iedereen die komt")}
+        holders = await conn.fetchval(
+            "SELECT count(*) FROM registrations "
+            "WHERE meeting_id = $1 AND status IN ('confirmed', 'offered', 'waitlisted')",
+            meeting_id,
+        )
+        return page(
+            "organiser_cancel.html", title=_("Bijeenkomst annuleren"), organiser=True, meeting=meeting, reason=reason,
+            holders=holders, errors=errors, error_list=summary(errors), status=422 if errors else 200,
+            when=format_when(meeting.starts_at, meeting.ends_at, meeting.timezone, locale()),
+        )  # fmt: skip
 
     @post("/aanwezig", status_code=303)
     async def present(

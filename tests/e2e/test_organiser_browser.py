@@ -91,7 +91,11 @@ async def test_an_organiser_creates_publishes_checks_people_in_and_cancels(
     assert [a["status"] for a in listed] == ["attended"], "the button used the API's own attendance record"
 
     await page.get_by_label("Reden (komt in de mail aan de deelnemers)").fill("De zaal is niet beschikbaar")
-    await page.get_by_role("button", name="Annuleer de bijeenkomst").click()
+    await page.get_by_role("button", name="Annuleer de bijeenkomst…").click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("annuleren?")
+    await look(page, "organisator annuleren bevestigen")
+    assert (await api.get(f"/api/v1/meetings/{door['id']}")).json()["status"] == "published", "asked, not done"
+    await page.get_by_role("button", name="Ja, annuleer de bijeenkomst").click()
     await expect(page.locator(".melding")).to_contain_text("Geannuleerd")
     assert (await api.get(f"/api/v1/meetings/{door['id']}")).json()["status"] == "cancelled"
 

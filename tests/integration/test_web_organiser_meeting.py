@@ -14,7 +14,7 @@ from services.settings import Settings
 from tests.api import published
 from tests.conftest import Keys
 from tests.csrf import like_a_browser
-from tests.factories import meeting_body
+from tests.factories import meeting_body, participant_body
 from tests.integration.test_web_sessions import sign_in
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -75,8 +75,21 @@ async def test_every_change_redirects_so_a_reload_sends_nothing_again(browser: C
     assert "Opgeslagen." in landed.text
     assert "Stadhuis, Spui 70, Den Haag" not in landed.text, "the form replaced the address"
     assert re.search(r"<dt>Waar</dt><dd>Stadhuis, Den Haag", landed.text), "the page says where"
-    cancelled = await browser.post(f"/organisator/bijeenkomsten/{mid}/annuleren", data={"reason": "ziek"},
-                                   follow_redirects=False)  # fmt: skip
+    # Cancelling asks first (the meeting page's button), and a published meeting's mail needs its reason.
+    asked = await browser.post(f"/organisator/bijeenkomsten/{mid}/annuleren", data={"reason": ""})
+    assert asked.status_code == 200
+    assert 'name="bevestigd" value="ja"' in asked.text
+    assert (await browser.get(f"/api/v1/meetings/{mid}")).json()["status"] == "published", "nothing cancelled yet"
+    no_reason = await browser.post(
+        f"/organisator/bijeenkomsten/{mid}/annuleren", data={"reason": "", "bevestigd": "ja"}
+    )
+    assert no_reason.status_code == 422
+    assert 'id="fout-reason"' in no_reason.text
+    cancelled = await browser.post(
+        f"/organisator/bijeenkomsten/{mid}/annuleren",
+        data={"reason": "ziek", "bevestigd": "ja"},
+        follow_redirects=False,
+    )
     assert cancelled.status_code == 303
     assert "Geannuleerd" in (await browser.get(cancelled.headers["location"])).text
     assert (await browser.get(f"/organisator/bijeenkomsten/{mid}?gedaan=iets")).status_code == 200
@@ -102,3 +115,30 @@ async def test_the_invite_form_has_no_empty_group_and_the_meeting_lists_its_batc
     assert f'href="{batch_path}"' in page.text, "the earlier batch links to its progress page"
     assert "uitnodiging" in page.text
     assert (await browser.get(batch_path)).status_code == 200
+
+
+async def test_the_meeting_form_names_every_wrong_field_and_a_refused_capacity_at_its_field(
+    browser: Client, keys: Keys
+) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    await sign_in(browser, vng)
+    empty = await browser.post(
+        "/organisator/nieuw", data={"title": "", "date": "", "start": "", "end": "", "capacity": "-1"}
+    )
+    assert empty.status_code == 422
+    wrong = set(re.findall(r'id="fout-([a-z_]+)"', empty.text))
+    assert {"title", "date", "start", "end", "capacity"} <= wrong, "all at once, not one per submit"
+    assert "Moet minstens 1 zijn" in empty.text, "-1 is a number that is too small, not text"
+
+    meeting = await published(browser, vng, title="Kleine zaal", capacity=3)
+    for n in (1, 2):
+        answer = await browser.post(
+            f"/api/v1/meetings/{meeting['id']}/registrations", json={"participant": participant_body(n)}, headers=vng
+        )
+        assert answer.status_code == 201
+    form = {"title": "Kleine zaal", "format": "intervisie", "date": meeting["starts_at"][:10], "start": "13:30",
+            "end": "16:00", "capacity": "1", "venue_name": "Stadhuis", "venue_city": "Den Haag"}  # fmt: skip
+    refused = await browser.post(f"/organisator/bijeenkomsten/{meeting['id']}/bewerken", data=form)
+    assert refused.status_code == 422, "the form again, not a bare 'Conflict' page"
+    assert 'id="fout-capacity"' in refused.text
+    assert 'value="Kleine zaal"' in refused.text, "with what was typed"
