@@ -90,6 +90,16 @@ async def _form(
     )  # fmt: skip
 
 
+# "Eva Tester <eva@example.nl>" and '"Tester, Eva" <eva@example.nl>', as Outlook and Gmail copy a list of people.
+_NAMED = re.compile(r'(?:"[^"]*"|[^,;<>"\n])*<([^<>\s]+)>')
+
+
+def pasted_addresses(text: str) -> list[str]:
+    """The addresses in a pasted list: one per line, or separated by commas, semicolons or spaces, each bare or
+    with a name before it in angle brackets (the name is dropped: the service never takes it from a paste)."""
+    return [e for e in re.split(r"[\s,;]+", _NAMED.sub(r" \1 ", text)) if e]
+
+
 class OrganiserInviteController(Controller):
     path = f"{HOME}/bijeenkomsten/{{meeting_id:uuid}}"
     include_in_schema = False
@@ -114,7 +124,7 @@ class OrganiserInviteController(Controller):
         body = {
             "groups": [form["group"]] if form.get("group") else [],
             "organisations": [form["organisation"]] if form.get("organisation") else [],
-            "emails": [e for e in re.split(r"[\s,;]+", form.get("emails", "")) if e],
+            "emails": pasted_addresses(form.get("emails", "")),
             "note": form.get("note", ""),
         }
         try:

@@ -41,7 +41,10 @@ async def test_rejected_pasted_addresses_are_shown_with_their_reason(browser: Cl
     vng = await keys.headers("organiser", "VNG")
     meeting = await published(browser, vng)
     await sign_in(browser, vng)
-    form = {"group": "", "organisation": "", "emails": "een@example.org\nnietgoed@\ntwee@example.org", "note": ""}
+    pasted = (
+        'een@example.org\nnietgoed@\ntwee@example.org\nEva Tester <eva@example.org>; "Jansen, Jan" <jan@example.org>'
+    )
+    form = {"group": "", "organisation": "", "emails": pasted, "note": ""}
     answer = await browser.post(f"/organisator/bijeenkomsten/{meeting['id']}/uitnodigen", data=form)
     assert answer.status_code == 200, answer.text
     assert "/uitnodigingen/" in str(answer.url)
