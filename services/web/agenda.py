@@ -12,14 +12,19 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, get
+from litestar.datastructures import State
 from litestar.params import QueryParameter
 from litestar.response import Template
 
+from schemas.feeds import FeedLinks
 from schemas.meetings import Meeting
 from services.dates import span, zone_label
 from services.db import Conn, Connection
 from services.errors import InvalidInput
+from services.feeds import links as feed_links
+from services.feeds import service as feeds
 from services.meetings import service as meetings
 from services.pagination import decode_cursor, encode_cursor
 from services.web import choices, session
@@ -72,6 +77,29 @@ def _known(value: str | None, options: list[tuple[str, str]]) -> str | None:
     return value if value and value in {code for code, _label in options} else None
 
 
+async def _feed_for(
+    conn: Connection, base_url: str, theme: str | None, group: str | None, place: str | None
+) -> FeedLinks | None:
+    """The shared feed nearest to what the visitor chose (a theme, else a profession, else a place, else all), to
+    follow the agenda in their own calendar without registering anywhere."""
+    kind, ident = (
+        ("themes", theme)
+        if theme
+        else ("groups", group)
+        if group
+        else ("organisations", place)
+        if place
+        else ("public", "")
+    )
+    spec = await feeds.resolve_spec(conn, kind, ident)  # type: ignore[arg-type]
+    if spec is None:
+        return None
+    found = feed_links.subscription_links(
+        feed_links.feed_url(base_url, spec.path), spec.name, description=spec.about, window=spec.window.label
+    )
+    return msgspec.structs.replace(found, description=_(found.description), window=_(found.window))
+
+
 class AgendaController(Controller):
     path = "/agenda"
     include_in_schema = False
@@ -80,6 +108,7 @@ class AgendaController(Controller):
     async def agenda(
         self,
         conn: Conn,
+        state: State,
         request: Request[Any, Any, Any],
         thema: Text = None,
         voor: Text = None,
@@ -125,6 +154,8 @@ class AgendaController(Controller):
         shown = found[:PAGE_SIZE]
         next_cursor = encode_cursor(shown[-1].starts_at.isoformat(), str(shown[-1].id)) if more and shown else None
         filters = {"thema": thema or "", "voor": voor or "", "groep": groep or "", "vorm": vorm or "", "zoek": text}
+        feed = await _feed_for(conn, state.settings.base_url, _known(thema, themes), _known(groep, groups),
+                               _known(voor, places))  # fmt: skip
         query = urlencode({**{k: v for k, v in filters.items() if v}, "verder": next_cursor or ""})
         return page(
             "agenda.html",
@@ -139,4 +170,5 @@ class AgendaController(Controller):
             next_link=f"/agenda?{query}" if next_cursor else "",
             errors=errors,
             error_list=summary(errors),
+            feed=feed,
         )
