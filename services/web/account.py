@@ -262,6 +262,11 @@ class ManageController(Controller):
             )
         return await manage_page(conn, settings, visitor)
 
+    @get(["/gegevens", "/herinneringen", "/agenda-herinnering", "/agenda-link", "/uitloggen", "/verwijderen"])
+    async def after_post(self) -> Redirect:
+        """These forms answer at their POST address; opened again, the address leads back to the page they are on."""
+        return Redirect("/mijn", status_code=303)
+
     @post("/gegevens", status_code=200)
     async def save_profile(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Template:
         visitor = await form_visitor(conn, state, request)

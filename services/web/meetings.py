@@ -12,7 +12,7 @@ from uuid import UUID
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from schemas.meetings import Meeting
 from schemas.participants import ParticipantIn
@@ -145,6 +145,12 @@ class MeetingPageController(Controller):
             return await meeting_page(conn, state.settings, meeting_id, await session.participant(conn, request))
         except DomainError as exc:
             return refusal(exc)
+
+    @get(["/{meeting_id:uuid}/inschrijven", "/{meeting_id:uuid}/afmelden"])
+    async def after_post(self, meeting_id: FromPath[UUID]) -> Redirect:
+        """A form's answer stays at its POST address; opened again (a reload after moving on, a bookmark, the
+        language switch) that address leads back to the meeting instead of answering 405."""
+        return Redirect(f"/bijeenkomsten/{meeting_id}", status_code=303)
 
     @post("/{meeting_id:uuid}/inschrijven", status_code=200)
     async def register(

@@ -142,3 +142,11 @@ async def test_a_full_meetings_page_offers_the_waiting_list(browser: Client, key
     assert "vol; je kunt op de wachtlijst" in full.text
     assert "Zet me op de wachtlijst" in full.text
     assert "Schrijf me in" not in full.text
+
+
+async def test_a_forms_answer_address_opened_again_leads_back_instead_of_405(browser: Client, keys: Keys) -> None:
+    meeting = await published(browser, await keys.headers("organiser", "VNG"))
+    for path in (f"/bijeenkomsten/{meeting['id']}/inschrijven", f"/bijeenkomsten/{meeting['id']}/afmelden"):
+        again = await browser.get(path, headers=PAGE, follow_redirects=False)
+        assert again.status_code == 303, path
+        assert again.headers["location"] == f"/bijeenkomsten/{meeting['id']}"
