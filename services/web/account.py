@@ -395,7 +395,7 @@ def _manage_link_failed(state_: str | None) -> Template:
     if state_ == "used":
         return message(
             _("Link werkt niet meer"),
-            _("Je bent overal uitgelogd; deze link werkt daarom niet meer."),
+            _("Deze link werkt niet meer: je bent overal uitgelogd, of je gegevens zijn verwijderd."),
             status=410,
             signin_form=True,
         )
