@@ -70,7 +70,14 @@ def progress(batch: InvitationBatch) -> dict[str, Any]:
         parts.append(_("%(n)s overgeslagen (al uitgenodigd of ingeschreven)") % {"n": c.skipped})
     if batch.waiting:
         parts.append(_("wacht op de mailserver"))
-    if finished:
+    if finished and total == 0:
+        # Criteria reach only people who confirmed their address and asked for invitations: say so, or "0 of 0"
+        # reads as a fault.
+        text = _(
+            "Klaar: niemand uitgenodigd. In deze doelgroep is niemand die zijn adres bevestigde en uitnodigingen "
+            "wil krijgen; plak adressen om mensen toch uit te nodigen."
+        )
+    elif finished:
         text = _("Klaar: %(details)s.") % {"details": ", ".join(parts)}
     elif batch.state in ("requested", "resolving"):
         text = _("De genodigden worden opgezocht…")
