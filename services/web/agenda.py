@@ -34,6 +34,7 @@ from services.web.render import page, summary
 
 PAGE_SIZE = 20
 Text = Annotated[str | None, QueryParameter(max_length=200)]
+SEARCH_MAX = 100
 # "online" filter values as the form sends them
 _FORMATS = {"online": True, "locatie": False}
 
@@ -114,7 +115,7 @@ class AgendaController(Controller):
         voor: Text = None,
         groep: Text = None,
         vorm: Text = None,
-        zoek: Text = None,
+        zoek: Annotated[str | None, QueryParameter(max_length=2000)] = None,
         verder: Text = None,
     ) -> Template:
         options = await choices.load(conn)
@@ -129,6 +130,10 @@ class AgendaController(Controller):
         if vorm and vorm not in _FORMATS:
             errors["vorm"] = _("Kies een waarde uit de lijst")
         text = (zoek or "").strip().replace("\x00", "")
+        if len(text) > SEARCH_MAX:
+            # Said at the search box, with the agenda below it, rather than on a page of its own.
+            errors["zoek"] = _("Zoek met hoogstens %(n)s tekens") % {"n": SEARCH_MAX}
+            text = text[:SEARCH_MAX]
         try:
             after = decode_cursor(verder, tuple[datetime, UUID])
         except InvalidInput:
@@ -148,7 +153,7 @@ class AgendaController(Controller):
             audience_group=_known(groep, groups),
             series_id=None,
             online=_FORMATS.get(vorm or ""),
-            text=text[:100] or None,
+            text=text or None,
         )
         more = found[PAGE_SIZE] if len(found) > PAGE_SIZE else None
         shown = found[:PAGE_SIZE]
@@ -171,4 +176,5 @@ class AgendaController(Controller):
             errors=errors,
             error_list=summary(errors),
             feed=feed,
+            status=422 if "zoek" in errors else 200,
         )

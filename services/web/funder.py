@@ -33,7 +33,7 @@ from services.web.i18n import gettext as _
 from services.web.organiser import _HANDLERS, HOME, signed_in
 from services.web.render import HEADERS, message, page, summary
 
-Year = Annotated[str | None, QueryParameter(name="jaar", max_length=4)]
+Year = Annotated[str | None, QueryParameter(name="jaar", max_length=40)]
 # The dashboard's parts: (grouping, title of the chart, the measure drawn)
 PARTS = (
     ("month", N_("Bereik per maand"), "attended"),

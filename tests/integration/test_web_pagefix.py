@@ -59,8 +59,7 @@ async def test_rejected_pasted_addresses_are_shown_with_their_reason(browser: Cl
         ("/bijeenkomsten/123", 404),
         ("/evaluatie/bogus", 404),
         ("/bestaat-niet", 404),
-        ("/agenda?zoek=" + "x" * 201, 422),
-        ("/financier?jaar=99999", 422),
+        ("/agenda?thema=" + "x" * 201, 422),
     ],
 )
 async def test_a_browser_gets_a_page_for_a_bad_page_address(browser: Client, url: str, status: int) -> None:
@@ -150,3 +149,11 @@ async def test_a_forms_answer_address_opened_again_leads_back_instead_of_405(bro
         again = await browser.get(path, headers=PAGE, follow_redirects=False)
         assert again.status_code == 303, path
         assert again.headers["location"] == f"/bijeenkomsten/{meeting['id']}"
+
+
+async def test_too_long_a_search_is_said_at_the_search_box_with_the_agenda_below(browser: Client) -> None:
+    answer = await browser.get("/agenda", params={"zoek": "x" * 250}, headers=PAGE)
+    assert answer.status_code == 422
+    assert 'id="fout-zoek"' in answer.text
+    assert "Zoek met hoogstens 100 tekens" in answer.text
+    assert 'id="resultaten"' in answer.text, "the agenda is still there"
