@@ -127,7 +127,7 @@ class FunderController(Controller):
                 }
             )
         return page(
-            "funder.html", title=_("Rapportage"), organiser=False,
+            "funder.html", title=_("Rapportage"), organiser=False, staff=True,
             funder=await _name(conn, principal.organisation_code), year=year, total=total,
             k=state.settings.report_min_cell, sections=sections, downloads=DOWNLOADS, map_credit=maps.CREDIT,
             errors=errors, error_list=summary(errors), status=422 if errors else 200, asked=jaar or "",

@@ -116,6 +116,8 @@ async def _meeting_page(
         batches=[{"batch": b, "when": moment(b.created_at, meeting.timezone, locale())}
                  for b in reversed(batches)],
         code=info.code, qr=qr, door_open=info.opens_at <= now < info.closes_at and meeting.status == "published",
+        door_opens=moment(info.opens_at, meeting.timezone, locale()),
+        door_closes=moment(info.closes_at, meeting.timezone, locale()),
         back_path=meeting_path(meeting_id),
         headers={"Content-Security-Policy": SCRIPT_PAGE_POLICY},
     )  # fmt: skip

@@ -142,3 +142,16 @@ async def test_the_meeting_form_names_every_wrong_field_and_a_refused_capacity_a
     assert refused.status_code == 422, "the form again, not a bare 'Conflict' page"
     assert 'id="fout-capacity"' in refused.text
     assert 'value="Kleine zaal"' in refused.text, "with what was typed"
+
+
+async def test_the_door_view_says_when_check_in_opens(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng, title="Later deze maand")
+    answer = await browser.post(
+        f"/api/v1/meetings/{meeting['id']}/registrations", json={"participant": participant_body(1)}, headers=vng
+    )
+    assert answer.status_code == 201
+    await sign_in(browser, vng)
+    page = await browser.get(f"/organisator/bijeenkomsten/{meeting['id']}")
+    assert 'id="deur-venster"' in page.text, "outside the window the page says why there are no buttons"
+    assert "Inchecken kan van" in page.text
