@@ -46,6 +46,7 @@ from workers.stopping import bounded, budget, stop_tasks
 from workers.sweeps import SWEEPS, Sweep
 
 log = logging.getLogger(__name__)
+STARTED = "started"
 
 
 async def startup(ctx: Ctx) -> None:
@@ -92,6 +93,7 @@ async def startup(ctx: Ctx) -> None:
     ctx["traced"] = tracing.configure(settings.otel_endpoint, "leerkring-worker")
     if tuning.metrics_port:
         ctx["probe"] = await probe.start(ctx, tuning.metrics_host, tuning.metrics_port)
+    ctx[STARTED] = True  # last: whoever waits for a started worker (workers/testing.py) may use all of the above
     log.info("worker %s started (max_jobs=%d, poll_delay=%ss)", ctx["worker_id"], tuning.max_jobs, tuning.poll_delay)
 
 

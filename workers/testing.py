@@ -17,6 +17,7 @@ from services.db import Connection, Pool
 from services.outbox import emit
 from services.settings import Settings
 from workers.arq_internals import LeerkringWorker
+from workers.lifecycle import STARTED
 from workers.mailer import MailTransport
 from workers.routes import ROUTES, WEBHOOK_ONLY
 from workers.runner import build_worker
@@ -66,9 +67,10 @@ async def wait_until(condition: Callable[[], Awaitable[bool]], *, within: float 
 
 
 async def started(worker: LeerkringWorker, task: asyncio.Task[None]) -> None:
-    """Wait until the worker's startup ran (it has registered); re-raises a failed startup."""
+    """Wait until the worker's startup has run to its end (registered, loops and probe up); re-raises a failed
+    startup. (Waiting for its loops alone raced the probe port: a test found nothing listening yet.)"""
     async with asyncio.timeout(15):
-        while "loops" not in worker.ctx:
+        while not worker.ctx.get(STARTED):
             if task.done():
                 task.result()
             await asyncio.sleep(0.01)
