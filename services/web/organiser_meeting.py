@@ -38,6 +38,7 @@ from services.attendance import service as attendance
 from services.dates import format_when, moment
 from services.db import Conn, Connection
 from services.errors import Conflict, InvalidInput, NotFound
+from services.evaluations import results as evaluation_files
 from services.evaluations.results import results_for as evaluation_results
 from services.headers import SCRIPT_PAGE_POLICY
 from services.invitations import service as invitations
@@ -257,6 +258,26 @@ class OrganiserMeetingController(Controller):
         table = await export.sheet(conn, principal, meeting_id, kind)  # type: ignore[arg-type]
         body = sheets.to_csv(table) if suffix == "csv" else sheets.to_xlsx(table)
         disposition = f'attachment; filename="{kind}-{meeting_id}.{suffix}"'
+        return Response(body, media_type=EXPORT_TYPES[suffix], headers={**HEADERS, "Content-Disposition": disposition})
+
+    @get("/evaluatie/{file:str}")
+    async def evaluation_download(
+        self, conn: Conn, state: State, request: Request[Any, Any, Any], meeting_id: FromPath[UUID],
+        file: FromPath[str],
+    ) -> Response[str | bytes]:  # fmt: skip
+        """uitkomsten.csv / uitkomsten.xlsx: the results as the API exports them, with the same minimum of answers."""
+        principal = await _organiser(conn, state, request)
+        name, _dot, suffix = file.partition(".")
+        if name != "uitkomsten" or suffix not in EXPORT_TYPES:
+            raise NotFound(_("Dit bestand bestaat niet"))
+        found = await evaluation_results(conn, principal, meeting_id)
+        meeting = await meetings.get(conn, principal, meeting_id)
+        body: str | bytes = (
+            evaluation_files.results_csv(found)
+            if suffix == "csv"
+            else evaluation_files.results_xlsx(found, f"Evaluatie: {meeting.title}")
+        )
+        disposition = f'attachment; filename="evaluatie-{meeting_id}.{suffix}"'
         return Response(body, media_type=EXPORT_TYPES[suffix], headers={**HEADERS, "Content-Disposition": disposition})
 
     @get("/evaluatie")

@@ -270,6 +270,7 @@ MATRIX: dict[str, str] = {
     "GET /organisator/bijeenkomsten/{meeting_id}": "401 401 401 401 401 401",
     "GET /organisator/bijeenkomsten/{meeting_id}/bewerken": "401 401 401 401 401 401",
     "GET /organisator/bijeenkomsten/{meeting_id}/evaluatie": "401 401 401 401 401 401",
+    "GET /organisator/bijeenkomsten/{meeting_id}/evaluatie/{file}": "401 401 401 401 401 401",
     "GET /organisator/bijeenkomsten/{meeting_id}/export/{file}": "401 401 401 401 401 401",
     "GET /organisator/bijeenkomsten/{meeting_id}/uitnodigen": "401 401 401 401 401 401",
     "GET /organisator/bijeenkomsten/{meeting_id}/uitnodigingen/{batch_id}": "401 401 401 401 401 401",

@@ -97,6 +97,12 @@ async def test_the_evaluation_page_keeps_the_apis_minimum_and_its_owner(browser:
     page = await browser.get(f"/organisator/bijeenkomsten/{meeting['id']}/evaluatie")
     assert page.status_code == 200
     assert "zodra minstens 3 mensen hebben geantwoord" in page.text
+    for link in re.findall(r'href="(/organisator/bijeenkomsten/[^"]+/evaluatie/uitkomsten\.(?:csv|xlsx))"', page.text):
+        download = await browser.get(link)
+        assert download.status_code == 200, link
+        assert "attachment" in download.headers["content-disposition"]
+    assert "/evaluatie/uitkomsten.xlsx" in page.text
+    assert (await browser.get(f"/organisator/bijeenkomsten/{meeting['id']}/evaluatie/anders.pdf")).status_code == 404
     browser.cookies.clear()
     await sign_in(browser, await keys.headers("organiser", "BZK"))
     other = await browser.get(f"/organisator/bijeenkomsten/{meeting['id']}/evaluatie")
