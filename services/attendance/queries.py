@@ -95,3 +95,15 @@ async def unattended_confirmed(conn: Connection, meeting_id: UUID) -> list[async
         """,
         meeting_id,
     )
+
+
+async def attended(conn: Connection, meeting_id: UUID, participant_id: UUID) -> bool:
+    """Whether the person is recorded as present at the meeting (checked in by themselves or at the door)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM attendance "
+            "WHERE meeting_id = $1 AND participant_id = $2 AND status = 'attended')",
+            meeting_id,
+            participant_id,
+        )
+    )

@@ -16,6 +16,7 @@ from litestar.response import Template
 
 from schemas.registrations import SelfCheckinIn
 from services import ratelimit
+from services.attendance import queries as attendance_rows
 from services.attendance import service as attendance
 from services.dates import format_when
 from services.db import Conn, Connection
@@ -64,7 +65,10 @@ class CheckinPageController(Controller):
     async def show(
         self, conn: Conn, request: Request[Any, Any, Any], meeting_id: FromPath[UUID], code: CodeQuery = None
     ) -> Template:
-        return await _page(conn, meeting_id, await session.participant(conn, request), code=code or "")
+        visitor = await session.participant(conn, request)
+        # Opened again after checking in (the QR scanned twice, the page reloaded): say so, not the code form again.
+        already = visitor is not None and await attendance_rows.attended(conn, meeting_id, visitor.participant_id)
+        return await _page(conn, meeting_id, visitor, code=code or "", done=already)
 
     @post("/{meeting_id:uuid}", status_code=200)
     async def check_in(

@@ -184,6 +184,9 @@ async def test_a_participant_finds_registers_waits_takes_the_seat_subscribes_che
     await bram.get_by_role("button", name="Inchecken").click()
     await expect(bram.get_by_role("status")).to_contain_text("Je bent ingecheckt")
     await look(bram, "ingecheckt")
+    await bram.goto(f"/inchecken/{mid}")  # the QR scanned again: checked in, not the code form once more
+    await expect(bram.get_by_role("status")).to_contain_text("Je bent ingecheckt")
+    await expect(bram.get_by_label("Incheckcode")).to_have_count(0)
 
     # Two hours after the end the evaluation mail comes; its form is answered once.
     await wait_until(lambda: no_pending_jobs(conn), within=30)
