@@ -178,7 +178,7 @@ async def unmark(conn: Connection, request_ids: Sequence[UUID]) -> None:
 
 
 class Left(msgspec.Struct, frozen=True, kw_only=True):
-    marked: int  # still to be mailed
+    marked: int  # still to be mailed (a person erased meanwhile is not: lock_block passes them over for good)
     retry_in: float | None  # seconds until the first of them that waits out a 4xx may be tried again
 
 
@@ -190,6 +190,7 @@ async def left(conn: Connection, meeting_id: UUID) -> Left:
         FROM evaluation_requests r
         LEFT JOIN deliveries d ON d.key = 'evaluation:' || r.id || ':' || r.mail_round AND d.status = 'queued'
         WHERE r.meeting_id = $1 AND r.mail_round IS NOT NULL AND NOT r.answered
+          AND EXISTS (SELECT 1 FROM participants p WHERE p.id = r.participant_id AND p.erased_at IS NULL)
         """,
         meeting_id,
     )

@@ -16,7 +16,7 @@ import pytest
 
 from localdev.mailsink import MailSink
 from services.db import Connection
-from services.evaluations.mailing import sweep
+from services.evaluations.mailing import left, sweep
 from services.settings import Settings
 from tests.integration.invitation_helpers import add_participants, by_recipient, mails
 from tests.integration.test_invitations_resilience import WORKER_SCRIPT, SlowMailer, environment
@@ -136,3 +136,14 @@ async def test_a_killed_worker_loses_no_attendee_and_doubles_at_most_one_mail_pe
     log.warning("SIGKILL mid evaluation mailing: %d of %d got a second copy (bound %d)", len(doubles), len(per),
                 lanes_for(FAST))  # fmt: skip
     assert await conn.fetchval("SELECT count(*) FROM deliveries WHERE kind = 'evaluation' AND status <> 'sent'") == 0
+
+
+async def test_someone_erased_while_their_mail_is_marked_does_not_keep_the_lanes_waiting(conn: Connection) -> None:
+    meeting_id, _, due = await attended_meeting(conn, 3)
+    async with conn.transaction():
+        assert await sweep(conn, now=due) == 3
+    gone = await conn.fetchval("SELECT participant_id FROM evaluation_requests WHERE meeting_id = $1 LIMIT 1",
+                               meeting_id)  # fmt: skip
+    await conn.execute("UPDATE participants SET erased_at = now() WHERE id = $1", gone)
+    # lock_block never takes that row, so the lanes settle only if it is not counted as still to be mailed.
+    assert (await left(conn, meeting_id)).marked == 2
