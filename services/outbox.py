@@ -14,9 +14,12 @@ from services.observe.context import current_request_id
 
 EVENT_VERSION = 1
 
+# The NOTIFY that wakes the relay rides on the INSERT: one round trip per event, not two. PostgreSQL delivers it on
+# commit (never for a rolled-back event), once per transaction however many events it wrote.
 _INSERT = """
 INSERT INTO outbox (event_id, type, aggregate_id, version, payload, request_id, trace_parent)
 VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
+RETURNING pg_notify('outbox', '')
 """
 
 _payload_decoder: msgspec.json.Decoder[EventPayload] = msgspec.json.Decoder(EventPayload)
@@ -27,7 +30,7 @@ async def emit(conn: Connection, aggregate_id: UUID, payload: EventPayload) -> U
     if not conn.is_in_transaction():
         raise RuntimeError("emit() must run inside the transaction that changes the state")
     event_id = uuid4()
-    await conn.execute(
+    await conn.fetchval(
         _INSERT,
         event_id,
         event_type(payload),
@@ -38,7 +41,6 @@ async def emit(conn: Connection, aggregate_id: UUID, payload: EventPayload) -> U
         current_request_id(),
         tracing.traceparent(),
     )
-    await conn.execute("SELECT pg_notify('outbox', '')")
     return event_id
 
 

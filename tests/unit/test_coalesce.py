@@ -63,3 +63,10 @@ async def test_a_cancelled_caller_leaves_the_others_their_results() -> None:
     assert await stays == "row 4"
     with pytest.raises(asyncio.CancelledError):
         await gone
+
+
+async def test_many_keys_of_one_caller_go_in_one_send_and_come_back_in_order() -> None:
+    send = Recorder()
+    call = Coalesced(send)
+    assert await call.many([4, 3, 2]) == ["row 4", None, "row 2"]
+    assert send.sends == [[4, 3, 2]]
