@@ -235,6 +235,10 @@ def _validation_errors(extra: Any) -> list[FieldError]:
         key = str(item.get("key") or "").removesuffix("_")
         # A query key renamed to lowerCamelCase keeps its v1 spelling as the Python name: report the new one.
         key = RENAMED.get(key, key)
+        if message == "'data'":
+            # Litestar's KeyError for a request without a body where one is required.
+            errors.append(FieldError(field="body", message="Stuur de gegevens als JSON in de body van het verzoek"))
+            continue
         # Litestar strips msgspec's "- at `$.x`" and reports the path as `key`; the body itself is "data".
         if key and key != "data" and " - at `" not in message:
             message = f"{message} - at `$.{key}`"

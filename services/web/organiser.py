@@ -31,7 +31,7 @@ from services.web import choices, forms, organiser_form, session
 from services.web import organiser_session as signed
 from services.web.i18n import N_, locale
 from services.web.i18n import gettext as _
-from services.web.render import HEADERS, message, on_page_error, page, summary
+from services.web.render import HEADERS, message, page, refusal, summary
 
 HOME = "/organisator"
 
@@ -108,8 +108,16 @@ def _on_wrong_role(request: Request[Any, Any, Any], exc: WrongRole) -> Template:
     return message(_(exc.title), _(exc.detail), status=403, links=[(_("Naar je eigen pagina"), exc.home)])
 
 
+def _on_refused(request: Request[Any, Any, Any], exc: DomainError) -> Template:
+    """A rule the service refused, on an organiser's page: the organiser's header, and the way back to the page the
+    form was on (the address without its last step: .../leerkringen/{id}/publiceren -> .../leerkringen/{id})."""
+    path = request.url.path.rstrip("/")
+    back = path.rsplit("/", 1)[0] if request.method == "POST" and path.count("/") > 2 else HOME
+    return refusal(exc, organiser=True, links=[(_("Terug"), back)])
+
+
 _HANDLERS: dict[type[Exception], Any] = {
-    DomainError: on_page_error,
+    DomainError: _on_refused,
     _NotSignedIn: _on_signed_out,
     WrongRole: _on_wrong_role,
 }

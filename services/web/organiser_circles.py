@@ -201,6 +201,11 @@ class OrganiserCirclesController(Controller):
         round_ = await circles.view(conn, principal, round_id)
         return Response(_progress(round_), headers=HEADERS)
 
+    @get(["/{round_id:uuid}/verplaatsen", "/{round_id:uuid}/samenstellen", "/{round_id:uuid}/publiceren"])
+    async def after_post(self, round_id: FromPath[UUID]) -> Redirect:
+        """A refusal shown at a POST address, opened again: back to the round, not 405."""
+        return _back(round_id)
+
     @post("/{round_id:uuid}/verplaatsen", status_code=303)
     async def move(
         self, conn: Conn, state: State, request: Request[Any, Any, Any], round_id: FromPath[UUID]

@@ -172,6 +172,12 @@ class OrganiserMeetingController(Controller):
             return await _edit_form(conn, principal, meeting_id, organiser_form.as_posted(form), errors)
         return _done(meeting_id, "opgeslagen")
 
+    @get(["/publiceren", "/annuleren", "/aanwezig"])
+    async def after_post(self, meeting_id: FromPath[UUID]) -> Redirect:
+        """A form's answer shown at its POST address (a confirmation, a refusal), opened again by a reload, a new tab
+        or a bookmark: back to the meeting, not 405."""
+        return Redirect(meeting_path(meeting_id), status_code=303, headers=HEADERS)
+
     @post("/publiceren", status_code=303)
     async def publish(
         self, conn: Conn, state: State, request: Request[Any, Any, Any], meeting_id: FromPath[UUID]

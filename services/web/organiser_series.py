@@ -107,6 +107,11 @@ class OrganiserSeriesController(Controller):
         notice = _(DONE[gedaan]) if gedaan in DONE else ""
         return await _series_page(conn, principal, series_id, notice=notice)
 
+    @get("/{series_id:uuid}/bewerken")
+    async def after_post(self, series_id: FromPath[UUID]) -> Redirect:
+        """A rename with errors is shown at its POST address; opened again, back to the series, not 405."""
+        return Redirect(f"{SERIES}/{series_id}", status_code=303, headers=HEADERS)
+
     @post("/{series_id:uuid}/bewerken", status_code=303)
     async def rename(
         self, conn: Conn, state: State, request: Request[Any, Any, Any], series_id: FromPath[UUID]

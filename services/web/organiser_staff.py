@@ -61,6 +61,11 @@ class OrganiserStaffController(Controller):
     include_in_schema = False
     exception_handlers = _HANDLERS  # type: ignore[assignment]
 
+    @get("/inloggen/mail")
+    async def after_mail_post(self) -> Redirect:
+        """The sign-in-by-mail form's errors are shown at its POST address; opened again, back to the sign-in page."""
+        return Redirect(f"{HOME}/inloggen", status_code=303, headers=HEADERS)
+
     @post("/inloggen/mail", status_code=303)
     async def ask(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Response[Any]:
         session.same_site(request, state.settings)

@@ -101,6 +101,14 @@ async def test_deeply_nested_json_is_bad_input_not_a_server_error(
     assert "te diep genest" in response.json()["detail"]
 
 
+async def test_an_empty_body_is_named_as_missing(client: Client, vng: dict[str, str]):
+    response = await client.post("/api/v1/meetings", content=b"", headers={**vng, "content-type": "application/json"})
+    assert response.status_code in (400, 422)
+    assert response.json()["errors"] == [
+        {"field": "body", "message": "Stuur de gegevens als JSON in de body van het verzoek"}
+    ], "not Litestar's internal 'data'"
+
+
 async def test_body_over_the_limit(client: Client, vng: dict[str, str]):
     response = await client.post("/api/v1/meetings", json=meeting_body(description="x" * 70_000), headers=vng)
     assert_problem(response, 413)

@@ -155,3 +155,19 @@ async def test_the_door_view_says_when_check_in_opens(browser: Client, keys: Key
     page = await browser.get(f"/organisator/bijeenkomsten/{meeting['id']}")
     assert 'id="deur-venster"' in page.text, "outside the window the page says why there are no buttons"
     assert "Inchecken kan van" in page.text
+
+
+async def test_a_refusal_keeps_the_organisers_header_and_its_address_opened_again_leads_back(
+    browser: Client, keys: Keys
+) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng, title="Al gepubliceerd")
+    await sign_in(browser, vng)
+    refused = await browser.post(f"/organisator/bijeenkomsten/{meeting['id']}/aanwezig", data={"registration_id": "x"})
+    assert refused.status_code == 422
+    assert 'href="/organisator"' in refused.text, "the organiser's header, not the participants'"
+    assert f'href="/organisator/bijeenkomsten/{meeting["id"]}"' in refused.text, "and the way back"
+    for step in ("annuleren", "publiceren", "aanwezig"):
+        again = await browser.get(f"/organisator/bijeenkomsten/{meeting['id']}/{step}", follow_redirects=False)
+        assert again.status_code == 303, step
+        assert again.headers["location"] == f"/organisator/bijeenkomsten/{meeting['id']}"
