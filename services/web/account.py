@@ -236,8 +236,9 @@ class ManageController(Controller):
 
     @get("/")
     async def show(
-        self, conn: Conn, state: State, request: Request[Any, Any, Any], token: TokenParam = None
-    ) -> Response[Any]:
+        self, conn: Conn, state: State, request: Request[Any, Any, Any], token: TokenParam = None,
+        afgemeld: Annotated[UUID | None, QueryParameter(description="the registration just cancelled")] = None,
+    ) -> Response[Any]:  # fmt: skip
         settings: Settings = state.settings
         if token is not None:
             # A manage link from a mail: remember it in this browser, then drop the token from the address bar.
@@ -260,7 +261,17 @@ class ManageController(Controller):
                 status=401,
                 signin_form=True,
             )
-        return await manage_page(conn, settings, visitor)
+        notice = ""
+        if afgemeld is not None:  # after cancelling one (services/web/my_cancel.py): only one's own, by its title
+            title = await conn.fetchval(
+                "SELECT m.title FROM registrations r JOIN meetings m ON m.id = r.meeting_id "
+                "WHERE r.id = $1 AND r.participant_id = $2 AND r.status = 'cancelled'",
+                afgemeld,
+                visitor.participant_id,
+            )
+            if title is not None:
+                notice = _("Je bent afgemeld voor %(title)s. Je krijgt een bevestiging per mail.") % {"title": title}
+        return await manage_page(conn, settings, visitor, notice=notice)
 
     @get(["/gegevens", "/herinneringen", "/agenda-herinnering", "/agenda-link", "/uitloggen", "/verwijderen"])
     async def after_post(self) -> Redirect:

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from services.dates import format_when
 from services.db import Conn, Connection
@@ -23,10 +23,10 @@ from services.participants.auth import ParticipantActor
 from services.registrations import service as registrations
 from services.seats.queries import ACTIVE_SQL
 from services.web import session
-from services.web.account import NotSignedIn, form_visitor, manage_page
+from services.web.account import NotSignedIn, form_visitor
 from services.web.i18n import gettext as _
 from services.web.i18n import locale
-from services.web.render import PAGE_ERRORS, message
+from services.web.render import HEADERS, PAGE_ERRORS, message
 
 # The visitor's own registration that can still be cancelled: active, for a published meeting not yet over.
 _CANCELLABLE = f"""
@@ -73,15 +73,15 @@ class MyCancelController(Controller):
             signed_in=True,
         )
 
-    @post("/{registration_id:uuid}", status_code=200)
+    @post("/{registration_id:uuid}", status_code=303)
     async def cancel(
         self, conn: Conn, state: State, request: Request[Any, Any, Any], registration_id: FromPath[UUID]
-    ) -> Template:
+    ) -> Response[Any]:
         visitor = await form_visitor(conn, state, request)
         row = await _cancellable(conn, visitor, registration_id)
         if row is None:
             return _gone()
         async with conn.transaction():
             await registrations.cancel(conn, visitor, registration_id)
-        notice = _("Je bent afgemeld voor %(title)s. Je krijgt een bevestiging per mail.") % {"title": row["title"]}
-        return await manage_page(conn, state.settings, visitor, notice=notice)
+        # Post/Redirect/Get: a reload of the answer must not say "cannot cancel (any more)" right after it worked.
+        return Redirect(f"/mijn?afgemeld={registration_id}", status_code=303, headers=HEADERS)

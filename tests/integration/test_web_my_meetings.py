@@ -84,6 +84,7 @@ async def test_cancelling_from_my_meetings_frees_the_seat_for_the_next_in_line(
         done = await browser.post(cancel_url)
         assert done.status_code == 200, done.text
         assert "Je bent afgemeld voor Wijkgericht werken" in done.text
+        assert done.url.path == "/mijn", "Post/Redirect/Get: a reload shows the list, not 'cannot cancel any more'"
         assert f'href="{cancel_url}"' not in done.text, "a cancelled place has no cancel link"
 
         offer = await mail_to(mail_sink, SECOND, "Er is een plek voor je vrij")
