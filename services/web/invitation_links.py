@@ -20,6 +20,7 @@ from services import ratelimit
 from services.db import Conn, Connection
 from services.errors import DomainError, InvalidInput
 from services.invitations import links, respond
+from services.meetings import service as meetings
 from services.web import choices, forms, i18n, session
 from services.web.account import sign_in_cookie
 from services.web.i18n import gettext as _
@@ -67,6 +68,14 @@ async def _check(
             status=404,
         )
     _speak(claims.locale)
+    meeting = await meetings.get(conn, None, claims.meeting_id)
+    if meeting.status == "cancelled":
+        # Said before any form: filling it in only to hear "geannuleerd" after pressing the button helps nobody.
+        return message(
+            _("De bijeenkomst gaat niet door"),
+            _("%(title)s is geannuleerd. Je hoeft niets te doen.") % {"title": meeting.title},
+            status=410,
+        )
     return claims
 
 

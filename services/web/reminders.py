@@ -42,6 +42,7 @@ class _Linked(NamedTuple):
     participant_id: UUID
     title: str
     locale: str
+    meeting_status: str
 
     def actor(self) -> ParticipantActor:
         return ParticipantActor(participant_id=self.participant_id, token_id=_NO_TOKEN)
@@ -59,7 +60,7 @@ async def _linked(
     if purpose is None or not links.verify(request.app.state.settings.secret_key, purpose, registration_id, token):
         return None
     row = await conn.fetchrow(
-        "SELECT r.status, r.participant_id, m.title, p.locale FROM registrations r "
+        "SELECT r.status, r.participant_id, m.title, p.locale, m.status AS meeting_status FROM registrations r "
         "JOIN meetings m ON m.id = r.meeting_id JOIN participants p ON p.id = r.participant_id WHERE r.id = $1",
         registration_id,
     )
@@ -81,6 +82,12 @@ class CantComePageController(Controller):
         row = await _linked(conn, request, "cant_come", registration_id, token)
         if row is None:
             return _invalid()
+        if row.meeting_status == "cancelled":
+            return message(
+                _("De bijeenkomst gaat niet door"),
+                _("Ze is geannuleerd; je hoeft niets te doen."),
+                meeting_title=row.title,
+            )
         if row.status not in ("confirmed", "offered", "waitlisted"):
             return message(_("Je bent al afgemeld"), _("Je staat niet meer ingeschreven."), meeting_title=row.title)
         return message(

@@ -25,6 +25,7 @@ from tests.integration.invitation_helpers import (
     mails,
     published_meeting,
 )
+from tests.integration.test_participant_journey import link as mail_link
 from tests.invitation_checks import parse_imip
 from workers.jobs.invitations import UPDATE_TASK
 from workers.testing import no_pending_jobs, running_workers, wait_until
@@ -269,3 +270,29 @@ async def test_a_meeting_under_way_that_moves_room_still_sends_the_update(
         "deelnemer2@gemeente.example.nl",
     ]
     assert all("Raadzaal" in m.message.as_string() for m in updates), "the new room, to everyone it concerns"
+
+
+async def test_links_of_a_cancelled_meeting_say_it_is_off_before_any_form(
+    client: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published_meeting(client, vng)
+    async with running_workers(mail_settings):
+        await invite(client, vng, meeting["id"], emails=["nieuw@bureau.nl"])
+        registered = await client.post(
+            f"/api/v1/meetings/{meeting['id']}/registrations", json={"participant": participant_body(1)}, headers=vng
+        )
+        assert registered.status_code == 201
+        first = await mails(mail_sink, 2)
+        invitation = next(m for m in first if "nieuw@bureau.nl" in m.rcpt_tos)
+        confirmation = next(m for m in first if "nieuw@bureau.nl" not in m.rcpt_tos)
+        register = link(parse_imip(invitation.raw, method="REQUEST").text, "aanmelden")
+        cant_come = mail_link(confirmation, "/ik-kan-niet/")
+        await wait_until(lambda: no_pending_jobs(conn))
+        off = await client.post(f"/api/v1/meetings/{meeting['id']}/cancel", json={"reason": "ziek"}, headers=vng)
+        assert off.status_code == 200
+    page = await client.get(register)
+    assert page.status_code == 410
+    assert "gaat niet door" in page.text
+    assert '<form method="post"' not in page.text, "no form to fill in for a meeting that is off"
+    reply = await client.get(cant_come)
+    assert "gaat niet door" in reply.text, "not 'je bent al afgemeld', as if they had cancelled"
