@@ -81,13 +81,22 @@ def _sizes_plan(n: int, lo: int, hi: int, fixed: int | None) -> tuple[int, int, 
     fewer = k - 1
     extra = n - fewer * hi if fewer else n
     issue = (
-        f"Met {n} deelnemers lukt geen indeling in kringen van {lo}–{hi}: {k} kringen vragen er ten minste {k * lo} "
-        f"({short} te weinig)"
-        + (f", {fewer} kringen hebben plaats voor hoogstens {fewer * hi} ({extra} te veel)" if fewer else "")
+        f"Met {n} deelnemers lukt geen indeling in kringen van {lo}–{hi}: {_circles(k)} "
+        f"{'vraagt' if k == 1 else 'vragen'} er ten minste {k * lo} ({short} te weinig)"
+        + (
+            f", {_circles(fewer)} {'heeft' if fewer == 1 else 'hebben'} plaats voor hoogstens {fewer * hi} "
+            f"({extra} te veel)"
+            if fewer
+            else ""
+        )
     )
     if fewer and extra < short:
         k = fewer
     return k, min(lo, n // k), max(hi, -(-n // k)), [issue]
+
+
+def _circles(k: int) -> str:
+    return "1 kring" if k == 1 else f"{k} kringen"
 
 
 def plan(problem: Problem) -> Plan:
@@ -101,8 +110,8 @@ def plan(problem: Problem) -> Plan:
         caps[municipality] = -(-count // k)
         if count > k:
             issues.append(
-                f"Uit {municipality} doen {count} mensen mee en er zijn {k} kringen: {count - k} te veel om ieder "
-                "in een andere kring te zetten"
+                f"Uit {municipality} doen {count} mensen mee en er {'is' if k == 1 else 'zijn'} {_circles(k)}: "
+                f"{count - k} te veel om ieder in een andere kring te zetten"
             )
     return Plan(circles=k, size_lo=lo, size_hi=hi, caps=caps, issues=issues)
 

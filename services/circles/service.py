@@ -70,7 +70,7 @@ def _check_shape(data: CircleRoundIn) -> list[FieldError]:
             )
         )
     if data.size_min > data.size_max:
-        errors.append(FieldError(field="size_max", message="size_max is kleiner dan size_min"))
+        errors.append(FieldError(field="size_max", message="De grootste kring (size_max) is kleiner dan de kleinste"))
     if (data.sessions is None) == (data.schedule is None):
         errors.append(FieldError(field="sessions", message="Geef de bijeenkomsten (sessions) óf een schema (schedule)"))
     if data.timezone not in available_timezones():

@@ -70,7 +70,7 @@ def provinces(chart_id: str, title: str, figures: Mapping[str, tuple[str, int | 
     cid = escape(chart_id)
     parts = [
         f'<svg class="kaart" id="{cid}" role="img" aria-labelledby="{cid}-titel" '
-        f'viewBox="{x:g} {y:g} {width:g} {height + 110:g}" width="100%" xmlns="http://www.w3.org/2000/svg">',
+        f'viewBox="{x:g} {y:g} {width:g} {height + 144:g}" width="100%" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{cid}-titel">{escape(title)}</title>',
         f'<defs><pattern id="{cid}-verborgen" width="8" height="8" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><rect width="8" height="8" fill="#ffffff"></rect>'
@@ -85,13 +85,14 @@ def provinces(chart_id: str, title: str, figures: Mapping[str, tuple[str, int | 
         hover = f"<title>{escape(_label(name, reached, total))}</title>" if name else ""
         parts.append(f'<path d="{shape.d}" fill="{fill}" stroke="#1b1b1b" stroke-width="1">{hover}</path>')
     step = 100 / len(SHADES)
-    keys = [(f"{round(i * step)}–{round((i + 1) * step)} %", shade) for i, shade in enumerate(SHADES)]
+    keys = [(_("geen"), "#ffffff")]
+    keys += [(f"{round(i * step)}–{round((i + 1) * step)} %", shade) for i, shade in enumerate(SHADES)]
     keys.append((_("niet getoond"), f"url(#{cid}-verborgen)"))
     for i, (text, fill) in enumerate(keys):
         kx, ky = x + 10 + (i % 3) * 200, legend_y + (i // 3) * 34
         parts.append(f'<rect x="{kx:g}" y="{ky:g}" width="26" height="22" fill="{fill}" stroke="#1b1b1b"></rect>')
         parts.append(f'<text x="{kx + 34:g}" y="{ky + 17:g}" font-size="18" fill="#1b1b1b">{escape(text)}</text>')
     caption = _("Gemeenten bereikt, als deel van alle gemeenten in de provincie")
-    parts.append(f'<text x="{x + 10:g}" y="{legend_y + 92:g}" font-size="16" fill="#1b1b1b">{escape(caption)}</text>')
+    parts.append(f'<text x="{x + 10:g}" y="{legend_y + 126:g}" font-size="16" fill="#1b1b1b">{escape(caption)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every value above is escaped or ours

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -86,6 +87,14 @@ def meeting_path(meeting_id: UUID) -> str:
     return f"{HOME}/bijeenkomsten/{meeting_id}"
 
 
+def _closing(opens: datetime, closes: datetime, timezone: str) -> str:
+    """The end of the check-in window: its time alone on the day it opens ("van … om 09:00 tot 12:30")."""
+    zone = ZoneInfo(timezone)
+    if opens.astimezone(zone).date() == closes.astimezone(zone).date():
+        return f"{closes.astimezone(zone):%H:%M}"
+    return moment(closes, timezone, locale())
+
+
 def _done(meeting_id: UUID, what: str) -> Redirect:
     return Redirect(f"{meeting_path(meeting_id)}?gedaan={what}", status_code=303, headers=HEADERS)
 
@@ -118,7 +127,7 @@ async def _meeting_page(
                  for b in reversed(batches)],
         code=info.code, qr=qr, door_open=info.opens_at <= now < info.closes_at and meeting.status == "published",
         door_opens=moment(info.opens_at, meeting.timezone, locale()),
-        door_closes=moment(info.closes_at, meeting.timezone, locale()),
+        door_closes=_closing(info.opens_at, info.closes_at, meeting.timezone),
         back_path=meeting_path(meeting_id),
         headers={"Content-Security-Policy": SCRIPT_PAGE_POLICY},
     )  # fmt: skip

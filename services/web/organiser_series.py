@@ -72,7 +72,8 @@ async def _series_page(
     rows = sorted(await _meetings_of(conn, principal, series_id), key=lambda r: r["meeting"].starts_at)
     return page(
         "organiser_series.html", status=422 if errors else 200, title=found.title, organiser=True, series=found,
-        rows=rows, upcoming=sum(1 for r in rows if r["meeting"].ends_at >= now), notice=notice,
+        rows=rows, upcoming=sum(1 for r in rows if r["meeting"].ends_at >= now and r["meeting"].status != "cancelled"),
+        notice=notice,
         values={"title": found.title if title is None else title}, errors=errors or {},
         error_list=summary(errors or {}), back_path=f"{SERIES}/{series_id}",
     )  # fmt: skip

@@ -88,7 +88,7 @@ def test_too_few_people_for_the_sizes_says_by_how_much_and_gives_the_nearest_ans
     p = plan(problem)
     assert p.issues == [
         "Met 10 deelnemers lukt geen indeling in kringen van 6–8: 2 kringen vragen er ten minste 12 (2 te weinig), "
-        "1 kringen hebben plaats voor hoogstens 8 (2 te veel)"
+        "1 kring heeft plaats voor hoogstens 8 (2 te veel)"
     ]
     solution = solve(problem, time_limit=1.0, workers=1)
     assert sorted(Counter(solution.assignment).values()) == [5, 5], "the nearest: two circles of five"
