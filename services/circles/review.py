@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from uuid import UUID
 
 import msgspec
@@ -68,9 +69,17 @@ async def set_place(
 
 
 async def request_solve(
-    conn: Connection, principal: Principal, round_id: UUID, *, time_limit: float | None = None
+    conn: Connection,
+    principal: Principal,
+    round_id: UUID,
+    *,
+    time_limit: float | None = None,
+    keep: bool = False,
 ) -> CircleRound:
-    """Compose again; pinned members stay where they are. Raises Conflict while composing or once published."""
+    """Compose again; pinned members stay where they are. `keep`: everyone else stays too unless a move is needed
+    (the fewest moves, as a repair does): after moving someone by hand, so the move keeps who they meet (composing
+    from scratch may just give the circles new numbers around them). Raises Conflict while composing or once
+    published."""
     round_ = await own_round(conn, principal, round_id, lock=True)
     _reviewable(round_)
     if time_limit is not None:
@@ -80,8 +89,9 @@ async def request_solve(
             round_id,
             time_limit,
         )
-    seq = await q.set_state(conn, round_id, "composing", bump=True, mode="compose")
-    await emit(conn, round_id, CircleRoundSolveRequested(round_id=round_id, seq=seq, mode="compose"))
+    mode: Literal["compose", "repair"] = "repair" if keep else "compose"
+    seq = await q.set_state(conn, round_id, "composing", bump=True, mode=mode)
+    await emit(conn, round_id, CircleRoundSolveRequested(round_id=round_id, seq=seq, mode=mode))
     return await view(conn, principal, round_id)
 
 

@@ -189,6 +189,7 @@ class OrganiserCirclesController(Controller):
         return page(
             "organiser_circle.html", title=round_.title, organiser=True, round=round_, progress=_progress(round_),
             busy=round_.state in BUSY, sessions=sessions, names=await _names(conn, round_),
+            moved=any(m.pinned for c in round_.circles for m in c.members),
             started=any(s.starts_at <= now for s in round_.sessions), json_url=f"{ROUNDS}/{round_id}/voortgang",
             headers={"Content-Security-Policy": SCRIPT_PAGE_POLICY},
         )  # fmt: skip
@@ -229,7 +230,9 @@ class OrganiserCirclesController(Controller):
     ) -> Redirect:
         principal = await _organiser(conn, state, request)
         async with conn.transaction():
-            await review.request_solve(conn, principal, round_id, time_limit=None)
+            # After a move by hand, the fewest moves around it; otherwise a fresh composition.
+            keep = (await forms.read(request)).get("houden") == "ja"
+            await review.request_solve(conn, principal, round_id, time_limit=None, keep=keep)
         return _back(round_id)
 
     @post("/{round_id:uuid}/publiceren", status_code=303)

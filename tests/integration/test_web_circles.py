@@ -103,7 +103,21 @@ async def test_an_organiser_asks_for_circles_reviews_moves_one_and_publishes_fro
         )  # fmt: skip
         assert moved.status_code == 303
         assert moved.headers["location"] == round_url, "Post/Redirect/Get: a reload does not move anyone again"
-        assert "(vastgezet)" in (await browser.get(round_url)).text
+        moved_page = await browser.get(round_url)
+        assert "(vastgezet)" in moved_page.text
+        # Repair around the move: the fewest moves, so the moved member keeps the circle (and people) chosen.
+        api_url = f"/api/v1/circle-rounds/{round_url.rsplit('/', 1)[1]}"
+        before = (await browser.get(api_url, headers=vng)).json()
+        assert 'name="houden" value="ja"' in moved_page.text
+        repaired = await browser.post(f"{round_url}/samenstellen", data={"houden": "ja"}, follow_redirects=False)
+        assert repaired.status_code == 303
+        assert (await state_of(browser, conn, round_url))["finished"] is True
+        after = (await browser.get(api_url, headers=vng)).json()
+
+        def circles(found: dict[str, Any]) -> set[frozenset[str]]:
+            return {frozenset(m["member_id"] for m in c["members"]) for c in found["circles"]}
+
+        assert circles(after) == circles(before), "nothing needed moving: the circles stay as the organiser left them"
 
         published = await browser.post(f"{round_url}/publiceren", data={}, follow_redirects=False)
         assert published.status_code == 303, published.text
