@@ -47,7 +47,7 @@ RETURNING id
 """
 _BY_LINK = """
 SELECT r.id, r.meeting_id, r.participant_id, r.details, r.expires_at, r.confirmed_at, r.registration_id,
-       p.verified_at IS NOT NULL AS proven
+       p.verified_at IS NOT NULL AS proven, p.locale
 FROM registration_requests r JOIN participants p ON p.id = r.participant_id
 WHERE r.token_hash = $1 AND p.erased_at IS NULL
 """
@@ -63,6 +63,7 @@ class Request(msgspec.Struct, frozen=True, kw_only=True):
     confirmed_at: datetime | None
     registration_id: UUID | None
     proven: bool
+    locale: str | None = None  # the person's mail language: the page behind the mail's link speaks it too
 
     @property
     def expired(self) -> bool:

@@ -25,7 +25,7 @@ from services.participants import service as participants
 from services.registrations import requests
 from services.registrations.controllers import provide_statement_connection
 from services.settings import Settings
-from services.web import choices, forms, session
+from services.web import choices, forms, language, session
 from services.web.account import sign_in_cookie
 from services.web.i18n import gettext as _
 from services.web.i18n import locale
@@ -47,8 +47,9 @@ class ConfirmController(Controller):
     exception_handlers = PAGE_ERRORS  # type: ignore[assignment]
 
     @get("/{token:str}")
-    async def show(self, conn: Conn, token: FromPath[str]) -> Template:
+    async def show(self, conn: Conn, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
         found = await requests.find(conn, token)
+        language.follow_reader(request, found.locale)  # opened again in a fresh browser: in the mail's language
         meeting = await meetings.get(conn, None, found.meeting_id)
         if found.confirmed_at is not None:
             return message(

@@ -79,6 +79,12 @@ async def test_the_participant_pages_read_as_english(
         new["email"],
     )
     english(await browser.get(f"/bevestigen/{confirm_token(settings, request_id)}"), "Nia Newcomer", *names)
+    # The confirmation link opened again in a browser that never chose a language: the mail's language.
+    saved = dict(browser.cookies)
+    browser.cookies.clear()
+    english(await browser.get(f"/bevestigen/{confirm_token(settings, request_id)}"), "Nia Newcomer", *names)
+    for key, value in saved.items():
+        browser.cookies.set(key, value, domain="leerkring.test")
 
     # The links in reminder mails, for the confirmed participant.
     reg = UUID(first["id"])
