@@ -18,6 +18,8 @@ registrations.listing, attendance.service, invitations.service.
 from __future__ import annotations
 
 import base64
+import re
+import unicodedata
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated, Any
@@ -31,7 +33,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from schemas.auth import Principal
-from schemas.meetings import MeetingPatch
+from schemas.meetings import Meeting, MeetingPatch
 from schemas.registrations import AttendanceMark
 from services import sheets
 from services.attendance import checkin
@@ -93,6 +95,14 @@ def _closing(opens: datetime, closes: datetime, timezone: str) -> str:
     if opens.astimezone(zone).date() == closes.astimezone(zone).date():
         return f"{closes.astimezone(zone):%H:%M}"
     return moment(closes, timezone, locale())
+
+
+def file_part(meeting: Meeting) -> str:
+    """The meeting in a download's name, as people find it among their files: its date and title
+    ("2027-03-02-werksessie-armoedebeleid"), plain ASCII."""
+    words = unicodedata.normalize("NFKD", meeting.title).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", words).strip("-")[:60].rstrip("-") or "bijeenkomst"
+    return f"{meeting.starts_at:%Y-%m-%d}-{slug}"
 
 
 def _done(meeting_id: UUID, what: str) -> Redirect:
@@ -272,7 +282,8 @@ class OrganiserMeetingController(Controller):
             raise NotFound(_("Dit bestand bestaat niet"))
         table = await export.sheet(conn, principal, meeting_id, kind)  # type: ignore[arg-type]
         body = sheets.to_csv(table) if suffix == "csv" else sheets.to_xlsx(table)
-        disposition = f'attachment; filename="{kind}-{meeting_id}.{suffix}"'
+        meeting = await meetings.get(conn, principal, meeting_id)
+        disposition = f'attachment; filename="{kind}-{file_part(meeting)}.{suffix}"'
         return Response(body, media_type=EXPORT_TYPES[suffix], headers={**HEADERS, "Content-Disposition": disposition})
 
     @get("/evaluatie/{file:str}")
@@ -292,7 +303,7 @@ class OrganiserMeetingController(Controller):
             if suffix == "csv"
             else evaluation_files.results_xlsx(found, f"Evaluatie: {meeting.title}")
         )
-        disposition = f'attachment; filename="evaluatie-{meeting_id}.{suffix}"'
+        disposition = f'attachment; filename="evaluatie-{file_part(meeting)}.{suffix}"'
         return Response(body, media_type=EXPORT_TYPES[suffix], headers={**HEADERS, "Content-Disposition": disposition})
 
     @get("/evaluatie")

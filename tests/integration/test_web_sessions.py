@@ -101,6 +101,7 @@ async def test_the_evaluation_page_keeps_the_apis_minimum_and_its_owner(browser:
         download = await browser.get(link)
         assert download.status_code == 200, link
         assert "attachment" in download.headers["content-disposition"]
+        assert "-geevalueerd." in download.headers["content-disposition"], "named after the meeting, not its id"
     assert "/evaluatie/uitkomsten.xlsx" in page.text
     assert (await browser.get(f"/organisator/bijeenkomsten/{meeting['id']}/evaluatie/anders.pdf")).status_code == 404
     browser.cookies.clear()
