@@ -97,14 +97,15 @@ async def _form(
     )  # fmt: skip
 
 
-# "Eva Tester <eva@example.nl>" and '"Tester, Eva" <eva@example.nl>', as Outlook and Gmail copy a list of people.
-_NAMED = re.compile(r'(?:"[^"]*"|[^,;<>"\n])*<([^<>\s]+)>')
+# One pasted entry: "Eva Tester <eva@example.nl>" or '"Tester, Eva" <eva@example.nl>' (as Outlook and Gmail copy a
+# list of people; a name holds no @), or anything else up to a comma, semicolon or space.
+_ENTRY = re.compile(r'(?:"[^"]*"|[^,;<>"@\n])*<[^<>\s]+>|[^\s,;]+')
 
 
 def pasted_addresses(text: str) -> list[str]:
-    """The addresses in a pasted list: one per line, or separated by commas, semicolons or spaces, each bare or
-    with a name before it in angle brackets (the name is dropped: the service never takes it from a paste)."""
-    return [e for e in re.split(r"[\s,;]+", _NAMED.sub(r" \1 ", text)) if e]
+    """The entries of a pasted list, each bare or with its name: the service reads the name too
+    (services/invitations/addresses.py), so the invitation greets the person by it."""
+    return [e.strip() for e in _ENTRY.findall(text) if e.strip()]
 
 
 class OrganiserInviteController(Controller):

@@ -1,4 +1,4 @@
-"""The invitation progress line an organiser reads: what was sent, and why nobody was invited when nobody was."""
+"""The invitation page: the progress line an organiser reads, and a pasted list read into entries."""
 
 from __future__ import annotations
 
@@ -28,3 +28,16 @@ def test_a_finished_invitation_counts_what_went_out() -> None:
     assert progress(batch("done", total=5, sent=4, skipped=1))["text"] == (
         "Klaar: 4 van 5 verstuurd, 1 overgeslagen (al uitgenodigd of ingeschreven)."
     )
+
+
+def test_pasted_lists_keep_each_name_with_its_address() -> None:
+    from services.web.organiser_invite import pasted_addresses
+
+    pasted = 'Eva Tester <eva@example.nl>; "Jansen, Jan" <jan@example.nl>\nbare@example.nl, nietgoed@ ander@example.nl'
+    assert pasted_addresses(pasted) == [
+        "Eva Tester <eva@example.nl>",
+        '"Jansen, Jan" <jan@example.nl>',
+        "bare@example.nl",
+        "nietgoed@",
+        "ander@example.nl",
+    ]
