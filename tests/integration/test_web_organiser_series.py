@@ -50,7 +50,7 @@ async def test_an_organiser_starts_a_series_plans_a_meeting_in_it_and_renames_it
     assert f'href="/organisator/reeksen/{series_id}">Leergang Wmo</a>' in meeting_page.text
     listed = await browser.get(path)
     assert "Leergang Wmo, dag 1" in listed.text
-    assert "1 bijeenkomsten, waarvan 1 nog komen." in listed.text
+    assert "1 bijeenkomst, waarvan 1 nog komt." in listed.text
     api = (await browser.get("/api/v1/meetings", params={"seriesId": series_id}, headers=vng)).json()
     assert [m["title"] for m in api["items"]] == ["Leergang Wmo, dag 1"], "the page made it through the API's rules"
 
