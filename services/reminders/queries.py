@@ -103,11 +103,27 @@ async def apply(conn: Connection, meeting_id: UUID, changes: Sequence[Upsert]) -
     if inserts:
         try:
             async with conn.transaction():
-                await conn.execute(_INSERT, meeting_id, *_columns(inserts))
+                await conn.execute(_INSERT, meeting_id, *_grouped(inserts))
         except asyncpg.UniqueViolationError:
             await conn.execute(_UPSERT, meeting_id, *_columns(inserts))
     if updates:
         await conn.execute(_UPDATE, *_columns(updates))
+
+
+def _grouped(
+    changes: Sequence[Upsert],
+) -> tuple[list[UUID], list[int], list[str], list[datetime], list[str]]:
+    """New rows as (registration, group) plus the few distinct (rule, moment, status) groups: a meeting's rows share
+    two or three, and sending each registration once with a small number costs a third less than four full columns
+    (bench/bench_learning.py: 50 against 67 ms for 10,000 rows)."""
+    groups: dict[tuple[str, datetime, str], int] = {}
+    ids: list[UUID] = []
+    numbers: list[int] = []
+    for c in changes:
+        ids.append(c.registration_id)
+        numbers.append(groups.setdefault((c.rule, c.due_at, c.status), len(groups) + 1))
+    keys = list(groups)
+    return ids, numbers, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
 
 
 def _columns(changes: Sequence[Upsert]) -> tuple[list[UUID], list[str], list[datetime], list[str]]:
@@ -121,9 +137,11 @@ def _columns(changes: Sequence[Upsert]) -> tuple[list[UUID], list[str], list[dat
 
 _ROWS = "unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[]) AS w(registration_id, rule, due_at, status)"
 
-_INSERT = f"""
+_INSERT = """
 INSERT INTO reminders (meeting_id, registration_id, rule, due_at, status)
-SELECT $1, w.registration_id, w.rule, w.due_at, w.status FROM {_ROWS}
+SELECT $1, w.registration_id, g.rule, g.due_at, g.status
+FROM unnest($2::uuid[], $3::int[]) AS w(registration_id, g)
+JOIN unnest($4::text[], $5::timestamptz[], $6::text[]) WITH ORDINALITY AS g(rule, due_at, status, n) ON g.n = w.g
 """
 
 _UPSERT = f"""
