@@ -92,6 +92,9 @@ async def test_a_plain_reminder_for_someone_who_registered_recently(
     rules = [{"before": "P7D", "at": "09:00", "ask_after": "P30D"}]
     meeting = await published(browser, vng, capacity=5, reminders=rules, **times(start))
     async with running_workers(mail_settings):
+        # The test client runs a request on this loop, blocking the in-process workers: let them finish the
+        # publishing jobs first, or the request may wait for a lock a blocked worker holds (as test_reminders does).
+        await settled(conn)
         assert (await register(browser, meeting["id"], 1, **vng)).status_code == 201
         await wait_until(count_rows(conn, meeting["id"], 1), within=20)
         ((_, _, week, _),) = await rows(conn, meeting["id"])
