@@ -140,9 +140,7 @@ class FeedLinksController(Controller):
         if spec is None:
             raise NotFound("Deze agenda bestaat niet")
         settings: Settings = state.settings
-        return links.subscription_links(
-            links.feed_url(settings.base_url, spec.path), spec.name, description=spec.about, window=spec.window.label
-        )
+        return links.shared_links(settings.base_url, spec)
 
 
 class MyFeedController(Controller):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 from schemas.feeds import FeedLinks
 from services.feeds import windows
+
+if TYPE_CHECKING:
+    from services.feeds.cache import FeedSpec
 
 GOOGLE = "https://calendar.google.com/calendar/r"
 OUTLOOK = "https://outlook.live.com/calendar/0/addfromweb"
@@ -37,6 +41,13 @@ def subscription_links(url: str, name: str, *, description: str, window: str) ->
         google=f"{GOOGLE}?cid={quote(webcal, safe='')}",
         outlook=f"{OUTLOOK}?{microsoft}",
         office365=f"{OFFICE365}?{microsoft}",
+    )
+
+
+def shared_links(base_url: str, spec: FeedSpec) -> FeedLinks:
+    """The subscription links of a shared feed (public, theme, group, organisation), with what it holds."""
+    return subscription_links(
+        feed_url(base_url, spec.path), spec.name, description=spec.about, window=spec.window.label
     )
 
 

@@ -159,15 +159,8 @@ async def manage_page(
             "SELECT feed_alarm_minutes FROM participants WHERE id = $1", visitor.participant_id
         ),
         alarm_choices=[(minutes, _(label)) for minutes, label in _ALARMS],
-        feed=_in_language(feed_links.personal_links(settings.base_url, feed, PERSONAL_NAME, with_group=False)),
-        public_feed=_in_language(
-            feed_links.subscription_links(
-                feed_links.feed_url(settings.base_url, PUBLIC.path),
-                PUBLIC.name,
-                description=PUBLIC.about,
-                window=PUBLIC.window.label,
-            )
-        ),
+        feed=in_language(feed_links.personal_links(settings.base_url, feed, PERSONAL_NAME, with_group=False)),
+        public_feed=in_language(feed_links.shared_links(settings.base_url, PUBLIC)),
         profile=profile,
         mail_locale=i18n.parse((form or {}).get("locale") or person.locale),
         choices=await choices.load(conn),
@@ -176,7 +169,7 @@ async def manage_page(
     )
 
 
-def _in_language(links: FeedLinks) -> FeedLinks:
+def in_language(links: FeedLinks) -> FeedLinks:
     """The feed's Dutch description and window in the page's language (i18n.shown_constants lists them)."""
     return msgspec.structs.replace(links, description=_(links.description), window=_(links.window))
 

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.params import QueryParameter
@@ -28,6 +27,7 @@ from services.feeds import service as feeds
 from services.meetings import service as meetings
 from services.pagination import decode_cursor, encode_cursor
 from services.web import choices, session
+from services.web.account import in_language
 from services.web.i18n import gettext as _
 from services.web.i18n import locale
 from services.web.render import page, summary
@@ -93,12 +93,7 @@ async def _feed_for(
         else ("public", "")
     )
     spec = await feeds.resolve_spec(conn, kind, ident)  # type: ignore[arg-type]
-    if spec is None:
-        return None
-    found = feed_links.subscription_links(
-        feed_links.feed_url(base_url, spec.path), spec.name, description=spec.about, window=spec.window.label
-    )
-    return msgspec.structs.replace(found, description=_(found.description), window=_(found.window))
+    return None if spec is None else in_language(feed_links.shared_links(base_url, spec))
 
 
 class AgendaController(Controller):

@@ -28,14 +28,14 @@ from services.circles import review
 from services.circles import service as circles
 from services.dates import DUTCH_ZONE, format_when
 from services.db import Conn, Connection
-from services.errors import FieldError, InvalidInput
+from services.errors import InvalidInput
 from services.headers import SCRIPT_PAGE_POLICY
 from services.meetings import service as meetings
 from services.web import forms
 from services.web.i18n import N_, locale
 from services.web.i18n import gettext as _
 from services.web.organiser import _HANDLERS, HOME, _organiser
-from services.web.render import HEADERS, page, summary
+from services.web.render import HEADERS, field_errors, page, summary
 
 ROUNDS = f"{HOME}/leerkringen"
 FIELDS = ("title", "signup_meeting", "size_min", "size_max", "first_date", "start_time", "end_time", "every_weeks",
@@ -58,17 +58,6 @@ STATE_TEXT = {
     "infeasible": N_("Zo lukt het niet: pas de grootte of de deelnemers aan."),
 }
 BUSY = ("composing", "publishing")
-
-
-def _form_field(api_field: str) -> str:
-    return _FIELD.get(api_field, api_field.rsplit(".", 1)[-1])
-
-
-def _errors_at_fields(errors: list[FieldError]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for error in errors:
-        found.setdefault(_form_field(error.field), _(error.message))
-    return found
 
 
 def _number(text: str) -> Any:
@@ -175,7 +164,7 @@ class OrganiserCirclesController(Controller):
             async with conn.transaction():
                 created = await circles.create(conn, principal, data, best_effort=False)
         except InvalidInput as exc:
-            return await _form_page(conn, principal, posted, _errors_at_fields(exc.errors), status=422)
+            return await _form_page(conn, principal, posted, field_errors(exc.errors, _FIELD), status=422)
         return _back(created.id)
 
     @get("/{round_id:uuid}")

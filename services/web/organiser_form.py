@@ -17,6 +17,7 @@ from services.errors import FieldError, InvalidInput
 from services.web import forms
 from services.web.i18n import N_
 from services.web.i18n import gettext as _
+from services.web.render import field_errors
 
 T = TypeVar("T")
 FORMATS: list[tuple[MeetingFormat, str]] = [
@@ -55,10 +56,7 @@ def form_field(api_field: str) -> str:
 
 
 def errors_at_fields(errors: list[FieldError]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for error in errors:
-        found.setdefault(form_field(error.field), _(error.message))
-    return found
+    return field_errors(errors, _FIELD)
 
 
 def _whole(text: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
@@ -108,11 +109,12 @@ def refusal(error: DomainError, **context: Any) -> Template:
     )
 
 
-def field_errors(errors: list[FieldError]) -> dict[str, str]:
-    """Errors by form field, for the message at each field (the first one per field)."""
+def field_errors(errors: list[FieldError], names: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Errors by form field, for the message at each field (the first one per field). `names`: the API's field
+    (as the service and msgspec name it) -> the form's, where they differ; otherwise the API's last path step."""
     found: dict[str, str] = {}
     for error in errors:
-        name = error.field.rsplit(".", 1)[-1]
+        name = (names or {}).get(error.field) or error.field.rsplit(".", 1)[-1]
         found.setdefault(name, i18n.gettext(error.message))
     return found
 
