@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +27,8 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 # WCAG 2.1 A and AA, as the Dutch public sector must meet (EN 301 549), plus axe's best practices.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+# What Chromium says when the page under evaluate() was replaced by the next one.
+NAVIGATED_AWAY = re.compile(r"Execution context was destroyed|reading 'documentElement'|navigat", re.IGNORECASE)
 
 
 def chromium_path() -> str | None:
@@ -38,10 +41,24 @@ class AccessibilityProblems(AssertionError):
 
 
 async def axe_check(page: Page, name: str) -> list[dict[str, Any]]:
-    """axe-core on the page as it is now; raises on any serious or critical violation, returns the rest."""
-    if not await page.evaluate("typeof window.axe !== 'undefined'"):
-        await page.evaluate(AXE)
-    result = await page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+    """axe-core on the page as it is now; raises on any serious or critical violation, returns the rest.
+
+    A click on a link returns before the next page has loaded: axe then starts on a document that is being
+    replaced (in CI it met a null documentElement once). So wait for the load, and run again on the new page
+    when a navigation still took the old one away mid-run.
+    """
+    for attempt in range(3):
+        await page.wait_for_load_state("load")
+        try:
+            if not await page.evaluate("typeof window.axe !== 'undefined'"):
+                await page.evaluate(AXE)
+            result = await page.evaluate(
+                "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+            )
+            break
+        except PlaywrightError as error:
+            if attempt == 2 or not NAVIGATED_AWAY.search(str(error)):
+                raise
     violations: list[dict[str, Any]] = result["violations"]
     bad = [v for v in violations if v.get("impact") in ("serious", "critical")]
     if bad:

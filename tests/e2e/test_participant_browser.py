@@ -179,6 +179,7 @@ async def test_a_participant_finds_registers_waits_takes_the_seat_subscribes_che
     # At the door: the code on the screen, typed on the phone.
     code = (await api.get(f"/api/v1/meetings/{mid}/checkin", headers=vng)).json()["code"]
     await bram.get_by_role("link", name="Inchecken").click()
+    await expect(bram.get_by_role("heading", name="Inchecken", exact=True)).to_be_visible()
     await look(bram, "inchecken", shoot=True)
     await bram.get_by_label("Incheckcode").fill(code)
     await bram.get_by_role("button", name="Inchecken").click()
