@@ -106,8 +106,12 @@ async def claim(conn: Connection, mails: Sequence[Mail], ctx: Ctx) -> dict[str, 
     transaction). Keys must be distinct."""
     if not mails:
         return {}
-    lease = tuning_of(ctx).delivery_lease
-    rows = await queries.claim(conn, mails, _message_ids(ctx, mails), lease, worker_id_of(ctx))
+    lease, message_ids = tuning_of(ctx).delivery_lease, _message_ids(ctx, mails)
+    if len(mails) == 1:
+        row = await queries.claim_one(conn, mails[0], message_ids[0], lease, worker_id_of(ctx))
+        if row is not None:
+            return {mails[0].key: Claim(id=int(row["id"]), mine=True, attempts=int(row["attempts"]))}
+    rows = await queries.claim(conn, mails, message_ids, lease, worker_id_of(ctx))
     return {
         r["key"]: Claim(
             id=int(r["id"]) if r["id"] is not None else 0,
