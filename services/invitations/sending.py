@@ -37,15 +37,17 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
 
 
 # The delivery of a row is found by its key, `prefix || email || suffix` (workers/jobs/invitation_batches.py
-# delivery_key). Rows are passed over while their delivery is held by a live claim or waits out a 4xx; rows whose
-# delivery was decided (sent or failed, by this batch's earlier run or by another batch) come along to be recorded.
+# delivery_key). Rows are passed over while their delivery is held by a live claim or waits out a 4xx, and once it is
+# decided (sent or failed): the lane that sent it records the row when its block is done, `record_decided` the rest
+# (a delivery decided by another batch, or a sender that died between its mark and its record). Taking decided rows
+# again filled every lane's next block with the mails the other lanes had just sent: in id order they come first.
 _LOCK_BLOCK = """
 SELECT i.id, i.email, i.name, i.participant_id, i.locale, p.feed_generation
 FROM invitations i
 LEFT JOIN deliveries d ON d.key = $3 || i.email || $4
 LEFT JOIN participants p ON p.id = i.participant_id AND p.erased_at IS NULL
 WHERE i.batch_id = $1 AND i.status = 'queued'
-  AND (d.id IS NULL OR d.status IN ('sent', 'failed')
+  AND (d.id IS NULL
        OR (d.status = 'queued' AND (d.not_before IS NULL OR d.not_before <= now()))
        OR (d.status = 'claimed' AND d.claimed_at < now() - make_interval(secs => $5)))
 ORDER BY i.id
@@ -97,6 +99,27 @@ async def record(conn: Connection, outcomes: Sequence[Outcome]) -> None:
         [o.error for o in outcomes],
         [o.attempts for o in outcomes],
     )
+
+
+async def record_decided(conn: Connection, batch_id: UUID, *, key_prefix: str, key_suffix: str) -> int:
+    """Record the queued rows whose delivery is decided already, as `record` would have; how many there were."""
+    status = await conn.execute(
+        """
+        UPDATE invitations i
+        SET status = CASE WHEN d.status = 'sent' THEN 'sent'
+                          WHEN d.failure = 'bounced' THEN 'bounced' ELSE 'failed' END,
+            sequence = CASE WHEN d.status = 'sent' THEN d.sequence ELSE i.sequence END,
+            last_error = CASE WHEN d.status = 'sent' THEN NULL ELSE coalesce(d.last_error, 'geweigerd') END,
+            attempts = greatest(i.attempts, d.attempts),
+            sent_at = CASE WHEN d.status = 'sent' THEN coalesce(i.sent_at, d.sent_at, now()) ELSE i.sent_at END
+        FROM deliveries d
+        WHERE i.batch_id = $1 AND i.status = 'queued' AND d.key = $2 || i.email || $3 AND d.status IN ('sent', 'failed')
+        """,
+        batch_id,
+        key_prefix,
+        key_suffix,
+    )
+    return int(status.split()[-1])
 
 
 async def set_waiting(conn: Connection, batch_id: UUID, waiting: bool) -> None:

@@ -110,6 +110,12 @@ async def test_a_stopped_worker_is_resumed_and_everyone_gets_one_mail(
     counts = Counter(r for m in mail_sink.messages for r in m.rcpt_tos)
     assert sorted(counts) == sorted(people)
     assert set(counts.values()) == {1}, "exactly one mail each"
+    assert await row_statuses(conn, body["batch"]["id"]) == {"sent": 800}
+
+
+async def row_statuses(conn: Connection, batch_id: str) -> dict[str, int]:
+    rows = await conn.fetch("SELECT status, count(*) FROM invitations WHERE batch_id = $1 GROUP BY status", batch_id)
+    return {r["status"]: r["count"] for r in rows}
 
 
 def environment(settings: Settings) -> dict[str, str]:
@@ -162,6 +168,8 @@ async def test_a_killed_worker_loses_nobody(
         await wait_until(lambda: batch_done(conn, body["batch"]["id"]), within=45)
     per = by_recipient(mail_sink.messages)
     assert sorted(per) == sorted(people), "nobody lost"
+    # Rows the dead worker had sent but not yet recorded are recorded from their deliveries, not sent again.
+    assert await row_statuses(conn, body["batch"]["id"]) == {"sent": 240}
     doubles = {a: v for a, v in per.items() if len(v) > 1}
     # Only a send the server had accepted but the dead process had not yet recorded can go twice: a lane has one
     # mail on the wire at a time and records it before the next, so at most one per lane of the killed job (the
@@ -381,3 +389,40 @@ async def test_a_4xx_waits_without_spending_and_past_the_horizon_the_mail_is_giv
     assert (held["status"], held["later"]) == ("queued", True), "handed back, not before its retry time"
     assert (expired.status, expired.failure) == ("failed", "expired")
     assert (final["status"], final["failure"], final["attempts"]) == ("failed", "expired", 2)
+
+
+async def test_rows_whose_mail_went_out_before_a_crash_are_recorded_not_sent_again(
+    client: Client, vng: dict[str, str], conn: Connection, settings: Settings
+) -> None:
+    meeting = await published_meeting(client, vng)
+    await add_participants(conn, 30)
+    batch_id = UUID((await invite(client, vng, meeting["id"], groups=["wmo-consulent"]))["batch"]["id"])
+    pool = await create_pool(settings.database_url or "", min_size=1, max_size=8)
+    first, second = Collecting(), Collecting()
+    try:
+        await process_batch({"pool": pool, "settings": settings, "tuning": FAST, "mailer": first}, batch_id)
+        assert len(first.sent) == 30
+        # As a worker leaves it that died after marking ten deliveries (one bounced) and before recording the rows.
+        await conn.execute(
+            """
+            WITH crashed AS (SELECT id FROM invitations WHERE batch_id = $1 ORDER BY id LIMIT 10)
+            UPDATE invitations SET status = 'queued', sent_at = NULL WHERE id IN (SELECT id FROM crashed)
+            """,
+            batch_id,
+        )
+        bounced = await conn.fetchval("SELECT email FROM invitations WHERE batch_id = $1 ORDER BY id", batch_id)
+        await conn.execute(
+            "UPDATE deliveries SET status = 'failed', failure = 'bounced', last_error = '550 onbekend' "
+            "WHERE recipient = $1",
+            bounced,
+        )
+        await conn.execute(
+            "UPDATE invitation_batches SET state = 'sending', finished_at = NULL WHERE id = $1", batch_id
+        )
+        await process_batch({"pool": pool, "settings": settings, "tuning": FAST, "mailer": second}, batch_id)
+    finally:
+        await pool.close()
+    assert second.sent == [], "a decided delivery is recorded, never sent again"
+    assert await row_statuses(conn, str(batch_id)) == {"sent": 29, "bounced": 1}
+    assert await conn.fetchval("SELECT last_error FROM invitations WHERE email = $1", bounced) == "550 onbekend"
+    assert await batch_done(conn, batch_id)

@@ -271,9 +271,12 @@ class _Batch(LaneWork[_Taken]):
                 await sending.finish_if_done(conn, self.batch_id)
             return True
         async with pool_of(ctx).acquire() as conn:
+            block = last.block
+            if block is not None:
+                await sending.record_decided(conn, self.batch_id, key_prefix=block.key_prefix,
+                                             key_suffix=block.key_suffix)  # fmt: skip
             if await sending.finish_if_done(conn, self.batch_id):
                 return True
-            block = last.block
             wait = None if block is None else await sending.next_retry(
                 conn, self.batch_id, key_prefix=block.key_prefix, key_suffix=block.key_suffix
             )  # fmt: skip
