@@ -114,6 +114,8 @@ class StaffSignInRequested(_Payload, frozen=True, tag="staff.signin_requested"):
     """Mail a staff address a single-use sign-in link for the organiser's pages (services/auth/staff.py)."""
 
     staff_id: UUID
+    # The language of the sign-in page the link was asked on: the mail speaks it.
+    locale: Literal["nl", "en"] = "nl"
 
 
 class ParticipantErased(_Payload, frozen=True, tag="participant.erased"):

@@ -57,6 +57,7 @@ from services.registrations.controllers import (
 )
 from services.reports.controllers import ReportController
 from services.settings import Settings
+from services.unknown_query_keys import UnknownQueryKeysMiddleware
 from services.web import csrf
 from services.web.account import ManageController, SignInController
 from services.web.agenda import AgendaController
@@ -195,7 +196,8 @@ def create_app(settings: Settings) -> Litestar:
         # A browser opening a page path gets a page, an API client problem+json (services/web/error_pages.py).
         exception_handlers=for_browsers({**EXCEPTION_HANDLERS, PermissionDeniedException: _on_forbidden}),
         csrf_config=csrf.config(settings),
-        middleware=[LocaleMiddleware, LegacyQueryKeysMiddleware],
+        # First the old key spellings become the new ones, then a key no operation reads is refused (/api/v1 only).
+        middleware=[LocaleMiddleware, LegacyQueryKeysMiddleware, UnknownQueryKeysMiddleware],
         before_send=[add_response_headers],
         lifespan=[lifespan],
         on_startup=[document_problems],

@@ -82,6 +82,11 @@ def _statuses(method: str, path: str, operation: Operation) -> dict[str, str]:
         statuses["413"] = "De inhoud is te groot"
     elif method in ("post", "put", "patch") and "400" not in (operation.responses or {}):
         statuses["400"] = "De inhoud is onleesbaar"  # a body read by the handler itself (an iTIP reply)
+    if path.startswith("/api/v1/"):
+        # services/unknown_query_keys.py
+        said = statuses.get("400")
+        unknown = "een onbekende query-parameter (`errors` noemt hem)"
+        statuses["400"] = f"{said}, of {unknown}" if said else unknown[0].upper() + unknown[1:]
     if operation.parameters or operation.request_body is not None or method != "get":
         statuses["422"] = "Ongeldige invoer; `errors` noemt elk veld"
         statuses["404"] = "Niet gevonden (de bijeenkomst, link of het object waar het om gaat)"

@@ -22,6 +22,7 @@ from schemas.auth import Principal, StaffAddress
 from schemas.events import StaffSignInRequested
 from services.audit import queries as audit
 from services.auth.guards import require_role
+from services.dates import Locale
 from services.db import Connection
 from services.errors import InvalidInput, NotFound
 from services.mail.headers import address_problem
@@ -136,9 +137,9 @@ async def remove(conn: Connection, principal: Principal, staff_id: UUID) -> None
     await audit.record(conn, "staff_address.removed", "staff_address", str(staff_id), {})
 
 
-async def request_link(conn: Connection, email: str) -> None:
-    """Mail a sign-in link to each live registration of this address whose key is live (once per THROTTLE); an
-    unknown address gets nothing, and the caller cannot tell which it was."""
+async def request_link(conn: Connection, email: str, locale: Locale = "nl") -> None:
+    """Mail a sign-in link to each live registration of this address whose key is live (once per THROTTLE), in
+    `locale`; an unknown address gets nothing, and the caller cannot tell which it was."""
     address = email.strip().lower()
     rows = await conn.fetch(
         """
@@ -153,7 +154,7 @@ async def request_link(conn: Connection, email: str) -> None:
         THROTTLE,
     )
     for row in rows:
-        await emit(conn, row["id"], StaffSignInRequested(staff_id=row["id"]))
+        await emit(conn, row["id"], StaffSignInRequested(staff_id=row["id"], locale=locale))
 
 
 async def member(conn: Connection, staff_id: UUID) -> StaffMember | None:

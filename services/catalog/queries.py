@@ -42,3 +42,10 @@ async def active_slugs(conn: Connection, table: CatalogTable, slugs: list[str]) 
     _check(table)
     rows = await conn.fetch(f"SELECT slug FROM {table} WHERE slug = ANY($1::text[]) AND active", slugs)
     return {r["slug"] for r in rows}
+
+
+async def existing_slugs(conn: Connection, table: CatalogTable, slugs: list[str]) -> set[str]:
+    """The slugs that are in the list, active or not (an inactive one may still mark older meetings)."""
+    _check(table)
+    rows = await conn.fetch(f"SELECT slug FROM {table} WHERE slug = ANY($1::text[])", slugs)
+    return {r["slug"] for r in rows}

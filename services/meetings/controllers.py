@@ -18,6 +18,7 @@ from services.auth.guards import (
     provide_optional_principal,
     provide_principal,
 )
+from services.catalog.queries import existing_slugs
 from services.db import Conn
 from services.errors import InvalidInput
 from services.http import CODE, NO_NUL, SLUG, CodeParam, CursorParam, LimitParam, SlugParam, TimeParam, created
@@ -83,6 +84,13 @@ class MeetingController(Controller):
                 raise InvalidInput("Geef een datum en tijd, bijvoorbeeld 2027-01-01T00:00:00+01:00", field=name)
             if value is not None and value.tzinfo is None:
                 raise InvalidInput("Geef een tijd met offset, bijvoorbeeld 2027-01-01T00:00:00+01:00", field=name)
+        # A meeting open to every group matches any group, so an unknown one (a typo) would list those as if they
+        # were the group's own: say it instead.
+        if audience_group is not None and not await existing_slugs(conn, "professional_groups", [audience_group]):
+            raise InvalidInput(
+                f"Onbekende beroepsgroep '{audience_group}'; de bekende staan op /api/v1/professional-groups",
+                field="audienceGroup",
+            )
         after = decode_cursor(cursor, tuple[datetime, UUID])
         items = await service.list_visible(
             conn,

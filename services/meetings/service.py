@@ -32,6 +32,7 @@ CALENDAR_FIELDS = frozenset(
     {"starts_at", "ends_at", "timezone", "venue_name", "venue_address", "venue_city", "online_url"}
 )
 MAX_DURATION_DAYS = 14
+PAST_START = "Het begin ligt in het verleden; kies een nieuwe begintijd om te publiceren"
 
 
 def _columns(data: MeetingIn | MeetingPatch) -> dict[str, Any]:
@@ -268,8 +269,8 @@ async def update(conn: Connection, principal: Principal, meeting_id: UUID, patch
 
 
 async def publish(conn: Connection, principal: Principal, meeting_id: UUID) -> Meeting:
-    """Draft → published. Raises Conflict when it is not a draft or already over, InvalidInput when it has neither a
-    venue nor an online link."""
+    """Draft → published. Raises Conflict when it is not a draft or already over, InvalidInput when it has begun
+    already (`starts_at`) or has neither a venue nor an online link."""
     row = await _lock_for_change(conn, principal, meeting_id)
     if row["status"] != "draft":
         raise Conflict(
@@ -279,6 +280,10 @@ async def publish(conn: Connection, principal: Principal, meeting_id: UUID) -> M
         )
     if row["ends_at"] <= datetime.now(UTC):
         raise Conflict("Een bijeenkomst in het verleden kan niet worden gepubliceerd", field="ends_at")
+    if row["starts_at"] <= datetime.now(UTC):
+        # Under way already: nobody could register in time, and the invitation would land after the start. The draft
+        # stays editable; a new start time makes it publishable.
+        raise InvalidInput(PAST_START, field="starts_at")
     if errors := _check_place(dict(row)):
         raise InvalidInput(NOWHERE, errors=errors)
     updated = await q.update_meeting(conn, meeting_id, {}, bump_sequence=False, status="published")

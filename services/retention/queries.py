@@ -73,6 +73,13 @@ EXPIRE_WEBHOOK_BODIES = """
 UPDATE webhook_attempts SET response_body = NULL WHERE response_body IS NOT NULL AND attempted_at < $1
 """
 
+# Organisers' sign-in links live LINK_MINUTES (services/auth/staff.py). A row goes once its link has expired, used
+# or not: deleting a used one sooner would let the mail job, if retried within the link's life, record it again as
+# unused. The caller keeps them a while after, so a link opened late still says "expired" rather than "unknown".
+EXPIRE_STAFF_SIGNIN_TOKENS = """
+DELETE FROM staff_signin_tokens WHERE expires_at < $1
+"""
+
 
 async def expire(conn: Connection, sql: str, before: datetime) -> int:
     status = await conn.execute(sql, before)

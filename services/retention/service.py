@@ -5,6 +5,7 @@
 * Delivery logs (mail claims, invitation lists, invitation answers) go `retention_delivery_months` (12) after the
   send or the meeting.
 * Webhook attempt bodies go after `retention_webhook_body_days` (30).
+* Organisers' sign-in links (used or not) go STAFF_LINKS_KEPT after they expired; their address stays.
 * Open evaluation answers (free text, which may name people) are cleared `retention_evaluation_text_months` (6) after
   the form closed; grades, choices, consent ticks and how many answered each question stay, so the results and the
   funder reports give the same figures afterwards.
@@ -21,6 +22,9 @@ from services.evaluations.questionnaire import load
 from services.retention import queries as q
 from services.settings import Settings
 
+# An expired sign-in link opened in this time still gets "this link has expired, ask for a new one".
+STAFF_LINKS_KEPT = timedelta(days=7)
+
 
 class PurgeResult(msgspec.Struct, frozen=True, kw_only=True):
     participants: int
@@ -29,6 +33,7 @@ class PurgeResult(msgspec.Struct, frozen=True, kw_only=True):
     invitation_responses: int
     webhook_bodies: int
     evaluation_answers: int
+    staff_signin_tokens: int
 
 
 async def purge(conn: Connection, settings: Settings, *, now: datetime | None = None, batch: int = 1000) -> PurgeResult:
@@ -54,6 +59,7 @@ async def purge(conn: Connection, settings: Settings, *, now: datetime | None = 
                 conn, q.EXPIRE_WEBHOOK_BODIES, now - timedelta(days=settings.retention_webhook_body_days)
             ),
             evaluation_answers=evaluation_answers,
+            staff_signin_tokens=await q.expire(conn, q.EXPIRE_STAFF_SIGNIN_TOKENS, now - STAFF_LINKS_KEPT),
         )
 
 

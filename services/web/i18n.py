@@ -127,6 +127,8 @@ DOMAIN_SOURCES = (
     "attendance/service.py",
     "participants/service.py",
 )
+# Worker modules whose mails take their words from this catalog (`_` imported from here).
+MAIL_SOURCES = ("workers/jobs/staff_mail.py",)
 ERROR_KEYWORDS: dict[str, Any] = dict.fromkeys(
     ("InvalidInput", "NotFound", "Conflict", "Gone", "Forbidden", "TooManyRequests")
 )
@@ -162,6 +164,9 @@ def extract() -> Catalog:
     for source in DOMAIN_SOURCES:
         for lineno, message, comments, context in extract_from_file("python", root.parent / source, ERROR_KEYWORDS):
             catalog.add(message, None, [(f"../{source}", lineno)], auto_comments=comments, context=context)
+    for source in MAIL_SOURCES:  # mails written in the worker with the pages' catalog
+        for lineno, message, comments, context in extract_from_file("python", root.parent.parent / source, {"_": None}):
+            catalog.add(message, None, [(f"../../{source}", lineno)], auto_comments=comments, context=context)
     for text in shown_constants():
         catalog.add(text, None, [("i18n.py", 0)])
     return catalog

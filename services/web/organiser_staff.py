@@ -25,6 +25,7 @@ from services.errors import InvalidInput, TooManyRequests
 from services.web import forms, session
 from services.web import organiser_session as signed
 from services.web.i18n import gettext as _
+from services.web.i18n import locale
 from services.web.organiser import _HANDLERS, HOME, ROLE_HOME, _organiser
 from services.web.render import HEADERS, message, page, refusal, summary
 
@@ -81,7 +82,7 @@ class OrganiserStaffController(Controller):
         except TooManyRequests as exc:
             return refusal(exc)
         async with conn.transaction():
-            await staff.request_link(conn, email)
+            await staff.request_link(conn, email, locale())
         # Post/Redirect/Get: reloading the answer asks for nothing again.
         return Redirect(f"{HOME}/inloggen/verstuurd", status_code=303, headers=HEADERS)
 

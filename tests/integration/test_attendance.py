@@ -17,12 +17,18 @@ Client = AsyncTestClient  # type: ignore[type-arg]
 
 
 async def running(client: Client, headers: dict[str, str], *, started: timedelta, **overrides: Any) -> dict[str, Any]:
-    """A published meeting that started `started` ago (negative: starts in the future) and lasts three hours."""
+    """A published meeting that started `started` ago (negative: starts in the future) and lasts three hours. One
+    that has begun cannot be published: it is published a day later and then moved back."""
     start = datetime.now(UTC) - started
-    body = meeting_body(starts_at=start.isoformat(), ends_at=(start + timedelta(hours=3)).isoformat(), **overrides)
+    times = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=3)).isoformat()}
+    later = {k: (datetime.fromisoformat(v) + timedelta(days=1)).isoformat() for k, v in times.items()}
+    body = meeting_body(**(later if started > timedelta(0) else times), **overrides)
     meeting = (await client.post("/api/v1/meetings", json=body, headers=headers)).json()
     answer = await client.post(f"/api/v1/meetings/{meeting['id']}/publish", headers=headers)
     assert answer.status_code == 200, answer.text
+    if started > timedelta(0):
+        answer = await client.patch(f"/api/v1/meetings/{meeting['id']}", json=times, headers=headers)
+        assert answer.status_code == 200, answer.text
     return answer.json()  # type: ignore[no-any-return]
 
 

@@ -230,3 +230,33 @@ async def test_ended_derives_from_time(client: Client, vng: dict[str, str], conn
     assert (await client.post(f"/api/v1/meetings/{m['id']}/cancel", headers=vng)).status_code == 409
     ended = (await client.get("/api/v1/meetings", params={"status": "ended"})).json()["items"]
     assert [x["id"] for x in ended] == [m["id"]]
+
+
+async def test_unknown_audience_group_is_named_not_read_as_everyone(
+    client: Client, vng: dict[str, str], admin: dict[str, str]
+):
+    for_everyone = await create(client, vng, audience={"groups": [], "organisations": [], "regions": []})
+    await client.post(f"/api/v1/meetings/{for_everyone['id']}/publish", headers=vng)
+    for spelling in ("audienceGroup", "audience_group"):
+        wrong = await client.get("/api/v1/meetings", params={spelling: "jeugdconsulnet"})
+        assert wrong.status_code == 422, wrong.text
+        assert wrong.headers["content-type"].startswith("application/problem+json")
+        problem = wrong.json()
+        assert [e["field"] for e in problem["errors"]] == ["audienceGroup"]
+        assert "jeugdconsulnet" in problem["detail"]
+        assert "Onbekende beroepsgroep" in problem["detail"]
+    # A group no longer offered still filters: older meetings may carry it.
+    retired = await client.put(
+        "/api/v1/professional-groups",
+        json={"slug": "oud-beroep", "name": "Oud beroep", "active": False},
+        headers=admin,
+    )
+    assert retired.status_code in (200, 201), retired.text
+    kept = await client.get("/api/v1/meetings", params={"audienceGroup": "oud-beroep"})
+    assert kept.status_code == 200, kept.text
+    assert [m["id"] for m in kept.json()["items"]] == [for_everyone["id"]]
+    # The web agenda says it at the field and still shows the agenda (a stale bookmark is not an error page).
+    page = await client.get("/agenda", params={"groep": "jeugdconsulnet"})
+    assert page.status_code == 200
+    assert "Kies een waarde uit de lijst" in page.text
+    assert for_everyone["title"] in page.text

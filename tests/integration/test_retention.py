@@ -3,11 +3,12 @@ report gives the same figures after the purge as before."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.testing import AsyncTestClient
 
+from services.auth import staff
 from services.db import Connection
 from services.participants import tokens
 from services.retention.service import purge
@@ -77,3 +78,41 @@ async def test_purge_two_years_on_keeps_reports_and_active_people(
 
     again = await purge(conn, settings, now=datetime(2029, 1, 2, tzinfo=UTC))
     assert again.participants == 0, "a purge that already ran does nothing"
+
+
+async def test_purge_removes_organisers_sign_in_links_a_week_after_they_expired(
+    conn: Connection, keys: Any, settings: Settings
+):
+    await keys.headers("organiser", "VNG")
+    key_id = await conn.fetchval("SELECT id FROM api_keys WHERE organisation_code = 'VNG'")
+    staff_id = await conn.fetchval(
+        "INSERT INTO staff_addresses (key_id, email) VALUES ($1, 'organisator@vng.example.nl') RETURNING id", key_id
+    )
+    now = datetime.now(UTC)
+    links = {
+        "open": now + timedelta(minutes=20),
+        "used": now + timedelta(minutes=20),
+        "just expired": now - timedelta(hours=1),
+        "expired long ago": now - timedelta(days=8),
+        "used long ago": now - timedelta(days=8),
+    }
+    made = {name: tokens.derive(settings.secret_key, "test-staff", name) for name in links}
+    for name, expires_at in links.items():
+        await staff.record_link(conn, staff_id, made[name], expires_at)
+    await conn.execute(
+        "UPDATE staff_signin_tokens SET used_at = expires_at - interval '25 minutes' WHERE token_hash = ANY($1)",
+        [tokens.token_hash(made["used"]), tokens.token_hash(made["used long ago"])],
+    )
+
+    result = await purge(conn, settings, now=now)
+    assert result.staff_signin_tokens == 2
+    states = {name: await staff.link_state(conn, token) for name, token in made.items()}
+    assert states == {
+        "open": "valid",
+        "used": "used",  # kept while it could still be recorded again by a retried mail job
+        "just expired": "expired",  # opened late, it still says so
+        "expired long ago": None,
+        "used long ago": None,
+    }
+    assert await conn.fetchval("SELECT count(*) FROM staff_addresses WHERE id = $1", staff_id) == 1
+    assert (await purge(conn, settings, now=now)).staff_signin_tokens == 0

@@ -142,16 +142,21 @@ async def test_a_failing_handler_backs_off_then_becomes_a_dead_letter(pings: Con
 
 
 async def create_meeting(client: Client, headers: dict[str, str], ends_in: timedelta, publish: bool = True) -> str:
-    """A meeting ending `ends_in` from now; it starts half an hour earlier, or now when that is sooner."""
+    """A meeting ending `ends_in` from now; it starts half an hour earlier, or now when that is sooner. A meeting that
+    has begun cannot be published, so a published one is planned tomorrow, published and then moved to that time."""
     ends = datetime.now(UTC) + ends_in
     start = max(datetime.now(UTC), ends - timedelta(minutes=30))
-    body = meeting_body(starts_at=start.isoformat(), ends_at=ends.isoformat())
+    times = {"starts_at": start.isoformat(), "ends_at": ends.isoformat()}
+    planned = {k: (datetime.fromisoformat(v) + timedelta(days=1)).isoformat() for k, v in times.items()}
+    body = meeting_body(**(planned if publish else times))
     created = await client.post("/api/v1/meetings", json=body, headers=headers)
     assert created.status_code == 201, created.text
     meeting_id: str = created.json()["id"]
     if publish:
         published = await client.post(f"/api/v1/meetings/{meeting_id}/publish", headers=headers)
         assert published.status_code == 200, published.text
+        moved = await client.patch(f"/api/v1/meetings/{meeting_id}", json=times, headers=headers)
+        assert moved.status_code == 200, moved.text
     return meeting_id
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -171,3 +172,37 @@ async def test_a_refusal_keeps_the_organisers_header_and_its_address_opened_agai
         again = await browser.get(f"/organisator/bijeenkomsten/{meeting['id']}/{step}", follow_redirects=False)
         assert again.status_code == 303, step
         assert again.headers["location"] == f"/organisator/bijeenkomsten/{meeting['id']}"
+
+
+async def test_a_draft_that_has_begun_is_not_published_and_the_form_says_so_at_the_start(
+    browser: Client, keys: Keys
+) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    now = datetime.now(UTC).replace(microsecond=0)
+    body = meeting_body(
+        starts_at=(now - timedelta(hours=1)).isoformat(), ends_at=(now + timedelta(hours=2)).isoformat()
+    )
+    created = await browser.post("/api/v1/meetings", json=body, headers=vng)
+    assert created.status_code == 201, "a draft may start in the past"
+    mid = created.json()["id"]
+    refused = await browser.post(f"/api/v1/meetings/{mid}/publish", headers=vng)
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in refused.json()["errors"]] == ["starts_at"]
+    assert "Het begin ligt in het verleden" in refused.json()["detail"]
+
+    await sign_in(browser, vng)
+    page = await browser.post(f"/organisator/bijeenkomsten/{mid}/publiceren")
+    assert page.status_code == 422, "the form, with the message at the start time"
+    assert 'id="fout-start"' in page.text
+    assert "Het begin ligt in het verleden" in page.text
+    assert (await browser.get(f"/api/v1/meetings/{mid}", headers=vng)).json()["status"] == "draft"
+
+    later = now + timedelta(days=3)
+    moved = await browser.patch(
+        f"/api/v1/meetings/{mid}",
+        json={"starts_at": later.isoformat(), "ends_at": (later + timedelta(hours=2)).isoformat()},
+        headers=vng,
+    )
+    assert moved.status_code == 200, "the draft stays editable"
+    assert (await browser.post(f"/api/v1/meetings/{mid}/publish", headers=vng)).status_code == 200

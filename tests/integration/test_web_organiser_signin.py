@@ -15,9 +15,11 @@ from services.app import create_app
 from services.auth.keys import revoke_key
 from services.db import Connection
 from services.settings import Settings
+from services.web import i18n
 from tests.api import published
 from tests.conftest import Keys
 from tests.csrf import like_a_browser
+from tests.english import dutch_words
 from tests.integration.invitation_helpers import mails
 from tests.integration.test_participant_journey import BASE, link, press, subjects, text_of
 from tests.integration.test_web_sessions import sign_in
@@ -153,3 +155,29 @@ async def test_an_admin_registers_an_address_for_a_body_through_the_api(
     assert (await organiser.delete(f"/api/v1/staff-addresses/{added.json()['id']}", headers=vng)).status_code == 204
     assert (await colleague.get("/organisator")).status_code == 401
     assert await conn.fetchval("SELECT email FROM staff_addresses") == "", "a removed address is forgotten"
+
+
+async def test_the_link_asked_for_on_the_english_page_comes_in_english(
+    organiser: Client, colleague: Client, keys: Keys, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    await sign_in(organiser, vng)
+    assert (await organiser.post("/organisator/collegas", data={"email": COLLEAGUE})).status_code == 200
+    colleague.cookies.set(i18n.COOKIE, "en", domain="leerkring.test")
+    async with running_workers(mail_settings):
+        asked = await colleague.post("/organisator/inloggen/mail", data={"email": COLLEAGUE})
+        assert asked.status_code == 200
+        (mail,) = await mails(mail_sink, 1)
+    assert subjects([mail]) == ["Your sign-in link for Leerkring"]
+    text = text_of(mail)
+    assert "You asked to sign in to Leerkring's organiser pages. Open this link to sign in:" in text
+    assert "The link works once, until " in text
+    assert " at " in text, "the moment in English ('2 March 2027 at 13:30')"
+    signin = link(mail, "/organisator/inloggen/link/")
+    assert dutch_words(text, data=(signin,)) == [], "no Dutch left but the link's own path"
+    html = mail.message.get_body(preferencelist=("html",))
+    assert html is not None
+    assert "Sign in to Leerkring" in str(html.get_content())
+    opened = await press(colleague, signin)
+    assert opened.status_code == 200, opened.text
+    assert (await colleague.get("/organisator")).status_code == 200, "signed in by the English link"

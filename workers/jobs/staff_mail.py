@@ -1,7 +1,8 @@
 """staff.signin_requested -> staff_signin_mail: a single-use link that signs an organiser's browser in for the body
 of the key their address is bound to (services/auth/staff.py), sent once (workers.deliveries.send_once).
 
-Dutch only: the organiser's pages are Dutch by default, and nothing tells us this person's language.
+In the language of the sign-in page the link was asked on (the event's `locale`, from the language cookie), with
+its words from the pages' catalog (services/web/locales); Dutch for events from before it was recorded.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from schemas.events import StaffSignInRequested
 from services.auth import staff
 from services.dates import moment
 from services.mail.message import build_message
+from services.web.i18n import gettext as _
+from services.web.i18n import using
 from workers.context import load_event, pool_of, settings_of
 from workers.deliveries import Mail, send_once
 from workers.registry import job
@@ -41,23 +44,25 @@ async def staff_signin_mail(ctx: dict[str, Any], outbox_id: int) -> None:
             return  # removed, or its key revoked, since the request
         await staff.record_link(conn, member.id, token, expires_at)
     url = f"{settings.base_url.rstrip('/')}{SIGNIN_PATH}/{token}"
-    until = moment(expires_at)
-    text = (
-        "Hallo,\n\n"
-        "Je vroeg om in te loggen op de organisatorpagina's van Leerkring. Open deze link om in te loggen:\n\n"
-        f"{url}\n\n"
-        f"De link werkt één keer, tot {until}. Vroeg je hier niet om? Dan kun je deze mail negeren; er gebeurt niets.\n"
-    )
+    with using(event.payload.locale):
+        until = moment(expires_at, locale=event.payload.locale)
+        hello = _("Hallo,")
+        asked = _("Je vroeg om in te loggen op de organisatorpagina's van Leerkring.")
+        open_it = _("Open deze link om in te loggen:")
+        button = _("Inloggen op Leerkring")
+        once = _("De link werkt één keer, tot %(until)s. Vroeg je hier niet om? Dan kun je deze mail negeren; er "
+                 "gebeurt niets.")  # fmt: skip
+        subject = _("Je inloglink voor Leerkring")
+    text = f"{hello}\n\n{asked} {open_it}\n\n{url}\n\n{once % {'until': until}}\n"
     html = (
-        "<p>Hallo,</p><p>Je vroeg om in te loggen op de organisatorpagina's van Leerkring.</p>"
-        f'<p><a href="{escape(url)}">Inloggen op Leerkring</a></p>'
-        f"<p>De link werkt één keer, tot {escape(until)}. Vroeg je hier niet om? Dan kun je deze mail negeren; er "
-        "gebeurt niets.</p>"
+        f"<p>{escape(hello)}</p><p>{escape(asked)}</p>"
+        f'<p><a href="{escape(url)}">{escape(button)}</a></p>'
+        f"<p>{escape(once % {'until': until})}</p>"
     )
 
     def build(message_id: str) -> EmailMessage:
         return build_message(
-            sender=settings.mail_from, to=member.email, subject="Je inloglink voor Leerkring", text=text, html=html,
+            sender=settings.mail_from, to=member.email, subject=subject, text=text, html=html,
             message_id=message_id,
         )  # fmt: skip
 
