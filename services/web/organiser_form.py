@@ -43,6 +43,8 @@ _FIELD = {
     "audience": "group",
     "series_id": "series",
 }
+# The form's fields longer than forms.MAX_FIELD: the description takes what the API takes.
+LONGER = {"description": forms.LONG_TEXT}
 FIELDS = ("title", "description", "format", "theme", "group", "date", "start", "end", "capacity",
           "venue_name", "venue_address", "venue_city", "online_url", "waitlist", "series")  # fmt: skip
 

@@ -179,7 +179,7 @@ class OrganiserMeetingController(Controller):
         self, conn: Conn, state: State, request: Request[Any, Any, Any], meeting_id: FromPath[UUID]
     ) -> Response[Any]:
         principal = await _organiser(conn, state, request)
-        form = await forms.read(request)
+        form = await forms.read(request, organiser_form.LONGER)
         try:
             async with conn.transaction():
                 await meetings.update(conn, principal, meeting_id, organiser_form.decode(form, MeetingPatch))

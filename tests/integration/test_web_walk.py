@@ -1,0 +1,71 @@
+"""What a newcomer's walk through the pages found (2026-12-01): a long pasted list or text is not cut off without a
+word."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from services.app import create_app
+from services.settings import Settings
+from tests.api import published
+from tests.conftest import Keys
+from tests.csrf import like_a_browser
+from tests.integration.test_web_sessions import sign_in
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+
+
+@pytest.fixture
+async def browser(settings: Settings) -> AsyncIterator[Client]:
+    async with AsyncTestClient(app=create_app(settings), base_url="https://leerkring.test") as client:
+        yield like_a_browser(client, settings.secret_key)
+
+
+def _form(meeting: dict[str, str], **changes: str) -> dict[str, str]:
+    return {"title": meeting["title"], "format": "intervisie", "date": meeting["starts_at"][:10], "start": "13:30",
+            "end": "16:00", "capacity": "20", "venue_name": "Stadhuis", "venue_city": "Den Haag"} | changes  # fmt: skip
+
+
+async def test_two_hundred_pasted_addresses_are_two_hundred_invitees(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng, title="Grote groep")
+    mid = meeting["id"]
+    await sign_in(browser, vng)
+    pasted = "\n".join(f"deelnemer.nummer{i:03d}@gemeente-utrecht.example.nl" for i in range(200))
+    assert len(pasted) > 2000
+    sent = await browser.post(f"/organisator/bijeenkomsten/{mid}/uitnodigen", data={"emails": pasted},
+                              follow_redirects=False)  # fmt: skip
+    assert sent.status_code == 303
+    batch_id = sent.headers["location"].rsplit("/", 1)[-1]
+    batch = await browser.get(f"/api/v1/meetings/{mid}/invitations/{batch_id}", headers=vng)
+    assert batch.status_code == 200
+    assert batch.json()["email_count"] == 200, "every pasted address, not the first 2,000 characters of them"
+
+
+async def test_a_note_or_description_too_long_is_said_at_its_field_not_cut_off(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng, title="Lange teksten")
+    mid = meeting["id"]
+    await sign_in(browser, vng)
+    noted = await browser.post(
+        f"/organisator/bijeenkomsten/{mid}/uitnodigen", data={"emails": "een@gemeente.example.nl", "note": "n" * 2500}
+    )
+    assert noted.status_code == 422, "a note over 2,000 characters is refused, not cut to 2,000 and sent"
+    assert 'id="fout-note"' in noted.text
+    assert (await browser.get(f"/api/v1/meetings/{mid}/invitations", headers=vng)).json()["items"] == []
+
+    description = "Een lange beschrijving. " * 250  # 6,000 characters: the API takes up to 20,000
+    saved = await browser.post(f"/organisator/bijeenkomsten/{mid}/bewerken",
+                               data=_form(meeting, description=description), follow_redirects=False)  # fmt: skip
+    assert saved.status_code == 303
+    stored = (await browser.get(f"/api/v1/meetings/{mid}", headers=vng)).json()["description"]
+    assert stored == description.strip(), "the whole description, as the API would keep it"
+
+    too_long = await browser.post(f"/organisator/bijeenkomsten/{mid}/bewerken",
+                                  data=_form(meeting, description="x" * 20_001))  # fmt: skip
+    assert too_long.status_code == 422
+    assert 'id="fout-description"' in too_long.text
+    assert (await browser.get(f"/api/v1/meetings/{mid}", headers=vng)).json()["description"] == description.strip()
