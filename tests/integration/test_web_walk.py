@@ -1,8 +1,9 @@
 """What a newcomer's walk through the pages found (2026-12-01): a long pasted list or text is not cut off without a
-word."""
+word, and no link on the organiser's meeting page leads to a 404."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -69,3 +70,16 @@ async def test_a_note_or_description_too_long_is_said_at_its_field_not_cut_off(b
     assert too_long.status_code == 422
     assert 'id="fout-description"' in too_long.text
     assert (await browser.get(f"/api/v1/meetings/{mid}", headers=vng)).json()["description"] == description.strip()
+
+
+async def test_a_drafts_page_links_to_no_evaluation_it_cannot_show(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    await sign_in(browser, vng)
+    created = await browser.post("/organisator/nieuw", data=_form({"title": "Nog een concept",
+                                 "starts_at": "2027-03-02T13:30:00+01:00"}), follow_redirects=False)  # fmt: skip
+    assert created.status_code == 303
+    page = await browser.get(created.headers["location"])
+    assert page.status_code == 200
+    for link in sorted(set(re.findall(r'href="(/organisator/[^"#?]+)"', page.text))):
+        opened = await browser.get(link)
+        assert opened.status_code == 200, f"{link} answers {opened.status_code} on a draft's page"
