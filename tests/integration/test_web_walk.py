@@ -83,3 +83,18 @@ async def test_a_drafts_page_links_to_no_evaluation_it_cannot_show(browser: Clie
     for link in sorted(set(re.findall(r'href="(/organisator/[^"#?]+)"', page.text))):
         opened = await browser.get(link)
         assert opened.status_code == 200, f"{link} answers {opened.status_code} on a draft's page"
+
+
+async def test_a_name_too_long_is_told_so_not_asked_for(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng, title="Lange naam")
+    form = {"email": "lang@gemeente.example.nl", "name": "Jan " * 60}
+    refused = await browser.post(f"/bijeenkomsten/{meeting['id']}/inschrijven", data=form)
+    assert refused.status_code == 422
+    assert "hoogstens 200 tekens" in refused.text, "240 characters is not an empty name"
+    assert "Vul je naam in" not in refused.text
+    browser.cookies.set("leerkring_taal", "en")
+    english = await browser.post(f"/bijeenkomsten/{meeting['id']}/inschrijven", data=form)
+    assert "at most 200 characters" in english.text
+    empty = await browser.post(f"/bijeenkomsten/{meeting['id']}/inschrijven", data=form | {"name": ""})
+    assert "Enter your name" in empty.text
