@@ -98,3 +98,17 @@ async def test_a_name_too_long_is_told_so_not_asked_for(browser: Client, keys: K
     assert "at most 200 characters" in english.text
     empty = await browser.post(f"/bijeenkomsten/{meeting['id']}/inschrijven", data=form | {"name": ""})
     assert "Enter your name" in empty.text
+
+
+async def test_an_empty_meeting_form_says_what_to_fill_in_in_the_forms_order(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    await sign_in(browser, vng)
+    fields = ("title", "description", "format", "date", "start", "end", "capacity")
+    empty = await browser.post("/organisator/nieuw", data=dict.fromkeys(fields, ""))
+    assert empty.status_code == 422
+    summary = re.findall(r'<a class="utrecht-link" href="#veld-([a-z_]+)">([^<]*)</a>', empty.text)
+    assert [field for field, _ in summary] == ["title", "format", "date", "start", "end", "capacity"], "as on the page"
+    said = dict(summary)
+    assert said["format"] == "Kies een werkvorm", "not: Onbekende waarde ''"
+    assert said["capacity"] == "Vul het aantal plaatsen in", "not: Vul een geheel getal in (nu: tekst)"
+    assert "Vul een geheel getal in" in (await browser.post("/organisator/nieuw", data={"capacity": "veel"})).text
