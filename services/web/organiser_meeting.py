@@ -33,7 +33,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from schemas.auth import Principal
-from schemas.meetings import Meeting, MeetingPatch
+from schemas.meetings import CancelIn, Meeting, MeetingPatch
 from schemas.registrations import AttendanceMark
 from services import sheets
 from services.attendance import checkin
@@ -52,7 +52,7 @@ from services.web import charts, forms, organiser_form
 from services.web.i18n import N_, locale
 from services.web.i18n import gettext as _
 from services.web.organiser import _HANDLERS, HOME, _organiser, form_page
-from services.web.render import HEADERS, page, summary
+from services.web.render import HEADERS, field_errors, page, summary
 
 # What a POST did, by the word it redirects with; an unknown word shows nothing.
 DONE = {
@@ -220,11 +220,15 @@ class OrganiserMeetingController(Controller):
         """Two steps: the meeting page's button asks, with how many people will be mailed; only the confirming post
         cancels. A published meeting's cancellation mail needs its reason."""
         principal = await _organiser(conn, state, request)
-        form = await forms.read(request)
-        reason = form.get("reason", "")[:500].strip()
+        form = await forms.read(request, {"reason": forms.LONG_TEXT})
+        reason = form.get("reason", "")
         meeting = await meetings.get(conn, principal, meeting_id)
         errors: dict[str, str] = {}
-        if form.get("bevestigd") == "ja":
+        try:
+            forms.decode({"reason": reason}, CancelIn)  # as the API checks it: its length, no control characters
+        except InvalidInput as exc:
+            errors = field_errors(exc.errors)
+        if form.get("bevestigd") == "ja" and not errors:
             if reason or meeting.status != "published":
                 async with conn.transaction():
                     await meetings.cancel(conn, principal, meeting_id, reason)

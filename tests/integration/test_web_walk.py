@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from uuid import UUID
 
 import pytest
 from litestar.testing import AsyncTestClient
 
 from services.app import create_app
+from services.db import Connection
 from services.settings import Settings
 from tests.api import published
 from tests.conftest import Keys
@@ -112,3 +114,27 @@ async def test_an_empty_meeting_form_says_what_to_fill_in_in_the_forms_order(bro
     assert said["format"] == "Kies een werkvorm", "not: Onbekende waarde ''"
     assert said["capacity"] == "Vul het aantal plaatsen in", "not: Vul een geheel getal in (nu: tekst)"
     assert "Vul een geheel getal in" in (await browser.post("/organisator/nieuw", data={"capacity": "veel"})).text
+
+
+async def test_a_cancellation_reason_is_checked_as_the_api_checks_it_and_mailed_whole(
+    browser: Client, keys: Keys, conn: Connection
+) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng, title="Gaat niet door")
+    mid = meeting["id"]
+    await sign_in(browser, vng)
+    nul = await browser.post(
+        f"/organisator/bijeenkomsten/{mid}/annuleren", data={"reason": "ziek\x00", "bevestigd": "ja"}
+    )
+    assert nul.status_code == 422, "a NUL character is a message at the field, not a 500"
+    assert 'id="fout-reason"' in nul.text
+    assert (await browser.get(f"/api/v1/meetings/{mid}", headers=vng)).json()["status"] == "published"
+
+    reason = "De spreker is ziek en we vinden zo snel geen vervanger. " * 12  # 684 characters, as the API takes
+    done = await browser.post(f"/organisator/bijeenkomsten/{mid}/annuleren",
+                              data={"reason": reason, "bevestigd": "ja"}, follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303
+    mailed = await conn.fetchval(
+        "SELECT payload->>'reason' FROM outbox WHERE aggregate_id = $1 AND type = 'meeting.cancelled'", UUID(mid)
+    )
+    assert mailed == reason.strip(), "the whole reason, not its first 500 characters"
