@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -12,8 +13,10 @@ from litestar.testing import AsyncTestClient
 
 from services.app import create_app
 from services.db import Connection
+from services.evaluations import links as evaluation_links
+from services.evaluations.mailing import sweep
 from services.settings import Settings
-from tests.api import published
+from tests.api import published, register
 from tests.conftest import Keys
 from tests.csrf import like_a_browser
 from tests.integration.test_web_sessions import sign_in
@@ -138,3 +141,29 @@ async def test_a_cancellation_reason_is_checked_as_the_api_checks_it_and_mailed_
         "SELECT payload->>'reason' FROM outbox WHERE aggregate_id = $1 AND type = 'meeting.cancelled'", UUID(mid)
     )
     assert mailed == reason.strip(), "the whole reason, not its first 500 characters"
+
+
+async def test_a_nul_character_in_an_open_answer_is_a_message_not_a_500(
+    browser: Client, keys: Keys, conn: Connection, settings: Settings
+) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    start = (datetime.now(UTC) + timedelta(minutes=10)).replace(microsecond=0)
+    end = start + timedelta(hours=2)
+    meeting = await published(browser, vng, starts_at=start.isoformat(), ends_at=end.isoformat(), reminders=[])
+    registered = await register(browser, meeting["id"], 1, **vng)
+    assert registered.status_code == 201, registered.text
+    present = {"records": [{"registration_id": registered.json()["id"], "status": "attended"}]}
+    marked = await browser.post(f"/api/v1/meetings/{meeting['id']}/attendance", json=present, headers=vng)
+    assert marked.status_code == 200, marked.text
+    async with conn.transaction():
+        assert await sweep(conn, now=end + timedelta(hours=2, minutes=1)) == 1
+    request_id = await conn.fetchval("SELECT id FROM evaluation_requests WHERE meeting_id = $1", UUID(meeting["id"]))
+    form_url = f"/evaluatie/{request_id}/{evaluation_links.token(settings.secret_key, request_id)}"
+    good = {"cijfer": "8", "bruikbaar": "4", "toepassen": "Vaker doorvragen", "delen": "ja", "aanraden": "ja"}
+    refused = await browser.post(form_url, data=good | {"toepassen": "Vaker\x00 doorvragen"})
+    assert refused.status_code == 422, "a message at the field, not a 500 from the database"
+    assert 'href="#veld-toepassen"' in refused.text
+    assert await conn.fetchval("SELECT count(*) FROM evaluation_responses WHERE meeting_id = $1",
+                               UUID(meeting["id"])) == 0  # fmt: skip
+    lines = await browser.post(form_url, data=good | {"toepassen": "Vaker doorvragen.\r\nEn\tluisteren."})
+    assert lines.status_code == 200, "line breaks and tabs are text"
