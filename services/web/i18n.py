@@ -134,8 +134,8 @@ ERROR_KEYWORDS: dict[str, Any] = dict.fromkeys(
 
 def shown_constants() -> list[str]:
     """Texts of other packages on participant pages: service answers, feed windows and descriptions, the built-in
-    evaluation questions, the titles of the domain errors."""
-    from services import errors
+    evaluation questions, the titles of the domain errors, the rate limits' answers (the pages' 429)."""
+    from services import errors, ratelimit
     from services.evaluations import questionnaire
     from services.feeds import links, windows
     from services.feeds.service import ABOUT_PUBLIC
@@ -147,6 +147,7 @@ def shown_constants() -> list[str]:
     for q in questionnaire.DEFAULT:
         texts += [q.text, *(label for _value, label in q.options), *(t for t in (q.low, q.high) if t)]
     texts += [k.title for k in vars(errors).values() if isinstance(k, type) and issubclass(k, errors.DomainError)]
+    texts += [b.message for b in vars(ratelimit).values() if isinstance(b, ratelimit.Bucket)]
     return list(dict.fromkeys(texts))
 
 

@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 from litestar.testing import AsyncTestClient
 
+from services import ratelimit
 from services.app import create_app
 from services.db import Connection
 from services.evaluations import links as evaluation_links
@@ -167,3 +168,17 @@ async def test_a_nul_character_in_an_open_answer_is_a_message_not_a_500(
                                UUID(meeting["id"])) == 0  # fmt: skip
     lines = await browser.post(form_url, data=good | {"toepassen": "Vaker doorvragen.\r\nEn\tluisteren."})
     assert lines.status_code == 200, "line breaks and tabs are text"
+
+
+async def test_the_too_many_requests_page_speaks_english_on_an_english_page(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng, title="Drukte")
+    browser.cookies.set("leerkring_taal", "en")
+    url = f"/bijeenkomsten/{meeting['id']}/inschrijven"
+    for n in range(ratelimit.MAIL.requests):
+        answer = await browser.post(url, data={"email": f"druk{n}@gemeente.example.nl", "name": f"Druk {n}"})
+        assert answer.status_code == 202, (n, answer.text)
+    limited = await browser.post(url, data={"email": "nog1@gemeente.example.nl", "name": "Nog een"})
+    assert limited.status_code == 429
+    assert "Probeer het later opnieuw" not in limited.text, "the detail in English too, not only the title"
+    assert "Try again later" in limited.text
