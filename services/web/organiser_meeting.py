@@ -40,7 +40,7 @@ from services.attendance import checkin
 from services.attendance import service as attendance
 from services.dates import format_when, moment
 from services.db import Conn, Connection
-from services.errors import Conflict, InvalidInput, NotFound
+from services.errors import Conflict, InvalidInput, NotFound, translate_msgspec
 from services.evaluations import results as evaluation_files
 from services.evaluations.results import results_for as evaluation_results
 from services.headers import SCRIPT_PAGE_POLICY
@@ -267,8 +267,9 @@ class OrganiserMeetingController(Controller):
         principal = await _organiser(conn, state, request)
         try:
             body = msgspec.json.decode(await request.body(), type=DoorQueue)
-        except msgspec.ValidationError as exc:
-            raise InvalidInput(str(exc), field="registration_ids") from None
+        except msgspec.DecodeError as exc:  # not JSON at all (a form post, a cut-off body) as well as the wrong shape
+            problem = translate_msgspec(str(exc))
+            raise InvalidInput(f"registration_ids: {problem.message}", field="registration_ids") from None
         marks = [AttendanceMark(registration_id=rid) for rid in dict.fromkeys(body.registration_ids)]
         async with conn.transaction():
             recorded = await attendance.record(conn, principal, meeting_id, marks)

@@ -182,3 +182,14 @@ async def test_the_too_many_requests_page_speaks_english_on_an_english_page(brow
     assert limited.status_code == 429
     assert "Probeer het later opnieuw" not in limited.text, "the detail in English too, not only the title"
     assert "Try again later" in limited.text
+
+
+async def test_the_door_queue_answers_a_body_that_is_not_json_with_422_not_500(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng, title="Deur")
+    await sign_in(browser, vng)
+    url = f"/organisator/bijeenkomsten/{meeting['id']}/aanwezig/lijst"
+    for body in ({"data": {"registration_id": "zzz"}}, {"content": b'{"registration_ids": [', "headers": {}}):
+        answer = await browser.post(url, **body)  # type: ignore[arg-type]
+        assert answer.status_code == 422, answer.text
+        assert "registration_ids" in answer.text
