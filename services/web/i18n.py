@@ -134,11 +134,13 @@ ERROR_KEYWORDS: dict[str, Any] = dict.fromkeys(
 
 def shown_constants() -> list[str]:
     """Texts of other packages on participant pages: service answers, feed windows and descriptions, the built-in
-    evaluation questions, the titles of the domain errors, the rate limits' answers (the pages' 429)."""
+    evaluation questions, the titles of the domain errors, the rate limits' answers (the pages' 429),
+    why a pasted address was set aside (the invitation's progress page)."""
     from services import errors, ratelimit
     from services.evaluations import questionnaire
     from services.feeds import links, windows
     from services.feeds.service import ABOUT_PUBLIC
+    from services.invitations import addresses
     from services.participants.service import LINK_SENT
     from services.registrations.requests import REQUESTED
 
@@ -148,6 +150,7 @@ def shown_constants() -> list[str]:
         texts += [q.text, *(label for _value, label in q.options), *(t for t in (q.low, q.high) if t)]
     texts += [k.title for k in vars(errors).values() if isinstance(k, type) and issubclass(k, errors.DomainError)]
     texts += [b.message for b in vars(ratelimit).values() if isinstance(b, ratelimit.Bucket)]
+    texts += [addresses.REASON_CONTROL, addresses.REASON_FORM, addresses.REASON_LENGTH, addresses.REASON_SEVERAL]
     return list(dict.fromkeys(texts))
 
 

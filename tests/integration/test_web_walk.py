@@ -193,3 +193,16 @@ async def test_the_door_queue_answers_a_body_that_is_not_json_with_422_not_500(b
         answer = await browser.post(url, **body)  # type: ignore[arg-type]
         assert answer.status_code == 422, answer.text
         assert "registration_ids" in answer.text
+
+
+async def test_the_addresses_set_aside_are_explained_in_english_on_an_english_page(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    meeting = await published(browser, vng, title="Engels")
+    await sign_in(browser, vng)
+    browser.cookies.set("leerkring_taal", "en")
+    sent = await browser.post(f"/organisator/bijeenkomsten/{meeting['id']}/uitnodigen",
+                              data={"emails": "een@gemeente.example.nl, kapot, twee@@x"})  # fmt: skip
+    assert sent.status_code == 200, "followed to the progress page"
+    assert "2 addresses not invited" in sent.text
+    assert "Geen geldig e-mailadres" not in sent.text
+    assert "Meer dan één adres" not in sent.text
