@@ -206,3 +206,21 @@ async def test_the_addresses_set_aside_are_explained_in_english_on_an_english_pa
     assert "2 addresses not invited" in sent.text
     assert "Geen geldig e-mailadres" not in sent.text
     assert "Meer dan één adres" not in sent.text
+
+
+async def test_the_meeting_forms_own_messages_are_english_on_an_english_page(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    await sign_in(browser, vng)
+    browser.cookies.set("leerkring_taal", "en")
+    form = {"title": "Engels", "format": "intervisie", "date": "2027-03-02", "start": "13:30", "end": "16:00",
+            "capacity": "20", "venue_name": "Stadhuis"}  # fmt: skip
+    said: dict[str, str] = {}
+    for wrong in ({"title": "", "online_url": "javascript:alert(1)"},
+                  {"start": "16:00", "end": "13:30", "series": "00000000-0000-0000-0000-000000000000"}):  # fmt: skip
+        refused = await browser.post("/organisator/nieuw", data=form | wrong)
+        assert refused.status_code == 422
+        said |= dict(re.findall(r'<a class="utrecht-link" href="#veld-([a-z_]+)">([^<]*)</a>', refused.text))
+    assert set(said) == {"title", "online_url", "end", "series"}, said
+    for dutch in ("Dit veld mag niet leeg zijn", "Het einde moet na het begin liggen", "Heeft niet de juiste vorm",
+                  "Deze reeks bestaat niet bij je organisatie"):  # fmt: skip
+        assert dutch not in said.values(), said
