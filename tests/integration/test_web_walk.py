@@ -224,3 +224,16 @@ async def test_the_meeting_forms_own_messages_are_english_on_an_english_page(bro
     for dutch in ("Dit veld mag niet leeg zijn", "Het einde moet na het begin liggen", "Heeft niet de juiste vorm",
                   "Deze reeks bestaat niet bij je organisatie"):  # fmt: skip
         assert dutch not in said.values(), said
+
+
+async def test_a_closed_registration_says_since_when_in_english_on_an_english_page(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    start = (datetime.now(UTC) - timedelta(minutes=10)).replace(microsecond=0)
+    meeting = await published(browser, vng, title="Bezig", starts_at=start.isoformat(),
+                              ends_at=(start + timedelta(hours=2)).isoformat())  # fmt: skip
+    dutch = await browser.get(f"/bijeenkomsten/{meeting['id']}")
+    assert "De inschrijving is gesloten sinds" in dutch.text
+    browser.cookies.set("leerkring_taal", "en")
+    english = await browser.get(f"/bijeenkomsten/{meeting['id']}")
+    assert "De inschrijving is gesloten" not in english.text
+    assert "Registration closed on" in english.text
