@@ -1,5 +1,6 @@
 """What a newcomer's walk through the pages found (2026-12-01): a long pasted list or text is not cut off without a
-word, and no link on the organiser's meeting page leads to a 404."""
+word, no link on the organiser's meeting page leads to a 404, bad input (NUL characters, a body that is not JSON) is a
+message at its field rather than a 500, and an English page or mail says its own words in English."""
 
 from __future__ import annotations
 
