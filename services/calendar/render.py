@@ -60,12 +60,15 @@ def _when(name: str, value: datetime, tzid: str) -> str:
     return content_line(name, local.strftime("%Y%m%dT%H%M%S"), {"TZID": tzid})
 
 
-def _description(m: CalendarMeeting) -> str:
+def _description(m: CalendarMeeting, labels: tuple[str, str] = (LABEL_ONLINE, LABEL_MORE)) -> str:
+    """The meeting's description and its links; `labels`: the words before the online link and the page's, in the
+    reader's language (an iMIP part of an English mail)."""
+    online, more = labels
     links = []
     if m.online_url:
-        links.append(f"{LABEL_ONLINE}: {_uri(m.online_url)}")
+        links.append(f"{online}: {_uri(m.online_url)}")
     if m.url:
-        links.append(f"{LABEL_MORE}: {_uri(m.url)}")
+        links.append(f"{more}: {_uri(m.url)}")
     return "\n\n".join(part for part in (m.description, "\n".join(links)) if part)
 
 
@@ -94,10 +97,11 @@ def _vevent(
     cancelled: bool,
     transparent: bool,
     attendees: Sequence[Attendee],
+    labels: tuple[str, str] = (LABEL_ONLINE, LABEL_MORE),
 ) -> str:
     if not m.uid:
         raise ValueError("uid must not be empty")
-    description = _description(m)
+    description = _description(m, labels)
     categories = ",".join(_category(c) for c in m.categories if c.strip())
     lines = [
         "BEGIN:VEVENT\r\n",
@@ -196,11 +200,19 @@ def render_feed(name: str, fragments: Iterable[str], tzids: Iterable[str], *, de
     return "".join([header.text, *fragments, _END_CALENDAR])
 
 
-def render_imip(m: CalendarMeeting, *, method: Method, attendees: Sequence[Attendee], dtstamp: datetime) -> str:
+def render_imip(
+    m: CalendarMeeting,
+    *,
+    method: Method,
+    attendees: Sequence[Attendee],
+    dtstamp: datetime,
+    labels: tuple[str, str] = (LABEL_ONLINE, LABEL_MORE),
+) -> str:
     """Render the text/calendar part of an invitation, update (REQUEST) or cancellation (CANCEL) e-mail.
 
-    dtstamp is the send time. Raises ValueError without attendees (Outlook and Gmail then see a plain attachment,
-    C4), for a REQUEST of a cancelled meeting (clients keep the event, C3), or for a naive dtstamp.
+    dtstamp is the send time; `labels` the description's words for the online link and the meeting's page, in the
+    mail's language (Dutch by default). Raises ValueError without attendees (Outlook and Gmail then see a plain
+    attachment, C4), for a REQUEST of a cancelled meeting (clients keep the event, C3), or for a naive dtstamp.
     """
     if method not in ("REQUEST", "CANCEL"):
         raise ValueError(f"unsupported iTIP method {method!r}")
@@ -216,6 +228,7 @@ def render_imip(m: CalendarMeeting, *, method: Method, attendees: Sequence[Atten
         cancelled=cancelled,
         transparent=cancelled,
         attendees=attendees,
+        labels=labels,
     )
     lines = [
         "BEGIN:VCALENDAR\r\n",

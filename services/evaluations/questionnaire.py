@@ -7,6 +7,7 @@ tick box). Organisers' own questionnaires are services/evaluations/templates.py.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,6 +16,8 @@ import msgspec
 from schemas.evaluations import QuestionKind
 
 MAX_TEXT = 1500  # below the form reader's cut (services/web/forms.py MAX_FIELD), so too long is said
+# Control characters other than tab and line breaks (as schemas.common.LongText): PostgreSQL's jsonb refuses NUL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Question(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,4 +110,6 @@ def _one(q: Question, raw: str) -> tuple[Any, str]:
         return raw, ""
     if len(raw) > MAX_TEXT:
         return None, f"Gebruik hoogstens {MAX_TEXT} tekens (nu {len(raw)})"
+    if _CONTROL.search(raw):
+        return None, "Gebruik alleen gewone tekst, zonder stuurtekens"
     return raw, ""

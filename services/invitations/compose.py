@@ -214,7 +214,7 @@ def compose(
         rsvp=rsvp and kind not in _ACCEPTED,
     )
     # Each message gets its own DTSTAMP (the send time), always newer than any earlier message (A9).
-    ics = render_imip(meeting, method=method, attendees=[attendee], dtstamp=now)
+    ics = render_imip(meeting, method=method, attendees=[attendee], dtstamp=now, labels=(t.join_online, t.more))
     text, html = _render(context)
     return Composed(subject=str(context["subject"]), text=text, html=html, ics=ics, method=method)
 

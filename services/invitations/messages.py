@@ -128,6 +128,7 @@ STRINGS: dict[Locale, dict[str, str]] = {
         "actions_invitation": "Laat weten of je komt:",
         "actions_confirmation": "Kun je toch niet? Meld je dan af, zodat iemand anders je plek krijgt:",
         "more": "Meer informatie",
+        "join_online": "Online deelnemen",
         "feed": "Je persoonlijke agenda-abonnement",
         "links_expire": "Deze links zijn persoonlijk en werken tot het begin van de bijeenkomst.",
         "calendar_hint": "Je agenda-programma toont deze mail als uitnodiging; "
@@ -235,6 +236,7 @@ STRINGS: dict[Locale, dict[str, str]] = {
         "actions_invitation": "Let us know whether you will attend:",
         "actions_confirmation": "Can't make it after all? Cancel, so someone else gets your seat:",
         "more": "More information",
+        "join_online": "Join online",
         "feed": "Your personal calendar subscription",
         "links_expire": "These links are personal and work until the meeting starts.",
         "calendar_hint": "Your calendar program shows this e-mail as an invitation, "

@@ -37,6 +37,7 @@ _MESSAGES = (
     N_("Kies een van de mogelijkheden"),
     N_("Kies een getal van 1 tot en met 10"),
     N_("Kies een getal van 1 tot en met 5"),
+    N_("Gebruik alleen gewone tekst, zonder stuurtekens"),
 )
 _GRADES = [(str(n), str(n)) for n in range(1, 11)]
 _SCALE = [(str(n), str(n)) for n in range(1, 6)]

@@ -15,13 +15,29 @@ from services.web.i18n import N_
 
 T = TypeVar("T")
 MAX_FIELD = 2000
+# The API's limit on a page's longer fields: a meeting's description (schemas.common.LongText). A pasted list of
+# addresses is not cut at all (the request's body limit bounds it; the service counts the entries).
+LONG_TEXT = 20_000
 _MESSAGES = {"name": N_("Vul je naam in"), "email": N_("Vul een geldig e-mailadres in")}
+NAME_LENGTH = 200  # schemas.common.Name
+_NAME_TOO_LONG = N_("Je naam mag hoogstens 200 tekens lang zijn")
 
 
-async def read(request: Request[Any, Any, Any]) -> dict[str, str]:
-    """The posted fields, trimmed; a field longer than any we take is cut (its validation then says so)."""
+async def read(request: Request[Any, Any, Any], longer: Mapping[str, int | None] | None = None) -> dict[str, str]:
+    """The posted fields, trimmed. A field longer than any we take is cut one character past that (MAX_FIELD, or its
+    own limit in `longer`; None: not cut), so its validation still says it is too long: never cut to a length that
+    passes, which would keep the first part of a text, or of a pasted list, without a word."""
     form = await request.form()
-    return {key: str(value).strip()[:MAX_FIELD] for key, value in form.items() if isinstance(value, str)}
+    limits = longer or {}
+    return {
+        key: _cut(str(value).strip(), limits.get(key, MAX_FIELD))
+        for key, value in form.items()
+        if isinstance(value, str)
+    }
+
+
+def _cut(text: str, limit: int | None) -> str:
+    return text if limit is None else text[: limit + 1]
 
 
 def decode(values: Mapping[str, Any], into: type[T]) -> T:
@@ -31,8 +47,16 @@ def decode(values: Mapping[str, Any], into: type[T]) -> T:
         return msgspec.convert(dict(values), into)
     except msgspec.ValidationError as exc:
         errors = field_errors(values, into) or [translate_msgspec(str(exc))]
-        errors = [FieldError(field=e.field, message=_MESSAGES.get(e.field, e.message)) for e in errors]
+        errors = [FieldError(field=e.field, message=_message(e, values)) for e in errors]
         raise InvalidInput(errors[0].message, errors=errors) from None
+
+
+def _message(error: FieldError, values: Mapping[str, Any]) -> str:
+    """The form's own words for a wrong name or address; a name that is there but too long is told so."""
+    name = values.get("name")
+    if error.field == "name" and isinstance(name, str) and len(name) > NAME_LENGTH:
+        return _NAME_TOO_LONG
+    return _MESSAGES.get(error.field, error.message)
 
 
 def field_errors(values: Mapping[str, Any], into: type[Any], prefix: str = "") -> list[FieldError]:

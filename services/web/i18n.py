@@ -134,13 +134,25 @@ ERROR_KEYWORDS: dict[str, Any] = dict.fromkeys(
 )
 
 
+# services/meetings/service.py's FieldError messages (keyword arguments, so extraction does not find them).
+MEETING_FIELD_MESSAGES = (
+    "Het einde moet na het begin liggen",
+    "De inschrijving moet sluiten na de opening",
+    "De inschrijving sluit uiterlijk aan het einde",
+    "Deze reeks bestaat niet bij je organisatie",
+    "Deze vragenlijst bestaat niet bij je organisatie",
+)
+
+
 def shown_constants() -> list[str]:
     """Texts of other packages on participant pages: service answers, feed windows and descriptions, the built-in
-    evaluation questions, the titles of the domain errors."""
-    from services import errors
+    evaluation questions, the titles of the domain errors, the rate limits' answers (the pages' 429),
+    why a pasted address was set aside (the invitation's progress page)."""
+    from services import errors, ratelimit
     from services.evaluations import questionnaire
     from services.feeds import links, windows
     from services.feeds.service import ABOUT_PUBLIC
+    from services.invitations import addresses
     from services.participants.service import LINK_SENT
     from services.registrations.requests import REQUESTED
 
@@ -149,6 +161,12 @@ def shown_constants() -> list[str]:
     for q in questionnaire.DEFAULT:
         texts += [q.text, *(label for _value, label in q.options), *(t for t in (q.low, q.high) if t)]
     texts += [k.title for k in vars(errors).values() if isinstance(k, type) and issubclass(k, errors.DomainError)]
+    texts += [b.message for b in vars(ratelimit).values() if isinstance(b, ratelimit.Bucket)]
+    texts += [addresses.REASON_CONTROL, addresses.REASON_FORM, addresses.REASON_LENGTH, addresses.REASON_SEVERAL]
+    # The field messages of a form's check that hold no value: msgspec's (services/errors.py) and the meeting
+    # service's own (services/meetings/service.py), which the organiser's meeting form shows at its fields.
+    texts += [dutch for _pattern, dutch in errors._MSGSPEC_PATTERNS if "{" not in dutch]
+    texts += list(MEETING_FIELD_MESSAGES)
     return list(dict.fromkeys(texts))
 
 

@@ -28,6 +28,7 @@ from services.registrations import queries as rq
 from services.registrations import service as registrations
 from services.registrations.admission import refuse_if_closed
 from services.seats import queries as sq
+from services.seats.queries import MeetingSeats
 from services.settings import Settings
 from services.web import choices, forms, session
 from services.web.i18n import gettext as _
@@ -88,11 +89,12 @@ async def meeting_page(
         await rq.waitlist_rank(conn, meeting_id, mine["position"]) if mine and mine["status"] == "waitlisted" else None
     )
     closed_reason = ""
+    seats = await sq.meeting_seats(conn, meeting_id)
     try:
-        refuse_if_closed(await sq.meeting_seats(conn, meeting_id), staff=False)
+        refuse_if_closed(seats, staff=False)
         is_open = True
     except DomainError as exc:
-        is_open, closed_reason = False, _(exc.detail)
+        is_open, closed_reason = False, _closed_reason(exc, seats)
     organisers = ", ".join(await _names(conn, "organisations", "code", meeting.organiser_codes))
     # The online link is for those with a seat (meetings.shown_to keeps it out of the public answer).
     online_url = None
@@ -131,6 +133,21 @@ def _registered_notice(status: str, rank: int | None) -> str:
             "De bijeenkomst is vol: je staat op de wachtlijst, op plaats %(rank)s. We mailen je zodra er plek is."
         ) % {"rank": rank}
     return _("Je bent ingeschreven. De bevestiging met de agenda-uitnodiging komt per mail.")
+
+
+def _closed_reason(exc: DomainError, seats: MeetingSeats | None) -> str:
+    """Why registering is closed, in the page's language: the two answers with a moment in them are said here (the
+    service's Dutch has the date formatted in, which no catalog entry matches)."""
+    field = exc.errors[0].field if exc.errors else ""
+    if seats is None:
+        return _(exc.detail)
+    if field == "registration_opens_at" and seats.registration_opens_at is not None:
+        when = moment(seats.registration_opens_at, seats.timezone, locale())
+        return _("De inschrijving opent op %(when)s") % {"when": when}
+    if field == "registration_closes_at":
+        when = moment(seats.registration_closes_at or seats.starts_at, seats.timezone, locale())
+        return _("De inschrijving is gesloten sinds %(when)s") % {"when": when}
+    return _(exc.detail)
 
 
 class MeetingPageController(Controller):

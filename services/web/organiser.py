@@ -188,7 +188,7 @@ class OrganiserController(Controller):
     @post("/nieuw", status_code=303)
     async def create(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Response[Any]:
         principal = await _organiser(conn, state, request)
-        form = await forms.read(request)
+        form = await forms.read(request, organiser_form.LONGER)
         try:
             async with conn.transaction():
                 meeting = await meetings.create(conn, principal, organiser_form.decode(form, MeetingIn))

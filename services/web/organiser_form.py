@@ -43,6 +43,8 @@ _FIELD = {
     "audience": "group",
     "series_id": "series",
 }
+# The form's fields longer than forms.MAX_FIELD: the description takes what the API takes.
+LONGER = {"description": forms.LONG_TEXT}
 FIELDS = ("title", "description", "format", "theme", "group", "date", "start", "end", "capacity",
           "venue_name", "venue_address", "venue_city", "online_url", "waitlist", "series")  # fmt: skip
 
@@ -125,7 +127,16 @@ def decode(form: Mapping[str, str], into: type[T]) -> T:
         if not errors:
             return decoded
     shown = [FieldError(field=form_field(e.field), message=e.message) for e in errors]
+    shown = [FieldError(field=e.field, message=_unfilled(e.field, form) or e.message) for e in shown]
+    shown.sort(key=lambda e: FIELDS.index(e.field) if e.field in FIELDS else len(FIELDS))  # as the page has them
     raise InvalidInput(shown[0].message, errors=shown)
+
+
+def _unfilled(field: str, form: Mapping[str, str]) -> str | None:
+    """What to say of a choice or number left empty (the API's check calls "" an unknown value, or text)."""
+    if form.get(field, "").strip():
+        return None
+    return {"format": _("Kies een werkvorm"), "capacity": _("Vul het aantal plaatsen in")}.get(field)
 
 
 def from_meeting(meeting: Meeting) -> dict[str, str]:

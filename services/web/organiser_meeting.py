@@ -33,14 +33,14 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from schemas.auth import Principal
-from schemas.meetings import Meeting, MeetingPatch
+from schemas.meetings import CancelIn, Meeting, MeetingPatch
 from schemas.registrations import AttendanceMark
 from services import sheets
 from services.attendance import checkin
 from services.attendance import service as attendance
 from services.dates import format_when, moment
 from services.db import Conn, Connection
-from services.errors import Conflict, InvalidInput, NotFound
+from services.errors import Conflict, InvalidInput, NotFound, translate_msgspec
 from services.evaluations import results as evaluation_files
 from services.evaluations.results import results_for as evaluation_results
 from services.headers import SCRIPT_PAGE_POLICY
@@ -52,7 +52,7 @@ from services.web import charts, forms, organiser_form
 from services.web.i18n import N_, locale
 from services.web.i18n import gettext as _
 from services.web.organiser import _HANDLERS, HOME, _organiser, form_page
-from services.web.render import HEADERS, page, summary
+from services.web.render import HEADERS, field_errors, page, summary
 
 # What a POST did, by the word it redirects with; an unknown word shows nothing.
 DONE = {
@@ -179,7 +179,7 @@ class OrganiserMeetingController(Controller):
         self, conn: Conn, state: State, request: Request[Any, Any, Any], meeting_id: FromPath[UUID]
     ) -> Response[Any]:
         principal = await _organiser(conn, state, request)
-        form = await forms.read(request)
+        form = await forms.read(request, organiser_form.LONGER)
         try:
             async with conn.transaction():
                 await meetings.update(conn, principal, meeting_id, organiser_form.decode(form, MeetingPatch))
@@ -220,11 +220,15 @@ class OrganiserMeetingController(Controller):
         """Two steps: the meeting page's button asks, with how many people will be mailed; only the confirming post
         cancels. A published meeting's cancellation mail needs its reason."""
         principal = await _organiser(conn, state, request)
-        form = await forms.read(request)
-        reason = form.get("reason", "")[:500].strip()
+        form = await forms.read(request, {"reason": forms.LONG_TEXT})
+        reason = form.get("reason", "")
         meeting = await meetings.get(conn, principal, meeting_id)
         errors: dict[str, str] = {}
-        if form.get("bevestigd") == "ja":
+        try:
+            forms.decode({"reason": reason}, CancelIn)  # as the API checks it: its length, no control characters
+        except InvalidInput as exc:
+            errors = field_errors(exc.errors)
+        if form.get("bevestigd") == "ja" and not errors:
             if reason or meeting.status != "published":
                 async with conn.transaction():
                     await meetings.cancel(conn, principal, meeting_id, reason)
@@ -263,8 +267,9 @@ class OrganiserMeetingController(Controller):
         principal = await _organiser(conn, state, request)
         try:
             body = msgspec.json.decode(await request.body(), type=DoorQueue)
-        except msgspec.ValidationError as exc:
-            raise InvalidInput(str(exc), field="registration_ids") from None
+        except msgspec.DecodeError as exc:  # not JSON at all (a form post, a cut-off body) as well as the wrong shape
+            problem = translate_msgspec(str(exc))
+            raise InvalidInput(f"registration_ids: {problem.message}", field="registration_ids") from None
         marks = [AttendanceMark(registration_id=rid) for rid in dict.fromkeys(body.registration_ids)]
         async with conn.transaction():
             recorded = await attendance.record(conn, principal, meeting_id, marks)

@@ -76,6 +76,20 @@ def test_english_for_participants_who_prefer_it() -> None:
     assert '<html lang="en">' in parsed.html
 
 
+def test_an_english_mails_calendar_part_speaks_english_too() -> None:
+    to = Recipient(email="anne@gemeente.nl", name="Anne", locale="en")
+    for kind in ("invitation", "confirmation", "update", "cancellation"):
+        method = "CANCEL" if kind == "cancellation" else "REQUEST"
+        ics = parse_imip(mail(kind, to=to), method=method, to="anne@gemeente.nl").ics.decode().replace("\r\n ", "")
+        description = next(line for line in ics.splitlines() if line.startswith("DESCRIPTION:"))
+        assert "More information: https://lk.test/bijeenkomsten/1" in description, (kind, description)
+        assert "Meer informatie" not in description, (kind, description)
+        assert "Online deelnemen" not in description, (kind, description)
+    dutch = parse_imip(mail("confirmation"), method="REQUEST").ics.decode().replace("\r\n ", "")
+    assert "Online deelnemen: https://meet.example.nl/abc" in dutch
+    assert "Meer informatie: " in dutch
+
+
 def test_confirmation_offers_only_cancelling() -> None:
     parsed = parse_imip(mail("confirmation"), method="REQUEST")
     assert str(parsed.message["Subject"]).startswith("Inschrijving bevestigd: ")

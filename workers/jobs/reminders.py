@@ -120,6 +120,7 @@ async def reminder_mail(ctx: dict[str, Any], outbox_id: int) -> None:
             method="REQUEST",
             attendees=[Attendee(email=to.email, name=to.name or to.email, partstat="ACCEPTED", rsvp=False)],
             dtstamp=datetime.now(UTC),
+            labels=(t.join_online, t.more),
         )
         if outdated
         else None
