@@ -229,9 +229,12 @@ async def test_the_meeting_forms_own_messages_are_english_on_an_english_page(bro
 
 async def test_a_closed_registration_says_since_when_in_english_on_an_english_page(browser: Client, keys: Keys) -> None:
     vng = await keys.headers("organiser", "VNG")
-    start = (datetime.now(UTC) - timedelta(minutes=10)).replace(microsecond=0)
-    meeting = await published(browser, vng, title="Bezig", starts_at=start.isoformat(),
-                              ends_at=(start + timedelta(hours=2)).isoformat())  # fmt: skip
+    # Registration closed ten minutes ago for a meeting tomorrow (one that has begun cannot be published).
+    closed = (datetime.now(UTC) - timedelta(minutes=10)).replace(microsecond=0)
+    start = closed + timedelta(days=1)
+    meeting = await published(browser, vng, title="Gesloten", starts_at=start.isoformat(),
+                              ends_at=(start + timedelta(hours=2)).isoformat(),
+                              registration_closes_at=closed.isoformat())  # fmt: skip
     dutch = await browser.get(f"/bijeenkomsten/{meeting['id']}")
     assert "De inschrijving is gesloten sinds" in dutch.text
     browser.cookies.set("leerkring_taal", "en")
