@@ -31,6 +31,16 @@ _QUESTION: dict[OfferAction, tuple[str, str]] = {
 }
 
 
+def _cancelled(title: str) -> Template:
+    """A cancelled meeting has no seat to take or pass on: say that, not that the seat went to someone else."""
+    return message(
+        _("De bijeenkomst gaat niet door"),
+        _("Ze is geannuleerd; er is geen plek meer aan te nemen of door te geven. Je hoeft niets te doen."),
+        meeting_title=title,
+        status=410,
+    )
+
+
 def _invalid() -> Template:
     return message(
         _("Link ongeldig"), _("Deze link klopt niet. Gebruik de knoppen in de mail met het aanbod."), status=404
@@ -55,13 +65,16 @@ class OfferPageController(Controller):
         if action not in _QUESTION or not offers.verify(state.settings.secret_key, registration_id, action, token):
             return _invalid()
         row = await conn.fetchrow(
-            "SELECT r.status, r.offer_expires_at, m.title, m.timezone, p.locale FROM registrations r "
+            "SELECT r.status, r.offer_expires_at, m.title, m.timezone, m.status AS meeting_status, p.locale "
+            "FROM registrations r "
             "JOIN meetings m ON m.id = r.meeting_id JOIN participants p ON p.id = r.participant_id WHERE r.id = $1",
             registration_id,
         )
         if row is None:
             return _invalid()
         language.follow_reader(request, row["locale"])
+        if row["meeting_status"] == "cancelled":
+            return _cancelled(row["title"])
         if row["status"] == "confirmed":
             return message(
                 _("Je bent al ingeschreven"), _("Je hebt de plek al aangenomen."), meeting_title=row["title"]
@@ -96,6 +109,16 @@ class OfferPageController(Controller):
         if action not in _QUESTION:
             return _invalid()
         secret = state.settings.secret_key
+        if offers.verify(secret, registration_id, action, token):
+            # The page may have been opened before the meeting was cancelled and the button pressed after.
+            meeting = await conn.fetchrow(
+                "SELECT m.title, m.status, p.locale FROM registrations r JOIN meetings m ON m.id = r.meeting_id "
+                "JOIN participants p ON p.id = r.participant_id WHERE r.id = $1",
+                registration_id,
+            )
+            if meeting is not None and meeting["status"] == "cancelled":
+                language.follow_reader(request, meeting["locale"])
+                return _cancelled(meeting["title"])
         visitor = await session.participant(conn, request)
         registration = await registrations.answer_offer(
             conn,

@@ -393,3 +393,46 @@ async def test_update_and_cancellation_mails_carry_my_own_links_and_they_open(
         assert (await elsewhere.get(link(cancel, "/mijn?token="))).status_code == 200, "its own manage link opens"
         assert (await elsewhere.get(link(cancel, "/feeds/p/"))).status_code == 200
     assert link(cancel, "/mijn?token=") != link(update, "/mijn?token="), "a manage link per mail"
+
+
+async def test_an_offer_opened_after_the_meeting_was_cancelled_says_it_is_cancelled(
+    browser: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published(browser, vng, capacity=2, waitlist_mode="offer", offer_hours=24)
+    url = f"/api/v1/meetings/{meeting['id']}/registrations"
+    dutch, english = "deelnemer3@gemeente.example.nl", "deelnemer4@gemeente.example.nl"
+    async with running_workers(mail_settings):
+        regs = []
+        for n in range(1, 5):
+            body = participant_body(n, locale="en") if n == 4 else participant_body(n)
+            regs.append((await browser.post(url, json={"participant": body}, headers=vng)).json())
+        await mails(mail_sink, 4)  # two confirmations, two waiting-list mails
+        for seated in regs[:2]:
+            assert (await browser.post(f"/api/v1/registrations/{seated['id']}/cancel", headers=vng)).status_code == 200
+        received = await mails(mail_sink, 8)  # two cancellations, two offers
+        (offer_nl,) = [m for m in to(received, dutch) if "/aanbod/" in text_of(m)]
+        (offer_en,) = [m for m in to(received, english) if "/aanbod/" in text_of(m)]
+        accept_nl, accept_en = link(offer_nl, "/aanbod/"), link(offer_en, "/aanbod/")
+        assert "/accept/" in accept_nl
+        assert "/accept/" in accept_en
+        opened_before = await browser.get(accept_nl)  # opened before, pressed after the cancellation
+        assert opened_before.status_code == 200
+        cancelled = await browser.post(f"/api/v1/meetings/{meeting['id']}/cancel", json={}, headers=vng)
+        assert cancelled.status_code == 200
+        shown = await browser.get(accept_nl)
+        assert shown.status_code == 410, shown.text
+        assert "De bijeenkomst gaat niet door" in shown.text
+        assert "geannuleerd" in shown.text
+        assert "volgende op de wachtlijst" not in shown.text
+        assert '<form method="post"' not in shown.text
+        pressed = await browser.post(accept_nl)
+        assert pressed.status_code == 410, pressed.text
+        assert "geannuleerd" in pressed.text
+        assert "volgende op de wachtlijst" not in pressed.text
+        in_english = await browser.get(accept_en)
+        assert in_english.status_code == 410, in_english.text
+        assert "The meeting is off" in in_english.text
+        assert "It has been cancelled; there is no seat left to take or pass on." in in_english.text
+        assert "waiting list" not in in_english.text
+    statuses = [r["status"] for r in await conn.fetch("SELECT status FROM registrations ORDER BY n")]
+    assert statuses == ["cancelled"] * 4
