@@ -182,11 +182,13 @@ def compose(
     `registered` people (and every confirmation) get "cancel my registration" instead of register/decline; the
     `seated` among them (default: all registered; not the waiting list or an open offer) alone get the online link
     (in the text, the HTML and the calendar part) and its changes.
+    The seated are ACCEPTED in the calendar part (RSVP=FALSE), in a confirmation and in an update alike.
     `rsvp`: whether calendar programs may answer (an inbound reply address is configured); without it the
     invitation says RSVP=FALSE and points to the buttons instead.
     """
     registered = registered or kind in _ACCEPTED
-    if not (kind in _ACCEPTED or (registered if seated is None else seated)):
+    seated = kind in _ACCEPTED or (registered if seated is None else seated)
+    if not seated:
         # An invitation is forwarded, printed, shared: the online link is only for those with a seat.
         meeting = msgspec.structs.replace(meeting, online_url=None)
         changes = [c for c in changes if not c.confidential]
@@ -207,11 +209,14 @@ def compose(
         rsvp_hint=method == "REQUEST" and not rsvp and not registered,
     )
     name = header_text(recipient.name, 120)
+    # Someone with a seat is coming, and their update says so too: a REQUEST that says NEEDS-ACTION asks them to
+    # answer again and sets the event they accepted back to "not answered" in their calendar.
+    accepted = method == "REQUEST" and seated
     attendee = Attendee(
         email=recipient.email,
         name=name or recipient.email,
-        partstat="ACCEPTED" if kind in _ACCEPTED else "NEEDS-ACTION",
-        rsvp=rsvp and kind not in _ACCEPTED,
+        partstat="ACCEPTED" if accepted else "NEEDS-ACTION",
+        rsvp=rsvp and not accepted,
     )
     # Each message gets its own DTSTAMP (the send time), always newer than any earlier message (A9).
     ics = render_imip(meeting, method=method, attendees=[attendee], dtstamp=now, labels=(t.join_online, t.more))

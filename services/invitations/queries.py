@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from schemas.invitations import AudienceList, InvitationBatch, InvitationCounts, Invitee
 from services.db import Connection, required
@@ -272,3 +274,24 @@ async def forget_participant(conn: Connection, participant_id: UUID) -> None:
         """,
         participant_id,
     )
+
+
+class Place(msgspec.Struct, frozen=True, kw_only=True):
+    """An address's active registration for a meeting: confirmed holds a seat; offered or waitlisted none yet."""
+
+    registration_id: UUID
+    status: str
+
+
+async def places(conn: Connection, meeting_id: UUID, emails: Sequence[str]) -> dict[str, Place]:
+    """Which of these addresses hold an active registration for the meeting, with its id and status (an update
+    mail's way out names the registration, as the confirmation's does)."""
+    rows = await conn.fetch(
+        """
+        SELECT p.email, r.id, r.status FROM registrations r JOIN participants p ON p.id = r.participant_id
+        WHERE r.meeting_id = $1 AND p.email = ANY($2::text[]) AND r.status IN ('confirmed', 'offered', 'waitlisted')
+        """,
+        meeting_id,
+        list(emails),
+    )
+    return {r["email"]: Place(registration_id=r["id"], status=r["status"]) for r in rows}

@@ -436,3 +436,41 @@ async def test_an_offer_opened_after_the_meeting_was_cancelled_says_it_is_cancel
         assert "waiting list" not in in_english.text
     statuses = [r["status"] for r in await conn.fetch("SELECT status FROM registrations ORDER BY n")]
     assert statuses == ["cancelled"] * 4
+
+
+async def test_an_update_keeps_my_seat_accepted_in_my_calendar_and_its_way_out_is_my_registrations(
+    browser: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published(browser, vng, capacity=1)
+    url = f"/api/v1/meetings/{meeting['id']}"
+    seated, waiting = "deelnemer1@gemeente.example.nl", "deelnemer2@gemeente.example.nl"
+    async with running_workers(mail_settings):
+        for n in (1, 2):
+            body = {"participant": participant_body(n)}
+            assert (await browser.post(f"{url}/registrations", json=body, headers=vng)).status_code == 201
+        confirmation = to(await mails(mail_sink, 2), seated)[0]
+        confirmed = parse_imip(confirmation.raw, method="REQUEST", to=seated)
+        start = datetime.fromisoformat(meeting["starts_at"]) + timedelta(hours=1)
+        moved = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=3)).isoformat()}
+        assert (await browser.patch(url, json=moved, headers=vng)).status_code == 200
+        await wait_until(lambda: conn.fetchval("SELECT count(*) = 1 FROM scheduled_tasks WHERE kind = $1", UPDATE_TASK))
+        await conn.execute("UPDATE scheduled_tasks SET due_at = now() WHERE kind = $1", UPDATE_TASK)
+        received = await mails(mail_sink, 3)
+        update = to(received, seated)[-1]
+        parsed = parse_imip(update.raw, method="REQUEST", to=seated)
+        assert parsed.uid == confirmed.uid
+        assert parsed.sequence > confirmed.sequence
+        assert parsed.partstat == "ACCEPTED", "the seat stays accepted in the calendar"
+        assert "RSVP=FALSE" in parsed.ics.decode().replace("\r\n ", "")
+        assert "/uitnodiging/" not in parsed.text
+        assert "/uitnodiging/" not in parsed.html
+        cant_come = link(update, "/ik-kan-niet/")
+        assert cant_come == link(confirmation, "/ik-kan-niet/"), "the registration's own way out"
+        assert to(received, waiting)[1:] == [], "the waiting list holds no calendar entry to update"
+        done = await press(browser, cant_come)
+        assert done.status_code == 200, done.text
+        assert "Je bent afgemeld" in done.text
+        received = await mails(mail_sink, 5)  # the CANCEL for the first, the seat for the second
+    parse_imip(to(received, seated)[-1].raw, method="CANCEL", to=seated)
+    statuses = [r["status"] for r in await conn.fetch("SELECT status FROM registrations ORDER BY n")]
+    assert statuses == ["cancelled", "confirmed"]

@@ -107,6 +107,16 @@ def test_calendars_are_asked_to_reply_only_when_replies_reach_us() -> None:
     assert confirmed.partstat == "ACCEPTED", "a confirmation tells the calendar the person is coming"
 
 
+def test_an_update_keeps_a_seated_person_accepted_and_asks_the_others() -> None:
+    seated = parse_imip(mail("update", registered=True, seated=True, rsvp=True), method="REQUEST")
+    assert seated.partstat == "ACCEPTED", "the update does not set an accepted event back to 'not answered'"
+    assert "RSVP=FALSE" in seated.ics.decode().replace("\r\n ", "")
+    waiting = parse_imip(mail("update", registered=True, seated=False, rsvp=True), method="REQUEST", rsvp=True)
+    assert waiting.partstat == "NEEDS-ACTION", "no seat yet: nothing accepted"
+    invited = parse_imip(mail("update", rsvp=True), method="REQUEST", rsvp=True)
+    assert invited.partstat == "NEEDS-ACTION"
+
+
 def test_every_participant_mail_carries_their_own_links() -> None:
     own = Links(
         decline=LINKS.decline,

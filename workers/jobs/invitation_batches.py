@@ -26,6 +26,7 @@ import msgspec
 
 from services.db import Connection
 from services.invitations import fanout, links, sending, unsubscribe
+from services.invitations import queries as invitation_queries
 from services.invitations.changes import ChangeLine, previous, summarise
 from services.invitations.compose import Composed, Links, Recipient, compose
 from services.invitations.meeting import MailMeeting, load
@@ -33,6 +34,7 @@ from services.invitations.messages import Kind, Locale, pick_locale
 from services.invitations.mime import invitation_message
 from services.mail.message import build_message
 from services.participants import links as personal
+from services.reminders.links import cant_come_url
 from services.settings import Settings
 from workers import deliveries
 from workers.context import Ctx, gate_of, pool_of, settings_of, tuning_of
@@ -113,7 +115,9 @@ def build_mail(
 class _Block:
     """What every row of one claimed block shares: the meeting as it is now, who is registered, the summary."""
 
-    def __init__(self, batch: fanout.BatchWork, meeting: MailMeeting, registered: dict[str, str]) -> None:
+    def __init__(
+        self, batch: fanout.BatchWork, meeting: MailMeeting, registered: dict[str, invitation_queries.Place]
+    ) -> None:
         self.batch = batch
         self.meeting = meeting
         self.registered = registered
@@ -139,7 +143,13 @@ def _mail(ctx: Ctx, block: _Block, row: sending.Claimed) -> deliveries.Mail:
 
     def build(message_id: str) -> EmailMessage:
         mine = block.personal.get(row.email, Links())
-        if batch.kind != "cancellation":
+        place = block.registered.get(row.email)
+        if batch.kind != "cancellation" and place is not None:
+            # A registered person's way out names their registration, as their confirmation's does: the "ik kan
+            # niet" page, not the invitation's decline (which they may never have had).
+            cancel = cant_come_url(settings.base_url, settings.secret_key, place.registration_id)
+            mine = msgspec.structs.replace(mine, register=None, decline=cancel)
+        elif batch.kind != "cancellation":
             answer = signed_links(settings, row.id)
             mine = msgspec.structs.replace(mine, register=answer.register, decline=answer.decline)
         composed = compose(
@@ -151,8 +161,8 @@ def _mail(ctx: Ctx, block: _Block, row: sending.Claimed) -> deliveries.Mail:
             changes=block.changes(locale),
             note=batch.note,
             reason=batch.reason,
-            registered=row.email in block.registered,
-            seated=block.registered.get(row.email) == "confirmed",
+            registered=place is not None,
+            seated=place is not None and place.status == "confirmed",
             rsvp=bool(settings.reply_address),
         )
         # Only an organiser's invitations are mass mail; updates and cancellations concern a meeting one holds.
@@ -247,7 +257,8 @@ class _Batch(LaneWork[_Taken]):
                 conn, self.batch_id, size=BLOCK, key_prefix=prefix, key_suffix=suffix,
                 lease_seconds=tuning.delivery_lease,
             )  # fmt: skip
-            registered = await sending.registered(conn, meeting.id, [r.email for r in rows]) if rows else {}
+            emails = [r.email for r in rows]
+            registered = await invitation_queries.places(conn, meeting.id, emails) if rows else {}
             block = _Block(batch, meeting, registered)
             mails = [_mail(ctx, block, row) for row in rows]
             claims = await deliveries.claim(conn, mails, ctx)
