@@ -20,6 +20,7 @@ from services.invitations import links
 from services.invitations.links import InvalidLink, InvitationRef, LinkClaims
 from services.participants import queries as participants
 from services.participants.auth import ParticipantActor
+from services.registrations import queries as rq
 from services.registrations import service as registrations
 from services.registrations.admission import refuse_if_closed, refuse_if_full, take_seat
 from services.seats import queries as sq
@@ -140,6 +141,31 @@ async def register(conn: Connection, claims: LinkClaims, profile: ProfileIn | No
         title=title,
         position=registration.waitlist_rank,
         participant_id=participant.id,
+    )
+
+
+async def registered_already(conn: Connection, claims: LinkClaims) -> Answer | None:
+    """The invitee's active registration for the meeting, as register would answer it; None when they have none.
+    Tells nothing the link does not: pressing its button again answers the same."""
+    row = await conn.fetchrow(
+        """
+        SELECT r.meeting_id, r.status, r.position, r.participant_id FROM registrations r
+        JOIN participants p ON p.id = r.participant_id
+        WHERE r.meeting_id = $1 AND p.email = $2 AND r.status IN ('confirmed', 'waitlisted', 'offered')
+        """,
+        claims.meeting_id,
+        claims.email,
+    )
+    if row is None:
+        return None
+    position = (
+        await rq.waitlist_rank(conn, row["meeting_id"], row["position"]) if row["status"] == "waitlisted" else None
+    )
+    return Answer(
+        result=row["status"],
+        title=await meeting_title(conn, claims.meeting_id),
+        position=position,
+        participant_id=row["participant_id"],
     )
 
 

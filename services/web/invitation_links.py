@@ -113,6 +113,26 @@ def _registered(answer: respond.Answer) -> str:
     return _("Je bent ingeschreven. De bevestiging met de agenda-uitnodiging komt zo naar je toe.")
 
 
+def _already(answer: respond.Answer) -> Template:
+    """The register link opened again by someone registered: where they stand, and the way to their own page (which
+    asks them to sign in unless this browser is signed in already; the GET signs no one in)."""
+    if answer.result == "waitlisted":
+        where = _("Je staat op de wachtlijst, op plaats %(rank)s. Komt er een plek vrij, dan hoor je het meteen.") % {
+            "rank": answer.position or "?"
+        }
+    elif answer.result == "offered":
+        where = _("Er staat een plek voor je klaar; bevestig die via de mail die je krijgt.")
+    else:
+        where = _("Je hebt een plek bij deze bijeenkomst.")
+    return message(
+        _("Je bent al ingeschreven"),
+        where,
+        _("Op je eigen pagina zie je je inschrijvingen en kun je je afmelden."),
+        meeting_title=answer.title,
+        links=[(_("Mijn bijeenkomsten"), "/mijn")],
+    )
+
+
 class InvitationLinkController(Controller):
     path = "/uitnodiging"
     tags = ("uitnodigingen",)
@@ -126,6 +146,9 @@ class InvitationLinkController(Controller):
         claims = await _check(conn, request, token, "register")
         if isinstance(claims, Template):
             return claims
+        already = await respond.registered_already(conn, claims)
+        if already is not None:
+            return _already(already)
         return await _register_form(conn, claims)
 
     @post("/aanmelden/{token:str}", status_code=200)

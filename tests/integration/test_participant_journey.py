@@ -474,3 +474,42 @@ async def test_an_update_keeps_my_seat_accepted_in_my_calendar_and_its_way_out_i
     parse_imip(to(received, seated)[-1].raw, method="CANCEL", to=seated)
     statuses = [r["status"] for r in await conn.fetch("SELECT status FROM registrations ORDER BY n")]
     assert statuses == ["cancelled", "confirmed"]
+
+
+async def test_the_register_link_opened_again_says_i_am_registered_instead_of_the_form(
+    browser: Client, vng: dict[str, str], conn: Connection, mail_settings: Settings, mail_sink: MailSink
+) -> None:
+    meeting = await published(browser, vng, capacity=1)
+    dutch, english = "deelnemer1@gemeente.example.nl", "deelnemer2@gemeente.example.nl"
+    for body in (participant_body(1), participant_body(2, locale="en")):
+        assert (await browser.post("/api/v1/participants", json=body, headers=vng)).status_code in (200, 201)
+    async with running_workers(mail_settings):
+        invited = await browser.post(
+            f"/api/v1/meetings/{meeting['id']}/invitations", json={"emails": [dutch, english]}, headers=vng
+        )
+        assert invited.status_code == 202, invited.text
+        received = await mails(mail_sink, 2)
+        register_nl = link(to(received, dutch)[0], "/uitnodiging/aanmelden/")
+        register_en = link(to(received, english)[0], "/uitnodiging/aanmelden/")
+        for url in (register_nl, register_en):  # the first takes the one seat, the second goes on the waiting list
+            done = await press(browser, url)
+            assert done.status_code == 200, done.text
+        await mails(mail_sink, 4)  # the confirmation and the waiting-list mail
+    statuses = [r["status"] for r in await conn.fetch("SELECT status FROM registrations ORDER BY n")]
+    assert statuses == ["confirmed", "waitlisted"]
+    sessions = await conn.fetchval("SELECT count(*) FROM participant_tokens")
+    async with AsyncTestClient(app=create_app(mail_settings), base_url=BASE) as elsewhere:  # e.g. on the phone
+        seated = await elsewhere.get(register_nl)
+        assert seated.status_code == 200, seated.text
+        assert "Je bent al ingeschreven" in seated.text
+        assert "Je hebt een plek bij deze bijeenkomst." in seated.text
+        assert '<form method="post"' not in seated.text, "no registration form again"
+        assert 'href="/mijn"' in seated.text
+        waiting = await elsewhere.get(register_en)
+        assert waiting.status_code == 200, waiting.text
+        assert "You are registered already" in waiting.text
+        assert "You are on the waiting list, number 1." in waiting.text
+        assert '<form method="post"' not in waiting.text
+        assert ">My meetings</a>" in waiting.text
+        assert (await elsewhere.get("/mijn")).status_code == 401, "opening the link signs no one in"
+    assert await conn.fetchval("SELECT count(*) FROM participant_tokens") == sessions
