@@ -172,20 +172,6 @@ async def abandon_requests(conn: Connection, meeting_id: UUID) -> int:
     return int(status.split()[-1])
 
 
-async def registered(conn: Connection, meeting_id: UUID, emails: Sequence[str]) -> dict[str, str]:
-    """Which of these addresses hold an active registration for the meeting, with its status (confirmed: a seat;
-    offered or waitlisted: none yet)."""
-    rows = await conn.fetch(
-        """
-        SELECT p.email, r.status FROM registrations r JOIN participants p ON p.id = r.participant_id
-        WHERE r.meeting_id = $1 AND p.email = ANY($2::text[]) AND r.status IN ('confirmed', 'offered', 'waitlisted')
-        """,
-        meeting_id,
-        list(emails),
-    )
-    return {r["email"]: r["status"] for r in rows}
-
-
 async def holds_meeting(conn: Connection, meeting_id: UUID, email: str) -> bool:
     """Whether the last calendar message this address got for the meeting was a REQUEST (so it is in their
     calendar and a CANCEL must take it out)."""
