@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -15,7 +15,7 @@ from services.settings import Settings
 from tests.api import published
 from tests.conftest import Keys
 from tests.csrf import like_a_browser
-from tests.factories import meeting_body, participant_body
+from tests.factories import meeting_body, participant_body, spring_change
 from tests.integration.test_web_sessions import sign_in
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -208,17 +208,10 @@ async def test_a_draft_that_has_begun_is_not_published_and_the_form_says_so_at_t
     assert (await browser.post(f"/api/v1/meetings/{mid}/publish", headers=vng)).status_code == 200
 
 
-def _spring_change() -> date:
-    """The next last Sunday of March: the day Dutch clocks go from 02:00 to 03:00."""
-    year = datetime.now(UTC).year + 1
-    last = date(year, 3, 31)
-    return last - timedelta(days=(last.weekday() + 1) % 7)
-
-
 async def test_a_time_the_clock_skips_is_said_at_its_field_not_as_end_before_start(browser: Client, keys: Keys) -> None:
     vng = await keys.headers("organiser", "VNG")
     await sign_in(browser, vng)
-    day = _spring_change()
+    day = spring_change()
     form = {"title": "Nachtsessie", "format": "intervisie", "date": day.isoformat(), "start": "02:30", "end": "03:15",
             "capacity": "10", "venue_name": "Stadhuis", "venue_city": "Den Haag"}  # fmt: skip
     skipped = await browser.post("/organisator/nieuw", data=form)
