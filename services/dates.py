@@ -7,7 +7,7 @@ both languages read as a sentence, not as a form field.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,13 @@ _WORDS: dict[Locale, dict[str, str]] = {
     "en": {"local_time": "Dutch time", "timezone": "time zone {zone}", "to": "to", "at": "at"},
 }
 DUTCH_ZONE = "Europe/Amsterdam"
+
+
+def skipped(on: date, at: time, zone: ZoneInfo) -> bool:
+    """Whether the clock skips this time on that day (the spring change: 02:30 does not exist in Amsterdam on the
+    last Sunday of March). Python reads such a time with the offset from before the change, silently."""
+    local = datetime.combine(on, at, tzinfo=zone)
+    return local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None)
 
 
 def day(value: datetime, locale: Locale = "nl") -> str:

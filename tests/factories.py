@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 
@@ -35,3 +35,9 @@ def participant_body(n: int = 0, **overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def spring_change() -> date:
+    """The next year's last Sunday of March: the day Dutch clocks go from 02:00 to 03:00."""
+    last = date(datetime.now(UTC).year + 1, 3, 31)
+    return last - timedelta(days=(last.weekday() + 1) % 7)

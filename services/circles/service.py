@@ -29,12 +29,14 @@ from services.catalog.queries import active_slugs
 from services.circles import queries as q
 from services.circles.loading import load
 from services.circles.problem import Plan, evaluate, plan, restrict
+from services.dates import skipped
 from services.db import Connection
 from services.errors import FieldError, InvalidInput, NotFound
 from services.organisations.queries import existing_codes
 from services.outbox import emit
 from services.participants.queries import known_to
 
+SKIPPED_TIME = "Deze tijd bestaat niet op een van de dagen van het schema: de klok gaat dan vooruit (zomertijd)"
 # One round is solved as one problem; past this the solver's time limit buys too little (bench/README.md).
 MAX_MEMBERS = 5_000
 
@@ -78,6 +80,14 @@ def _check_shape(data: CircleRoundIn) -> list[FieldError]:
         return errors
     if data.schedule is not None and data.schedule.end_time <= data.schedule.start_time:
         errors.append(FieldError(field="schedule.end_time", message="Het einde moet na het begin liggen"))
+    if data.schedule is not None and not any(e.field.startswith("schedule") for e in errors):
+        # A time the clock skips on one of the days (02:30 on the last Sunday of March in Amsterdam) would be read
+        # with the offset from before the change: a session an hour off, or one that ends before it starts.
+        rule, zone = data.schedule, ZoneInfo(data.timezone)
+        days = [rule.first_date + timedelta(weeks=n * rule.every_weeks) for n in range(rule.count)]
+        for field, at in (("schedule.start_time", rule.start_time), ("schedule.end_time", rule.end_time)):
+            if any(skipped(d, time.fromisoformat(at), zone) for d in days):
+                errors.append(FieldError(field=field, message=SKIPPED_TIME))
     now = datetime.now(UTC)
     for i, (starts, ends) in enumerate(sessions_of(data) if not errors else []):
         name = f"sessions[{i}]" if data.sessions is not None else "schedule.first_date"

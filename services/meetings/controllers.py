@@ -23,6 +23,7 @@ from services.db import Conn
 from services.errors import InvalidInput
 from services.http import CODE, NO_NUL, SLUG, CodeParam, CursorParam, LimitParam, SlugParam, TimeParam, created
 from services.meetings import series, service
+from services.organisations.queries import audience_code_known
 from services.pagination import decode_cursor, encode_cursor
 
 _NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*")
@@ -91,6 +92,15 @@ class MeetingController(Controller):
                 f"Onbekende beroepsgroep '{audience_group}'; de bekende staan op /api/v1/professional-groups",
                 field="audienceGroup",
             )
+        # The same for an organisation: an unknown code matched only what is open to everyone (the lookup falls back
+        # to the code itself so a province or safety region code works), which read as that organisation's list.
+        audience_code = audience_organisation.upper() if audience_organisation else None
+        if audience_code is not None and not await audience_code_known(conn, audience_code):
+            raise InvalidInput(
+                f"Onbekende organisatie, provincie of veiligheidsregio '{audience_organisation}'; "
+                "de bekende organisaties staan op /api/v1/organisations",
+                field="audienceOrganisation",
+            )
         after = decode_cursor(cursor, tuple[datetime, UUID])
         items = await service.list_visible(
             conn,
@@ -104,7 +114,7 @@ class MeetingController(Controller):
             organisation=organisation.upper() if organisation else None,
             funder=funder.upper() if funder else None,
             audience_group=audience_group,
-            audience_organisation=audience_organisation.upper() if audience_organisation else None,
+            audience_organisation=audience_code,
             series_id=series_id,
             online=online,
             text=q_,

@@ -43,6 +43,18 @@ async def existing_codes(conn: Connection, codes: list[str], kinds: tuple[str, .
     return {r["code"] for r in rows}
 
 
+async def audience_code_known(conn: Connection, code: str) -> bool:
+    """Whether a meeting's audience can name this code: an organisation (or region), a province or a safety region."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM organisations WHERE code = $1)"
+            " OR EXISTS (SELECT 1 FROM provinces WHERE code = $1)"
+            " OR EXISTS (SELECT 1 FROM safety_regions WHERE code = $1)",
+            code,
+        )
+    )
+
+
 async def insert_organisation(
     conn: Connection,
     *,

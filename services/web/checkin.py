@@ -80,6 +80,10 @@ class CheckinPageController(Controller):
         code = form.get("code", "")
         if visitor is None:
             return await _page(conn, meeting_id, None, code=code)
+        if not code:
+            # Not "Moet minstens 6 tekens lang zijn": nothing was typed.
+            errors = {"code": _("Vul de incheckcode in")}
+            return await _page(conn, meeting_id, visitor, code=code, errors=errors)
         try:
             data = forms.decode({"code": code}, SelfCheckinIn)
             async with ratelimit.checkin_attempt(request, meeting_id), conn.transaction():

@@ -136,6 +136,13 @@ class OrganiserController(Controller):
     async def signin(self, conn: Conn, state: State, request: Request[Any, Any, Any]) -> Response[Any]:
         session.same_site(request, state.settings)
         key = (await forms.read(request)).get("key", "")
+        if not key:
+            # Nothing typed is not an unknown key: say what to do.
+            errors = {"key": _("Vul de API-sleutel van je organisatie in")}
+            return page(
+                "organiser_signin.html", status=422, title=_("Inloggen met je sleutel of e-mailadres"), email="",
+                errors=errors, error_list=summary(errors),
+            )  # fmt: skip
         try:
             principal = await authenticate(conn, f"Bearer {key}")
             if principal.role not in ("organiser", "admin", "funder"):

@@ -40,6 +40,8 @@ from services.web.render import HEADERS, field_errors, page, summary
 ROUNDS = f"{HOME}/leerkringen"
 FIELDS = ("title", "signup_meeting", "size_min", "size_max", "first_date", "start_time", "end_time", "every_weeks",
           "count", "venue_name", "venue_address", "venue_city", "online_url")  # fmt: skip
+NUMBERS = ("size_min", "size_max", "every_weeks", "count")
+FILL_IN_A_NUMBER = N_("Vul een getal in")
 # The API's field (as the service and msgspec name it) -> the form's.
 _FIELD = {
     "signup_meeting_id": "signup_meeting",
@@ -164,7 +166,10 @@ class OrganiserCirclesController(Controller):
             async with conn.transaction():
                 created = await circles.create(conn, principal, data, best_effort=False)
         except InvalidInput as exc:
-            return await _form_page(conn, principal, posted, field_errors(exc.errors, _FIELD), status=422)
+            errors = field_errors(exc.errors, _FIELD)
+            # An empty number field reads as text to the API's check ("Vul een geheel getal in (nu: tekst)").
+            errors |= {name: _(FILL_IN_A_NUMBER) for name in NUMBERS if name in errors and not form.get(name, "")}
+            return await _form_page(conn, principal, posted, errors, status=422)
         return _back(created.id)
 
     @get("/{round_id:uuid}")

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from schemas.meetings import Meeting, MeetingFormat
-from services.dates import DUTCH_ZONE
+from services.dates import DUTCH_ZONE, skipped
 from services.errors import FieldError, InvalidInput
 from services.web import forms
 from services.web.i18n import N_
@@ -43,6 +43,7 @@ _FIELD = {
     "audience": "group",
     "series_id": "series",
 }
+SKIPPED_TIME = N_("Deze tijd bestaat niet op die dag: de klok gaat dan een uur vooruit (begin van de zomertijd)")
 # The form's fields longer than forms.MAX_FIELD: the description takes what the API takes.
 LONGER = {"description": forms.LONG_TEXT}
 FIELDS = ("title", "description", "format", "theme", "group", "date", "start", "end", "capacity",
@@ -78,17 +79,21 @@ def values(form: Mapping[str, str]) -> tuple[dict[str, Any], list[FieldError]]:
         day = date.fromisoformat(form.get("date", ""))
     except ValueError:
         errors.append(FieldError(field="date", message=_("Vul een datum in als 2027-03-02")))
+    zone = ZoneInfo(DUTCH_ZONE)
     for name in ("start", "end"):
         try:
             clock = time.fromisoformat(form.get(name, ""))
         except ValueError:
             errors.append(FieldError(field=name, message=_("Vul een tijd in als 13:30")))
             continue
+        if day is not None and skipped(day, clock, zone):
+            # Read with the offset from before the change, 02:30 would lie before a 03:15 end: "end before start".
+            errors.append(FieldError(field=name, message=_(SKIPPED_TIME)))
+            continue
         if name == "start":
             clock_start = clock
         else:
             clock_end = clock
-    zone = ZoneInfo(DUTCH_ZONE)
     moments = {}
     if day is not None and clock_start is not None and clock_end is not None:
         moments = {

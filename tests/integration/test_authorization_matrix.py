@@ -359,7 +359,7 @@ MATRIX: dict[str, str] = {
     "POST /organisator/bijeenkomsten/{meeting_id}/bewerken": "401 401 401 401 401 401",
     "POST /organisator/bijeenkomsten/{meeting_id}/publiceren": "401 401 401 401 401 401",
     "POST /organisator/bijeenkomsten/{meeting_id}/uitnodigen": "401 401 401 401 401 401",
-    "POST /organisator/inloggen": "401 401 401 401 401 401",
+    "POST /organisator/inloggen": "bad bad bad bad bad bad",
     "POST /organisator/inloggen/mail": "bad bad bad bad bad bad",
     "POST /organisator/inloggen/link/{token}": "404 404 404 404 404 404",
     "POST /organisator/collegas": "401 401 401 401 401 401",

@@ -20,7 +20,7 @@ from services.db import Connection
 from services.evaluations.service import sweep
 from services.settings import Settings
 from tests.api import published
-from tests.factories import participant_body
+from tests.factories import participant_body, spring_change
 from tests.integration.invitation_helpers import mails
 from tests.integration.test_participant_journey import link, subjects, to
 from tests.invitation_checks import parse_imip
@@ -461,3 +461,28 @@ async def test_each_session_of_a_circle_is_evaluated_by_the_members_who_came(
     form = await browser.get(link(asked_mails[0], "/evaluatie/"))
     assert form.status_code == 200
     assert "Welk rapportcijfer" in form.text
+
+
+async def test_a_schedule_time_the_clock_skips_on_one_of_its_days_is_named(
+    client: Client, vng: dict[str, str], conn: Connection
+) -> None:
+    meeting_id, _ = await signup(client, vng, await towns(conn, 12))
+    week_before = (spring_change() - timedelta(weeks=1)).isoformat()
+    # The second session falls on the day the clock goes from 02:00 to 03:00.
+    schedule = {"first_date": week_before, "start_time": "02:30", "end_time": "03:15", "every_weeks": 1, "count": 2}
+    refused = await client.post(
+        "/api/v1/circle-rounds", json=round_body(signup_meeting_id=meeting_id, schedule=schedule), headers=vng
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    problem = refused.json()
+    assert [e["field"] for e in problem["errors"]] == ["schedule.start_time"], "not: the end before the start"
+    assert "bestaat niet" in problem["errors"][0]["message"]
+    # Once a session a week earlier no longer reaches that day, the same times are fine.
+    fine = await client.post(
+        "/api/v1/circle-rounds",
+        json=round_body(signup_meeting_id=meeting_id, schedule=schedule | {"count": 1}),
+        headers=vng,
+    )
+    assert fine.status_code == 202, fine.text
+    assert fine.json()["sessions"] == [{"starts_at": f"{week_before}T01:30:00Z", "ends_at": f"{week_before}T02:15:00Z"}]

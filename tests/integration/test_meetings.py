@@ -260,3 +260,26 @@ async def test_unknown_audience_group_is_named_not_read_as_everyone(
     assert page.status_code == 200
     assert "Kies een waarde uit de lijst" in page.text
     assert for_everyone["title"] in page.text
+
+
+async def test_unknown_audience_organisation_is_named_not_read_as_everyone(client: Client, vng: dict[str, str]):
+    for_everyone = await create(client, vng, audience={"groups": [], "organisations": [], "regions": []})
+    await client.post(f"/api/v1/meetings/{for_everyone['id']}/publish", headers=vng)
+    for spelling in ("audienceOrganisation", "audience_organisation"):
+        wrong = await client.get("/api/v1/meetings", params={spelling: "GM9999"})
+        assert wrong.status_code == 422, wrong.text
+        assert wrong.headers["content-type"].startswith("application/problem+json")
+        problem = wrong.json()
+        assert [e["field"] for e in problem["errors"]] == ["audienceOrganisation"]
+        assert "GM9999" in problem["detail"]
+        assert "Onbekende organisatie" in problem["detail"]
+    # An organisation (in any case), a province and a safety region are all known codes.
+    for code in ("GM0518", "gm0518", "PV28", "VR15"):
+        known = await client.get("/api/v1/meetings", params={"audienceOrganisation": code})
+        assert known.status_code == 200, (code, known.text)
+        assert [m["id"] for m in known.json()["items"]] == [for_everyone["id"]]
+    # The web agenda says it at the field and still shows the agenda.
+    page = await client.get("/agenda", params={"voor": "GM9999"})
+    assert page.status_code == 200
+    assert "Kies een waarde uit de lijst" in page.text
+    assert for_everyone["title"] in page.text

@@ -17,6 +17,7 @@ from services.app import create_app
 from services.db import Connection
 from services.settings import Settings
 from tests.csrf import like_a_browser
+from tests.factories import spring_change
 from tests.integration.invitation_helpers import mails
 from tests.integration.test_circles import settled, signup, towns
 from tests.integration.test_web_sessions import sign_in
@@ -145,3 +146,14 @@ async def test_another_body_cannot_open_the_round(browser: Client, conn: Connect
     await sign_in(browser, await keys.headers("organiser", "AOF"))
     assert (await browser.get(asked.headers["location"])).status_code == 404
     assert TITLE not in (await browser.get("/organisator/leerkringen")).text
+
+
+async def test_a_time_the_clock_skips_is_said_at_its_field_in_dutch_and_english(browser: Client, keys: Any) -> None:
+    await sign_in(browser, await keys.headers("organiser", "VNG"))
+    gap = form("", first_date=spring_change().isoformat(), start_time="02:30", end_time="03:15", count="1")
+    dutch = await browser.post("/organisator/leerkringen/nieuw", data=gap)
+    assert dutch.status_code == 422
+    assert field_error(dutch.text, "start_time").startswith("Deze tijd bestaat niet op een van de dagen")
+    browser.cookies.set("leerkring_taal", "en")
+    english = await browser.post("/organisator/leerkringen/nieuw", data=gap)
+    assert field_error(english.text, "start_time").startswith("This time does not exist on one of the days")

@@ -15,7 +15,7 @@ from services.settings import Settings
 from tests.api import published
 from tests.conftest import Keys
 from tests.csrf import like_a_browser
-from tests.factories import meeting_body, participant_body
+from tests.factories import meeting_body, participant_body, spring_change
 from tests.integration.test_web_sessions import sign_in
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -206,3 +206,36 @@ async def test_a_draft_that_has_begun_is_not_published_and_the_form_says_so_at_t
     )
     assert moved.status_code == 200, "the draft stays editable"
     assert (await browser.post(f"/api/v1/meetings/{mid}/publish", headers=vng)).status_code == 200
+
+
+async def test_a_time_the_clock_skips_is_said_at_its_field_not_as_end_before_start(browser: Client, keys: Keys) -> None:
+    vng = await keys.headers("organiser", "VNG")
+    await sign_in(browser, vng)
+    day = spring_change()
+    form = {"title": "Nachtsessie", "format": "intervisie", "date": day.isoformat(), "start": "02:30", "end": "03:15",
+            "capacity": "10", "venue_name": "Stadhuis", "venue_city": "Den Haag"}  # fmt: skip
+    skipped = await browser.post("/organisator/nieuw", data=form)
+    assert skipped.status_code == 422
+    errors = dict(re.findall(r'id="fout-([a-z_]+)">([^<]*)<', skipped.text))
+    assert errors == {
+        "start": "Deze tijd bestaat niet op die dag: de klok gaat dan een uur vooruit (begin van de zomertijd)"
+    }
+    assert 'value="02:30"' in skipped.text, "what was typed stays"
+    ending = await browser.post("/organisator/nieuw", data=form | {"start": "01:30", "end": "02:15"})
+    assert set(re.findall(r'id="fout-([a-z_]+)"', ending.text)) == {"end"}
+    browser.cookies.set("leerkring_taal", "en")
+    english = await browser.post("/organisator/nieuw", data=form)
+    assert "This time does not exist on that day: the clocks go forward an hour" in english.text
+    browser.cookies.set("leerkring_taal", "nl")
+    # Either side of the gap is an ordinary time.
+    made = await browser.post("/organisator/nieuw", data=form | {"start": "01:30", "end": "03:15"},
+                              follow_redirects=False)  # fmt: skip
+    assert made.status_code == 303, made.text
+    # The API takes moments with their offset, so it has no such gap: 01:30+01:00 to 03:15+02:00 is 45 minutes.
+    api = await browser.post(
+        "/api/v1/meetings",
+        json=meeting_body(starts_at=f"{day}T01:30:00+01:00", ends_at=f"{day}T03:15:00+02:00"),
+        headers=vng,
+    )
+    assert api.status_code == 201, api.text
+    assert (api.json()["starts_at"], api.json()["ends_at"]) == (f"{day}T01:30:00+01:00", f"{day}T03:15:00+02:00")
