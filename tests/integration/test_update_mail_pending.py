@@ -64,7 +64,10 @@ async def test_the_meeting_says_when_its_update_mail_goes_out_until_it_has(
         assert pending is not None, "the worker has timed the update mail"
         send_at = datetime.fromisoformat(pending["send_at"])
         assert edited_at + timedelta(seconds=600) <= send_at <= datetime.now(UTC) + timedelta(seconds=600)
-        shown = (send_at + timedelta(seconds=59)).astimezone(ZoneInfo("Europe/Amsterdam"))
+        # The minute shown is the due time rounded up (adding 59 s missed a due time a fraction past a whole minute).
+        past_the_minute = send_at - send_at.replace(second=0, microsecond=0)
+        rounded_up = send_at + (timedelta(minutes=1) - past_the_minute) % timedelta(minutes=1)
+        shown = rounded_up.astimezone(ZoneInfo("Europe/Amsterdam"))
         assert pending["message"] == f"Bijwerking wordt verstuurd om {shown:%H:%M}"
 
         # A second edit within the window: still one mail, and never later than 10 minutes after the first edit.
